@@ -1,0 +1,104 @@
+//! An order as it stands now, and the views each audience gets of it.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::{Milestone, Place, Vin, utc};
+
+/// A reported position, as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PositionReport {
+    pub lat: f64,
+    pub lon: f64,
+    pub at: String,
+    pub speed_kmh: Option<f64>,
+    pub heading: Option<f64>,
+}
+
+/// One milestone the car reached, for the public timeline.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimelineEntry {
+    pub milestone: Milestone,
+    pub at: String,
+    pub gap: bool,
+}
+
+/// Everything vinpath knows of an order now.
+#[derive(Debug, Clone)]
+pub struct OrderState {
+    pub order_id: String,
+    pub carrier_id: String,
+    pub vin: Option<String>,
+    pub model: String,
+    pub origin: Place,
+    pub destination: Place,
+    pub promised_by: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub milestone: Milestone,
+    pub milestone_at: DateTime<Utc>,
+    pub truck_id: Option<String>,
+    pub position: Option<PositionReport>,
+    pub eta: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// SHA-256 (hex) of the current tracking token.
+    pub tracking_hash: String,
+}
+
+impl OrderState {
+    /// The order as admins, dispatchers and its carrier see it.
+    pub fn internal_view(&self) -> Value {
+        json!({
+            "order_id": self.order_id,
+            "vin": self.vin,
+            "model": self.model,
+            "carrier_id": self.carrier_id,
+            "milestone": self.milestone,
+            "milestone_at": utc(self.milestone_at),
+            "truck_id": self.truck_id,
+            "position": self.position,
+            "eta": self.eta.map(utc),
+            "promised_by": self.promised_by.map(utc),
+            "origin": self.origin,
+            "destination": self.destination,
+            "created_at": utc(self.created_at),
+            "updated_at": utc(self.updated_at),
+        })
+    }
+
+    /// The order as the customer sees it: nothing carrier-internal.
+    pub fn public_view(&self, timeline: &[TimelineEntry]) -> Value {
+        json!({
+            "order_id": self.order_id,
+            "model": self.model,
+            "vin_masked": self.vin.as_deref().map(Vin::masked),
+            "milestone": self.milestone,
+            "milestone_at": utc(self.milestone_at),
+            "timeline": timeline,
+            "position": self.position,
+            "eta": self.eta.map(utc),
+            "promised_by": self.promised_by.map(utc),
+            "destination": {"lat": self.destination.lat, "lon": self.destination.lon},
+            "updated_at": utc(self.updated_at),
+            "clips": [],
+        })
+    }
+
+    /// The order as one line of the dispatchers' fleet.
+    pub fn fleet_view(&self) -> Value {
+        json!({
+            "order_id": self.order_id,
+            "vin": self.vin,
+            "model": self.model,
+            "carrier_id": self.carrier_id,
+            "milestone": self.milestone,
+            "milestone_at": utc(self.milestone_at),
+            "truck_id": self.truck_id,
+            "position": self.position,
+            "eta": self.eta.map(utc),
+            "promised_by": self.promised_by.map(utc),
+            "alerts": [],
+        })
+    }
+}

@@ -1,0 +1,35 @@
+//! The dispatchers' fleet: its list and its websocket.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::json;
+
+use super::{ApiError, AppState, Caller};
+use crate::domain::OrderState;
+use crate::live;
+
+pub async fn list(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    caller.dispatcher()?;
+    let orders = state.store.active_orders().await?;
+    let trucks = state.store.trucks().await?;
+    let fleet: Vec<_> = orders.iter().map(OrderState::fleet_view).collect();
+    Ok(HttpResponse::Ok().json(json!({"fleet": fleet, "trucks": trucks})))
+}
+
+pub async fn socket(
+    caller: Caller,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    caller.dispatcher()?;
+    let (res, session, stream) = actix_ws::handle(&req, body)
+        .map_err(|_| ApiError::BadRequest("this is a websocket endpoint".into()))?;
+    actix_web::rt::spawn(live::fleet::serve(
+        session,
+        stream,
+        state.store.clone(),
+        state.fleet.clone(),
+        state.live.clone(),
+    ));
+    Ok(res)
+}

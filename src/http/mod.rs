@@ -1,0 +1,156 @@
+//! The HTTP edge: routes, extractors, authentication and problem+json
+//! errors. Handlers turn wire input into domain types and call the store.
+
+mod admin;
+mod auth;
+mod error;
+mod events;
+mod fleet;
+mod ops;
+mod orders;
+mod track;
+
+use actix_web::error::JsonPayloadError;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+pub use auth::Caller;
+pub use error::ApiError;
+
+use crate::clock::Clock;
+use crate::live::fleet::FleetFeed;
+use crate::live::{Hub, LiveOptions};
+use crate::store::Store;
+
+/// What every handler shares: cheap handles and settings.
+pub struct AppState {
+    pub store: Store,
+    pub hub: Hub,
+    pub fleet: FleetFeed,
+    pub clock: Clock,
+    /// SHA-256 of a configured admin token, checked without Redis.
+    pub admin_hash: Option<String>,
+    /// Base of links handed to customers, without a trailing slash.
+    pub public_url: String,
+    /// Days a tracking link keeps working after delivery.
+    pub link_days: i64,
+    pub live: LiveOptions,
+}
+
+impl AppState {
+    pub fn tracking_url(&self, token: &str) -> String {
+        format!("{}/t/{token}", self.public_url)
+    }
+}
+
+/// JSON bodies: 415 for another content type, 413 past 1 MiB, 400 for
+/// malformed JSON, 422 for well-formed JSON of the wrong shape.
+fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(events::MAX_BODY)
+        .error_handler(|err, _req| {
+            let api = match &err {
+                JsonPayloadError::ContentType => {
+                    ApiError::UnsupportedMediaType("send application/json".into())
+                }
+                JsonPayloadError::Overflow { .. }
+                | JsonPayloadError::OverflowKnownLength { .. } => {
+                    ApiError::TooLarge("the body is too large".into())
+                }
+                JsonPayloadError::Deserialize(e) if e.is_data() => {
+                    ApiError::invalid("body", e.to_string())
+                }
+                JsonPayloadError::Deserialize(e) => {
+                    ApiError::BadRequest(format!("malformed JSON: {e}"))
+                }
+                other => ApiError::BadRequest(other.to_string()),
+            };
+            api.into()
+        })
+}
+
+/// Registers every route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(json_config())
+        .app_data(
+            web::PathConfig::default()
+                .error_handler(|e, _| ApiError::BadRequest(e.to_string()).into()),
+        )
+        .app_data(
+            web::QueryConfig::default()
+                .error_handler(|e, _| ApiError::BadRequest(e.to_string()).into()),
+        )
+        .route("/healthz", web::get().to(ops::healthz))
+        .route("/readyz", web::get().to(ops::readyz))
+        .service(
+            web::scope("/api/v1")
+                .route("/carriers", web::post().to(admin::create_carrier))
+                .route("/dispatchers", web::post().to(admin::create_dispatcher))
+                .route("/orders", web::post().to(orders::create))
+                .route("/orders/{id}", web::get().to(orders::get))
+                .route("/orders/{id}", web::patch().to(orders::patch))
+                .route("/orders/{id}/cancel", web::post().to(orders::cancel))
+                .route(
+                    "/orders/{id}/tracking-token",
+                    web::post().to(orders::rotate_tracking),
+                )
+                .route("/orders/{id}/history", web::get().to(orders::history))
+                .route("/events", web::post().to(events::post))
+                .route("/fleet", web::get().to(fleet::list))
+                .route("/track/{token}", web::get().to(track::view)),
+        )
+        .route("/ws/track/{token}", web::get().to(track::socket))
+        .route("/ws/fleet", web::get().to(fleet::socket))
+        .default_service(web::to(not_found));
+}
+
+/// Unknown routes: problem+json under `/api` and `/ws`, a page elsewhere.
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let path = req.path();
+    if path.starts_with("/api/") || path.starts_with("/ws/") {
+        return Err(ApiError::NotFound("no such route".into()));
+    }
+    Ok(HttpResponse::NotFound()
+        .content_type("text/html; charset=utf-8")
+        .body("<!doctype html><meta charset=utf-8><title>Not found</title><h1>Not found</h1><p>This page does not exist.</p>"))
+}
+
+/// Headers every answer carries.
+pub fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .add((
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+}
+
+/// A path fit for the log: tracking tokens hidden, query strings dropped.
+pub fn loggable_path(path: &str) -> String {
+    for prefix in ["/t/", "/api/v1/track/", "/ws/track/"] {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            let tail = rest.find('/').map(|i| &rest[i..]).unwrap_or("");
+            return format!("{prefix}<token>{tail}");
+        }
+    }
+    path.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn tokens_never_reach_the_log() {
+        assert_eq!(loggable_path("/t/abc"), "/t/<token>");
+        assert_eq!(
+            loggable_path("/api/v1/track/abc/clips/1"),
+            "/api/v1/track/<token>/clips/1"
+        );
+        assert_eq!(loggable_path("/api/v1/orders/X"), "/api/v1/orders/X");
+    }
+}

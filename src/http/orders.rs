@@ -1,0 +1,188 @@
+//! Order routes: create, read, change, cancel, rotate the link, history.
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{ApiError, AppState, Caller};
+use crate::domain::order::{NewOrderIn, OrderPatchIn};
+use crate::domain::{NewOrder, OrderId, OrderPatch, OrderState};
+use crate::store::history::cursor_key;
+use crate::store::orders::{CreateError, PatchError};
+
+pub(super) fn order_id(raw: &str) -> Result<OrderId, ApiError> {
+    OrderId::parse(raw).map_err(|_| ApiError::NotFound(format!("no order {raw}")))
+}
+
+/// Reads an order the caller may see, or answers 404 / 403.
+async fn readable(
+    state: &AppState,
+    caller: &Caller,
+    raw: &str,
+) -> Result<(OrderId, OrderState), ApiError> {
+    let id = order_id(raw)?;
+    let order = state
+        .store
+        .order(&id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no order {id}")))?;
+    caller.may_read(&order)?;
+    Ok((id, order))
+}
+
+pub async fn create(
+    caller: Caller,
+    state: web::Data<AppState>,
+    body: web::Json<NewOrderIn>,
+) -> Result<HttpResponse, ApiError> {
+    caller.dispatcher()?;
+    let order = NewOrder::parse(body.into_inner()).map_err(ApiError::Invalid)?;
+    let token = match state.store.create_order(&order, state.clock.now()).await {
+        Ok(t) => t,
+        Err(CreateError::Exists) => {
+            return Err(ApiError::Conflict(
+                "exists",
+                format!("order {} exists", order.order_id),
+            ));
+        }
+        Err(CreateError::UnknownCarrier) => {
+            return Err(ApiError::invalid(
+                "carrier_id",
+                format!("unknown carrier {}", order.carrier_id),
+            ));
+        }
+        Err(CreateError::Store(e)) => return Err(e.into()),
+    };
+    Ok(HttpResponse::Created().json(json!({
+        "order_id": order.order_id,
+        "tracking_token": token.0,
+        "tracking_url": state.tracking_url(&token.0),
+        "warnings": order.warnings,
+    })))
+}
+
+pub async fn get(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (_, order) = readable(&state, &caller, &path).await?;
+    Ok(HttpResponse::Ok().json(order.internal_view()))
+}
+
+pub async fn patch(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<OrderPatchIn>,
+) -> Result<HttpResponse, ApiError> {
+    caller.dispatcher()?;
+    let id = order_id(&path)?;
+    let patch = OrderPatch::parse(body.into_inner()).map_err(ApiError::Invalid)?;
+    if patch.is_empty() {
+        return Err(ApiError::invalid(
+            "body",
+            "name at least one of destination, promised_by, carrier_id, vin",
+        ));
+    }
+    match state.store.patch_order(&id, &patch).await {
+        Ok(order) => {
+            let mut view = order.internal_view();
+            view["warnings"] = json!(patch.warnings);
+            Ok(HttpResponse::Ok().json(view))
+        }
+        Err(PatchError::NotFound) => Err(ApiError::NotFound(format!("no order {id}"))),
+        Err(PatchError::UnknownCarrier) => Err(ApiError::invalid("carrier_id", "unknown carrier")),
+        Err(PatchError::VinLocked) => Err(ApiError::invalid(
+            "vin",
+            "the VIN is final once the car is produced",
+        )),
+        Err(PatchError::Store(e)) => Err(e.into()),
+    }
+}
+
+pub async fn cancel(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.dispatcher()?;
+    let id = order_id(&path)?;
+    let outcome = state
+        .store
+        .cancel_order(&id, state.clock.now())
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no order {id}")))?;
+    if outcome.status == "rejected" {
+        return Err(ApiError::Conflict(
+            "illegal_transition",
+            "a delivered order cannot be cancelled".into(),
+        ));
+    }
+    let order = state
+        .store
+        .order(&id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no order {id}")))?;
+    Ok(HttpResponse::Ok().json(order.internal_view()))
+}
+
+pub async fn rotate_tracking(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.dispatcher()?;
+    let id = order_id(&path)?;
+    let token = state
+        .store
+        .rotate_tracking(&id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no order {id}")))?;
+    Ok(HttpResponse::Ok().json(json!({
+        "order_id": id,
+        "tracking_token": token.0,
+        "tracking_url": state.tracking_url(&token.0),
+    })))
+}
+
+#[derive(Deserialize)]
+pub struct Page {
+    after: Option<String>,
+    limit: Option<String>,
+}
+
+pub async fn history(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<Page>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, _) = readable(&state, &caller, &path).await?;
+    let limit = match query.limit.as_deref() {
+        None => 100,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|l| (1..=1000).contains(l))
+            .ok_or_else(|| ApiError::BadRequest("limit must be 1 to 1000".into()))?,
+    };
+    if let Some(a) = &query.after
+        && cursor_key(a).is_none()
+    {
+        return Err(ApiError::BadRequest(
+            "after must be a cursor from this API".into(),
+        ));
+    }
+    let (entries, more) = state
+        .store
+        .history(&id, query.after.as_deref(), limit)
+        .await?;
+    let next = if more {
+        entries.last().map(|e| e.cursor.clone())
+    } else {
+        None
+    };
+    let events: Vec<_> = entries.iter().map(|e| e.to_json()).collect();
+    Ok(HttpResponse::Ok().json(json!({"events": events, "next": next})))
+}

@@ -1,0 +1,81 @@
+//! Customer tracking by link: the public view and its websocket. An
+//! unknown, malformed, rotated or expired token gets the same 404.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Duration;
+use serde::Deserialize;
+
+use super::{ApiError, AppState};
+use crate::domain::{Milestone, OrderId};
+use crate::live;
+
+fn not_found() -> ApiError {
+    ApiError::NotFound("this tracking link is not valid".into())
+}
+
+/// The order a current, unexpired tracking token opens.
+async fn resolve(state: &AppState, token: &str) -> Result<OrderId, ApiError> {
+    if token.is_empty() || token.len() > 128 {
+        return Err(not_found());
+    }
+    let id = state
+        .store
+        .order_by_tracking(token)
+        .await?
+        .ok_or_else(not_found)?;
+    Ok(id)
+}
+
+fn expired(state: &AppState, order: &crate::domain::OrderState) -> bool {
+    order.milestone == Milestone::Delivered
+        && order
+            .delivered_at
+            .is_some_and(|d| d + Duration::days(state.link_days) < state.clock.now())
+}
+
+pub async fn view(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = resolve(&state, &path).await?;
+    let (order, timeline, _) = state
+        .store
+        .order_with_timeline(&id)
+        .await?
+        .ok_or_else(not_found)?;
+    if expired(&state, &order) {
+        return Err(not_found());
+    }
+    Ok(HttpResponse::Ok().json(order.public_view(&timeline)))
+}
+
+#[derive(Deserialize)]
+pub struct Resume {
+    after: Option<String>,
+}
+
+pub async fn socket(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<Resume>,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let id = resolve(&state, &path).await?;
+    let order = state.store.order(&id).await?.ok_or_else(not_found)?;
+    if expired(&state, &order) {
+        return Err(not_found());
+    }
+    let (res, session, stream) = actix_ws::handle(&req, body)
+        .map_err(|_| ApiError::BadRequest("this is a websocket endpoint".into()))?;
+    actix_web::rt::spawn(live::track::serve(
+        session,
+        stream,
+        state.store.clone(),
+        state.hub.clone(),
+        id,
+        query.into_inner().after,
+        state.live.clone(),
+    ));
+    Ok(res)
+}

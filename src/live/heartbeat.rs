@@ -1,0 +1,82 @@
+//! The websocket peer with its heartbeat: the server pings every interval
+//! and drops a peer silent for longer than the timeout.
+
+use std::time::Duration;
+
+use actix_ws::{AggregatedMessage, AggregatedMessageStream, Session};
+use futures_util::StreamExt;
+use tokio::time::{Instant, Interval, MissedTickBehavior};
+
+use super::LiveOptions;
+
+/// A connected websocket client.
+pub(super) struct Peer {
+    pub session: Session,
+    stream: AggregatedMessageStream,
+    interval: Interval,
+    last_seen: Instant,
+    timeout: Duration,
+}
+
+/// What the client side asked for.
+pub(super) enum FromPeer {
+    /// Traffic handled (pong, ping answered, a message ignored).
+    Alive,
+    /// Closed, broken, timed out: stop serving.
+    Gone,
+}
+
+impl Peer {
+    pub fn new(session: Session, stream: actix_ws::MessageStream, opts: &LiveOptions) -> Self {
+        let mut interval = tokio::time::interval(opts.ping_interval);
+        interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        Self {
+            session,
+            stream: stream
+                .aggregate_continuations()
+                .max_continuation_size(64 * 1024),
+            interval,
+            last_seen: Instant::now(),
+            timeout: opts.peer_timeout,
+        }
+    }
+
+    /// Waits for the next thing the client side needs: a ping to send, a
+    /// silent peer to drop, or a message to answer.
+    pub async fn next(&mut self) -> FromPeer {
+        tokio::select! {
+            _ = self.interval.tick() => {
+                if self.last_seen.elapsed() > self.timeout {
+                    return FromPeer::Gone;
+                }
+                match self.session.ping(b"").await {
+                    Ok(()) => FromPeer::Alive,
+                    Err(_) => FromPeer::Gone,
+                }
+            }
+            msg = self.stream.next() => match msg {
+                Some(Ok(AggregatedMessage::Ping(bytes))) => {
+                    self.last_seen = Instant::now();
+                    match self.session.pong(&bytes).await {
+                        Ok(()) => FromPeer::Alive,
+                        Err(_) => FromPeer::Gone,
+                    }
+                }
+                Some(Ok(AggregatedMessage::Close(_))) | Some(Err(_)) | None => FromPeer::Gone,
+                Some(Ok(_)) => {
+                    self.last_seen = Instant::now();
+                    FromPeer::Alive
+                }
+            }
+        }
+    }
+
+    /// Sends a text frame; false when the peer is gone.
+    pub async fn send(&mut self, text: String) -> bool {
+        self.session.text(text).await.is_ok()
+    }
+
+    pub async fn close(self) {
+        let _ = self.session.close(None).await;
+    }
+}

@@ -1,0 +1,187 @@
+//! The instance's one subscription to the live channel, and the local
+//! fan-out of what it hears: per order for `/ws/track`, to all for the fleet.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use tokio::sync::broadcast;
+
+use crate::store::LIVE_CHANNEL;
+
+/// A change of one order, as every instance hears it.
+#[derive(Debug, Deserialize)]
+pub struct OrderChange {
+    pub order_id: String,
+    pub carrier_id: String,
+    pub truck_id: String,
+    pub cursor: String,
+    pub milestone: String,
+    /// `m` milestone, `p` position, or both.
+    pub change: String,
+    pub gap: bool,
+    pub event: Map<String, Value>,
+}
+
+/// A truck that moved.
+#[derive(Debug, Deserialize)]
+pub struct TruckMove {
+    pub carrier_id: String,
+    pub truck_id: String,
+    pub position: Value,
+}
+
+/// What a local subscriber receives.
+#[derive(Debug, Clone)]
+pub enum Live {
+    Order(Arc<OrderChange>),
+    Truck(Arc<TruckMove>),
+    /// The subscription was re-established: changes may have been missed,
+    /// so subscribers catch up from Redis.
+    Resync,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Wire {
+    Order(OrderChange),
+    Truck(TruckMove),
+}
+
+struct Inner {
+    orders: Mutex<HashMap<String, broadcast::Sender<Live>>>,
+    fleet: broadcast::Sender<Live>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A handle to the instance's live fan-out; the listening task stops when
+/// the last handle is dropped.
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<Inner>,
+}
+
+/// A subscription to one order's changes; leaving it frees the channel.
+pub struct OrderSubscription {
+    pub rx: broadcast::Receiver<Live>,
+    hub: Hub,
+    order_id: String,
+}
+
+impl Drop for OrderSubscription {
+    fn drop(&mut self) {
+        let mut orders = self
+            .hub
+            .inner
+            .orders
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(tx) = orders.get(&self.order_id)
+            && tx.receiver_count() <= 1
+        {
+            orders.remove(&self.order_id);
+        }
+    }
+}
+
+impl Hub {
+    /// Subscribes to the live channel and keeps the subscription up.
+    pub fn start(client: redis::Client) -> Self {
+        let (fleet, _) = broadcast::channel(4096);
+        let inner = Arc::new_cyclic(|weak: &Weak<Inner>| Inner {
+            orders: Mutex::new(HashMap::new()),
+            fleet,
+            task: tokio::spawn(listen(client, weak.clone())),
+        });
+        Self { inner }
+    }
+
+    pub fn subscribe_order(&self, order_id: &str) -> OrderSubscription {
+        let mut orders = self.inner.orders.lock().unwrap_or_else(|p| p.into_inner());
+        let rx = orders
+            .entry(order_id.to_owned())
+            .or_insert_with(|| broadcast::channel(256).0)
+            .subscribe();
+        OrderSubscription {
+            rx,
+            hub: self.clone(),
+            order_id: order_id.to_owned(),
+        }
+    }
+
+    pub fn subscribe_fleet(&self) -> broadcast::Receiver<Live> {
+        self.inner.fleet.subscribe()
+    }
+}
+
+impl Inner {
+    fn dispatch(&self, payload: &[u8]) {
+        let live = match serde_json::from_slice::<Wire>(payload) {
+            Ok(Wire::Order(c)) => Live::Order(Arc::new(c)),
+            Ok(Wire::Truck(t)) => Live::Truck(Arc::new(t)),
+            Err(e) => {
+                tracing::warn!(error = %e, "unreadable live message");
+                return;
+            }
+        };
+        if let Live::Order(c) = &live {
+            let orders = self.orders.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(tx) = orders.get(&c.order_id) {
+                let _ = tx.send(live.clone());
+            }
+        }
+        let _ = self.fleet.send(live);
+    }
+
+    fn resync(&self) {
+        let orders = self.orders.lock().unwrap_or_else(|p| p.into_inner());
+        for tx in orders.values() {
+            let _ = tx.send(Live::Resync);
+        }
+        let _ = self.fleet.send(Live::Resync);
+    }
+}
+
+async fn listen(client: redis::Client, hub: Weak<Inner>) {
+    let mut backoff = Duration::from_millis(100);
+    // After any loss, subscribers may have missed changes: they resync.
+    let mut lost = false;
+    loop {
+        match client.get_async_pubsub().await {
+            Ok(mut pubsub) => match pubsub.subscribe(LIVE_CHANNEL).await {
+                Ok(()) => {
+                    backoff = Duration::from_millis(100);
+                    let Some(h) = hub.upgrade() else { return };
+                    if lost {
+                        tracing::info!("live channel back");
+                        h.resync();
+                    }
+                    drop(h);
+                    let mut messages = pubsub.on_message();
+                    while let Some(msg) = messages.next().await {
+                        let Some(h) = hub.upgrade() else { return };
+                        h.dispatch(msg.get_payload_bytes());
+                    }
+                    tracing::warn!("live channel lost; reconnecting");
+                }
+                Err(e) => tracing::warn!(error = %e, "could not subscribe to the live channel"),
+            },
+            Err(e) => tracing::debug!(error = %e, "live channel unreachable"),
+        }
+        lost = true;
+        if hub.strong_count() == 0 {
+            return;
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(2));
+    }
+}

@@ -1,0 +1,117 @@
+//! One customer's `/ws/track` socket: a snapshot or a resume from a cursor,
+//! then every change of the order in the order recorded, with no gap and
+//! no repeat, even across a lost subscription.
+
+use tokio::sync::broadcast::error::RecvError;
+
+use super::heartbeat::{FromPeer, Peer};
+use super::hub::Live;
+use super::{Hub, LiveOptions, messages};
+use crate::domain::OrderId;
+use crate::store::history::{HistoryEntry, cursor_key};
+use crate::store::{Store, StoreError};
+
+struct Track {
+    peer: Peer,
+    store: Store,
+    order: OrderId,
+    /// The cursor of the last thing this client has seen.
+    last: String,
+}
+
+impl Track {
+    async fn send_snapshot(&mut self, reset: bool) -> Result<bool, StoreError> {
+        let Some((state, timeline, cursor)) = self.store.order_with_timeline(&self.order).await?
+        else {
+            return Ok(false);
+        };
+        self.last = cursor;
+        let text = messages::snapshot(&self.last, state.public_view(&timeline), reset);
+        Ok(self.peer.send(text).await)
+    }
+
+    async fn send_entries(&mut self, entries: Vec<HistoryEntry>) -> bool {
+        for e in entries {
+            for text in messages::track_events(&e.cursor, &e.change, e.gap, &e.record) {
+                if !self.peer.send(text).await {
+                    return false;
+                }
+            }
+            self.last = e.cursor;
+        }
+        true
+    }
+
+    /// Everything after the last cursor, or a reset snapshot when that
+    /// cursor has left the kept history.
+    async fn catch_up(&mut self) -> Result<bool, StoreError> {
+        match self
+            .store
+            .entries_after(&self.order, &self.last.clone())
+            .await?
+        {
+            Some(entries) => Ok(self.send_entries(entries).await),
+            None => self.send_snapshot(true).await,
+        }
+    }
+
+    async fn on_live(&mut self, live: Result<Live, RecvError>) -> Result<bool, StoreError> {
+        match live {
+            Ok(Live::Order(c)) => {
+                if cursor_key(&c.cursor) <= cursor_key(&self.last) {
+                    return Ok(true);
+                }
+                for text in messages::track_events(&c.cursor, &c.change, c.gap, &c.event) {
+                    if !self.peer.send(text).await {
+                        return Ok(false);
+                    }
+                }
+                self.last = c.cursor.clone();
+                Ok(true)
+            }
+            Ok(Live::Truck(_)) => Ok(true),
+            Ok(Live::Resync) | Err(RecvError::Lagged(_)) => self.catch_up().await,
+            Err(RecvError::Closed) => Ok(false),
+        }
+    }
+}
+
+/// Serves one tracking socket until the peer leaves.
+pub async fn serve(
+    session: actix_ws::Session,
+    stream: actix_ws::MessageStream,
+    store: Store,
+    hub: Hub,
+    order: OrderId,
+    after: Option<String>,
+    opts: LiveOptions,
+) {
+    // Subscribe before reading Redis, so nothing falls between the two.
+    let mut sub = hub.subscribe_order(order.as_str());
+    let mut t = Track {
+        peer: Peer::new(session, stream, &opts),
+        store,
+        order,
+        last: after.clone().unwrap_or_default(),
+    };
+    let first = match after {
+        Some(_) => t.catch_up().await,
+        None => t.send_snapshot(false).await,
+    };
+    let mut alive = matches!(first, Ok(true));
+    while alive {
+        let step = tokio::select! {
+            from_peer = t.peer.next() => Ok(matches!(from_peer, FromPeer::Alive)),
+            live = sub.rx.recv() => t.on_live(live).await,
+        };
+        alive = match step {
+            Ok(a) => a,
+            Err(e) => {
+                // Redis is away: close, the client reconnects with its cursor.
+                tracing::warn!(error = %e, "tracking socket lost its store");
+                false
+            }
+        };
+    }
+    t.peer.close().await;
+}

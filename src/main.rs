@@ -1,0 +1,113 @@
+//! The `vinpath` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use vinpath::app::{Application, Settings};
+use vinpath::store::StoreOptions;
+
+#[derive(Parser)]
+#[command(
+    name = "vinpath",
+    version,
+    about = "Tracks new cars from the plant to the customer's door"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API, the websockets and the pages.
+    Serve(Serve),
+}
+
+#[derive(Parser)]
+struct Serve {
+    /// Address to bind.
+    #[arg(long, env = "VINPATH_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Redis URL (redis:// or rediss://); unset starts a private redis-server.
+    #[arg(long, env = "VINPATH_REDIS_URL")]
+    redis_url: Option<String>,
+    /// Clip storage: file:///abs/path, memory://, s3://bucket (clips come with a later release).
+    #[arg(long, env = "VINPATH_STORE")]
+    store: Option<String>,
+    /// Where the embedded defaults keep data.
+    #[arg(long, env = "VINPATH_DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+    /// Bearer token of the admin role; unset: generated at first start and printed once.
+    #[arg(long, env = "VINPATH_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+    /// Key for anything vinpath signs; unset: generated once and kept in Redis.
+    #[arg(long, env = "VINPATH_SECRET", hide_env_values = true)]
+    secret: Option<String>,
+    /// Base of links handed to customers; unset: http://LISTEN.
+    #[arg(long, env = "VINPATH_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Days a tracking link keeps working after delivery.
+    #[arg(long, env = "VINPATH_LINK_EXPIRY_DAYS", default_value_t = 30)]
+    link_expiry_days: i64,
+    /// History entries kept per order (older cursors get a reset snapshot).
+    #[arg(long, env = "VINPATH_HISTORY_LIMIT", default_value_t = 10_000)]
+    history_limit: usize,
+}
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("VINPATH_LOG")
+                .unwrap_or_else(|_| "info,actix_server=warn".into()),
+        )
+        .init();
+    let Command::Serve(args) = Cli::parse().command;
+    let settings = Settings {
+        listen: args.listen,
+        redis_url: args.redis_url,
+        data_dir: args.data_dir,
+        admin_token: args.admin_token,
+        secret: args.secret,
+        public_url: args.public_url,
+        link_days: args.link_expiry_days,
+        store: StoreOptions {
+            history_limit: args.history_limit.max(1),
+            ..StoreOptions::default()
+        },
+        ..Settings::default()
+    };
+    if args.store.is_some() {
+        tracing::warn!("VINPATH_STORE is accepted but clips are not stored by this release yet");
+    }
+    let app = match Application::build(settings).await {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("vinpath: {}", error_text(&e));
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(token) = &app.new_admin_token {
+        println!("vinpath: admin token (shown once, keep it safe): {token}");
+    }
+    println!("vinpath: listening on port {}", app.port());
+    match app.run_until_stopped().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vinpath: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn error_text(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}

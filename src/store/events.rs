@@ -1,0 +1,605 @@
+//! Applying carrier events (and the API's cancel) to orders and trucks.
+//!
+//! A request's events are sorted by `occurred_at` and applied in segments:
+//! each segment is one pipelined round trip of Redis functions (one per
+//! event, each atomic on its order's or truck's slot), followed, only when
+//! needed, by a second round trip that binds cars to trucks and carries
+//! truck fixes to every car on board. A truck fix that follows a scan
+//! starts a new segment, so it sees the bindings that scan made.
+
+use chrono::{DateTime, Utc};
+use redis::Value;
+
+use super::{Result, Store, StoreError, keys};
+use crate::domain::{
+    CarrierEvent, CarrierId, EventBody, EventRejection, FixTarget, Milestone, OrderId,
+    PositionReport, Verdict, utc,
+};
+use crate::geo::filter;
+
+/// How vinpath judged one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub status: &'static str,
+    pub code: Option<String>,
+    pub message: Option<String>,
+}
+
+impl Outcome {
+    fn new(status: &'static str, code: Option<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: None,
+        }
+    }
+
+    pub fn rejected(r: EventRejection) -> Self {
+        Self {
+            status: "rejected",
+            code: Some(r.code.to_owned()),
+            message: Some(r.message),
+        }
+    }
+}
+
+/// What an order function answered.
+struct Applied {
+    status: String,
+    code: String,
+    truck: String,
+    old_truck: String,
+    message: String,
+}
+
+fn text(v: &Value) -> String {
+    redis::from_redis_value_ref::<String>(v).unwrap_or_default()
+}
+
+fn applied(v: Value) -> Result<Applied> {
+    match v {
+        Value::Array(items) => {
+            let at = |i: usize| items.get(i).map(text).unwrap_or_default();
+            Ok(Applied {
+                status: at(0),
+                code: at(1),
+                truck: at(3),
+                old_truck: at(5),
+                message: at(6),
+            })
+        }
+        Value::ServerError(e) => Err(StoreError::Redis(e.into())),
+        other => Err(StoreError::Corrupt(format!(
+            "unexpected function answer {other:?}"
+        ))),
+    }
+}
+
+fn status(s: &str) -> Result<&'static str> {
+    Ok(match s {
+        "accepted" => "accepted",
+        "duplicate" => "duplicate",
+        "filtered" => "filtered",
+        "stale" => "stale",
+        "rejected" => "rejected",
+        other => return Err(StoreError::Corrupt(format!("unknown status {other}"))),
+    })
+}
+
+fn outcome(a: &Applied) -> Result<Outcome> {
+    let mut o = Outcome::new(status(&a.status)?, None);
+    if a.status != "accepted" && !a.code.is_empty() {
+        o.code = Some(a.code.clone());
+    }
+    if !a.message.is_empty() {
+        o.message = Some(a.message.clone());
+    }
+    Ok(o)
+}
+
+/// Verdict letters of a scan to `to`: by current milestone, and from
+/// `on_hold` by the milestone it was held from.
+fn verdicts(to: Milestone) -> (String, String) {
+    let by_current = Milestone::ALL
+        .iter()
+        .map(|&from| Milestone::judge(from, None, to).letter())
+        .collect();
+    let from_hold = Milestone::ALL
+        .iter()
+        .map(|&h| Milestone::judge(Milestone::OnHold, Some(h), to).letter())
+        .collect();
+    (by_current, from_hold)
+}
+
+fn position_json(
+    lat: f64,
+    lon: f64,
+    at: DateTime<Utc>,
+    speed: Option<f64>,
+    heading: Option<f64>,
+) -> String {
+    let p = PositionReport {
+        lat,
+        lon,
+        at: utc(at),
+        speed_kmh: speed,
+        heading,
+    };
+    serde_json::to_string(&p).unwrap_or_default()
+}
+
+/// The frame every order function call shares.
+struct Call<'a> {
+    store: &'a Store,
+    carrier: &'a CarrierId,
+    received_at: DateTime<Utc>,
+    day: i64,
+}
+
+impl Call<'_> {
+    fn seen_keys(&self, key: impl Fn(i64) -> String) -> Vec<String> {
+        let days = i64::from(self.store.options().dedupe_days);
+        (0..=days).map(|d| key(self.day - d)).collect()
+    }
+
+    fn ttl(&self) -> i64 {
+        (i64::from(self.store.options().dedupe_days) + 1) * 86_400
+    }
+
+    fn member(&self, e: &CarrierEvent) -> String {
+        format!("{}|{}", self.carrier, e.event_id.as_str())
+    }
+
+    /// Adds `vinpath_apply` for one order.
+    fn push_apply(&self, pipe: &mut redis::Pipeline, a: Apply<'_>) {
+        let order = a.order;
+        let mut keys = vec![
+            keys::order(order),
+            keys::order_log(order),
+            keys::order_timeline(order),
+        ];
+        keys.extend(self.seen_keys(|d| keys::order_seen(order, d)));
+        pipe.cmd("FCALL")
+            .arg("vinpath_apply")
+            .arg(keys.len())
+            .arg(&keys);
+        pipe.arg(a.kind)
+            .arg(a.carrier)
+            .arg(a.member)
+            .arg(a.at.timestamp_millis())
+            .arg(self.received_at.timestamp_millis())
+            .arg(a.noise)
+            .arg(a.record)
+            .arg(self.store.options().history_limit)
+            .arg(self.ttl())
+            .arg(keys::LIVE_CHANNEL)
+            .arg(a.tail);
+    }
+}
+
+/// The arguments of one `vinpath_apply` call (see the Lua library).
+struct Apply<'a> {
+    order: &'a OrderId,
+    /// `scan`, `fix` or `cancel`.
+    kind: &'a str,
+    /// The carrier the order must belong to; empty: any.
+    carrier: &'a str,
+    /// The dedupe member; empty: none.
+    member: &'a str,
+    at: DateTime<Utc>,
+    noise: &'a str,
+    record: &'a str,
+    /// The kind's own arguments.
+    tail: &'a [&'a str],
+}
+
+/// Work left for the second round trip of a segment.
+enum Followup {
+    /// A scan's answer: bind or unbind the car.
+    Bind {
+        order: String,
+        old: String,
+        new: String,
+        heal: bool,
+    },
+    /// A truck fix's answer: apply it to every car on board.
+    Carry {
+        index: usize,
+        truck: String,
+        orders: Vec<String>,
+    },
+}
+
+impl Store {
+    /// Judges and applies a carrier's batch; one outcome per event, in the
+    /// order given.
+    pub async fn ingest(
+        &self,
+        carrier: &CarrierId,
+        events: Vec<std::result::Result<CarrierEvent, EventRejection>>,
+        received_at: DateTime<Utc>,
+    ) -> Result<Vec<Outcome>> {
+        let mut outcomes: Vec<Option<Outcome>> = vec![None; events.len()];
+        let mut valid: Vec<(usize, CarrierEvent)> = Vec::new();
+        for (i, e) in events.into_iter().enumerate() {
+            match e {
+                Ok(e) => valid.push((i, e)),
+                Err(r) => outcomes[i] = Some(Outcome::rejected(r)),
+            }
+        }
+        valid.sort_by_key(|(_, e)| e.occurred_at);
+        let call = Call {
+            store: self,
+            carrier,
+            received_at,
+            day: received_at.timestamp().div_euclid(86_400),
+        };
+        let mut start = 0;
+        while start < valid.len() {
+            let mut end = start;
+            let mut has_scan = false;
+            while end < valid.len() {
+                let e = &valid[end].1;
+                let truck_fix =
+                    matches!(&e.body, EventBody::Fix(f) if matches!(f.target, FixTarget::Truck(_)));
+                if truck_fix && has_scan {
+                    break;
+                }
+                has_scan |= matches!(e.body, EventBody::Scan(_));
+                end += 1;
+            }
+            self.apply_segment(&call, &valid[start..end], &mut outcomes)
+                .await?;
+            start = end;
+        }
+        outcomes
+            .into_iter()
+            .map(|o| o.ok_or_else(|| StoreError::Corrupt("an event was left unjudged".into())))
+            .collect()
+    }
+
+    async fn apply_segment(
+        &self,
+        call: &Call<'_>,
+        segment: &[(usize, CarrierEvent)],
+        outcomes: &mut [Option<Outcome>],
+    ) -> Result<()> {
+        let mut pipe = redis::pipe();
+        let mut records = Vec::with_capacity(segment.len());
+        for (_, e) in segment {
+            let record = e.record(call.received_at).to_string();
+            let member = call.member(e);
+            match &e.body {
+                EventBody::Scan(s) => {
+                    let (by_current, from_hold) = verdicts(s.milestone);
+                    let pos = s
+                        .position
+                        .map(|p| position_json(p.lat, p.lon, e.occurred_at, None, None))
+                        .unwrap_or_default();
+                    let truck = s.truck_id.as_ref().map(|t| t.as_str()).unwrap_or("");
+                    let vin = s.vin.as_ref().map(|v| v.as_str()).unwrap_or("");
+                    let tail = [
+                        s.milestone.as_str(),
+                        &by_current,
+                        &from_hold,
+                        truck,
+                        &pos,
+                        vin,
+                    ];
+                    call.push_apply(
+                        &mut pipe,
+                        Apply {
+                            order: &s.order_id,
+                            kind: "scan",
+                            carrier: call.carrier.as_str(),
+                            member: &member,
+                            at: e.occurred_at,
+                            noise: "",
+                            record: &record,
+                            tail: &tail,
+                        },
+                    );
+                }
+                EventBody::Fix(f) => {
+                    let noise = filter::judge(f).map(|n| n.code()).unwrap_or("");
+                    let pos = position_json(
+                        f.position.lat,
+                        f.position.lon,
+                        e.occurred_at,
+                        f.speed_kmh,
+                        f.heading,
+                    );
+                    match &f.target {
+                        FixTarget::Order(o) => {
+                            call.push_apply(
+                                &mut pipe,
+                                Apply {
+                                    order: o,
+                                    kind: "fix",
+                                    carrier: call.carrier.as_str(),
+                                    member: &member,
+                                    at: e.occurred_at,
+                                    noise,
+                                    record: &record,
+                                    tail: &[&pos, ""],
+                                },
+                            );
+                        }
+                        FixTarget::Truck(t) => {
+                            let name = keys::truck_name(call.carrier, t);
+                            let mut ks = vec![keys::truck(&name), keys::truck_orders(&name)];
+                            ks.extend(call.seen_keys(|d| keys::truck_seen(&name, d)));
+                            pipe.cmd("FCALL")
+                                .arg("vinpath_truck_fix")
+                                .arg(ks.len())
+                                .arg(&ks);
+                            pipe.arg(call.carrier.as_str())
+                                .arg(t.as_str())
+                                .arg(&member)
+                                .arg(e.occurred_at.timestamp_millis())
+                                .arg(noise)
+                                .arg(&pos)
+                                .arg(call.ttl())
+                                .arg(keys::LIVE_CHANNEL);
+                        }
+                    }
+                }
+            }
+            records.push(record);
+        }
+        let values = self.query_each(&mut pipe).await?;
+        let mut followups = Vec::new();
+        for (k, ((i, e), v)) in segment.iter().zip(values).enumerate() {
+            match &e.body {
+                EventBody::Fix(f) if matches!(f.target, FixTarget::Truck(_)) => {
+                    let FixTarget::Truck(t) = &f.target else {
+                        unreachable!()
+                    };
+                    let Value::Array(items) = v else {
+                        return Err(applied(v)
+                            .err()
+                            .unwrap_or_else(|| StoreError::Corrupt("truck fix".into())));
+                    };
+                    let st = items.first().map(text).unwrap_or_default();
+                    let code = items.get(1).map(text).unwrap_or_default();
+                    let orders: Vec<String> = items
+                        .get(2)
+                        .and_then(|o| redis::from_redis_value_ref(o).ok())
+                        .unwrap_or_default();
+                    let mut o = Outcome::new(status(&st)?, None);
+                    if !code.is_empty() {
+                        o.code = Some(code);
+                    }
+                    if st != "rejected" && !orders.is_empty() {
+                        followups.push(Followup::Carry {
+                            index: k,
+                            truck: t.to_string(),
+                            orders,
+                        });
+                    }
+                    outcomes[*i] = Some(o);
+                }
+                EventBody::Scan(s) => {
+                    let a = applied(v)?;
+                    match a.status.as_str() {
+                        "accepted" if a.old_truck != a.truck => followups.push(Followup::Bind {
+                            order: s.order_id.to_string(),
+                            old: a.old_truck.clone(),
+                            new: a.truck.clone(),
+                            heal: false,
+                        }),
+                        "duplicate" if !a.truck.is_empty() => followups.push(Followup::Bind {
+                            order: s.order_id.to_string(),
+                            old: String::new(),
+                            new: a.truck.clone(),
+                            heal: true,
+                        }),
+                        _ => {}
+                    }
+                    outcomes[*i] = Some(outcome(&a)?);
+                }
+                EventBody::Fix(_) => outcomes[*i] = Some(outcome(&applied(v)?)?),
+            }
+        }
+        self.follow_up(call, segment, &records, followups).await
+    }
+
+    async fn follow_up(
+        &self,
+        call: &Call<'_>,
+        segment: &[(usize, CarrierEvent)],
+        records: &[String],
+        followups: Vec<Followup>,
+    ) -> Result<()> {
+        if followups.is_empty() {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        let mut carried = Vec::new();
+        for f in followups {
+            match f {
+                Followup::Bind {
+                    order,
+                    old,
+                    new,
+                    heal,
+                } => {
+                    if !old.is_empty() {
+                        let name = format!("{}/{old}", call.carrier);
+                        pipe.cmd("SREM")
+                            .arg(keys::truck_orders(&name))
+                            .arg(&order)
+                            .ignore();
+                    }
+                    if !new.is_empty() {
+                        let name = format!("{}/{new}", call.carrier);
+                        pipe.cmd("SADD")
+                            .arg(keys::truck_orders(&name))
+                            .arg(&order)
+                            .ignore();
+                        if !heal {
+                            pipe.cmd("HSETNX")
+                                .arg(keys::truck(&name))
+                                .arg("carrier_id")
+                                .arg(call.carrier.as_str())
+                                .ignore();
+                            pipe.cmd("SADD").arg(keys::TRUCKS).arg(&name).ignore();
+                        }
+                    }
+                }
+                Followup::Carry {
+                    index,
+                    truck,
+                    orders,
+                } => {
+                    let e = &segment[index].1;
+                    let EventBody::Fix(f) = &e.body else { continue };
+                    let noise = filter::judge(f).map(|n| n.code()).unwrap_or("");
+                    let pos = position_json(
+                        f.position.lat,
+                        f.position.lon,
+                        e.occurred_at,
+                        f.speed_kmh,
+                        f.heading,
+                    );
+                    let member = call.member(e);
+                    for o in orders {
+                        let Ok(order) = OrderId::parse(&o) else {
+                            continue;
+                        };
+                        call.push_apply(
+                            &mut pipe,
+                            Apply {
+                                order: &order,
+                                kind: "fix",
+                                carrier: "",
+                                member: &member,
+                                at: e.occurred_at,
+                                noise,
+                                record: &records[index],
+                                tail: &[&pos, &truck],
+                            },
+                        );
+                        carried.push((truck.clone(), o));
+                    }
+                }
+            }
+        }
+        let values = self.query_each(&mut pipe).await?;
+        // Cars a truck fix found no longer on board leave its set now.
+        let mut pipe = redis::pipe();
+        let mut stray = false;
+        for ((truck, order), v) in carried.iter().zip(values) {
+            let a = applied(v)?;
+            if a.status == "skip" && a.truck != *truck {
+                let name = format!("{}/{truck}", call.carrier);
+                pipe.cmd("SREM")
+                    .arg(keys::truck_orders(&name))
+                    .arg(order)
+                    .ignore();
+                stray = true;
+            }
+        }
+        if stray {
+            let () = self.query(&pipe).await?;
+        }
+        Ok(())
+    }
+
+    /// Cancels an order (the sales system's act). `None` if it does not
+    /// exist; otherwise the outcome (`rejected` once delivered).
+    pub async fn cancel_order(
+        &self,
+        order: &OrderId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Outcome>> {
+        let carrier = CarrierId::parse("api").map_err(StoreError::Corrupt)?;
+        let call = Call {
+            store: self,
+            carrier: &carrier,
+            received_at: now,
+            day: now.timestamp().div_euclid(86_400),
+        };
+        let by_current: String = Milestone::ALL
+            .iter()
+            .map(|&m| {
+                if Milestone::may_cancel(m) {
+                    Verdict::Direct
+                } else {
+                    Verdict::Illegal
+                }
+                .letter()
+            })
+            .collect();
+        let from_hold = Verdict::Direct
+            .letter()
+            .to_string()
+            .repeat(Milestone::ALL.len());
+        let record = serde_json::json!({
+            "event_id": format!("cancel-{}", now.timestamp_millis()),
+            "kind": "cancel",
+            "milestone": "cancelled",
+            "occurred_at": utc(now),
+            "received_at": utc(now),
+        })
+        .to_string();
+        let mut pipe = redis::pipe();
+        let tail = ["cancelled", &by_current, &from_hold, "", "", ""];
+        call.push_apply(
+            &mut pipe,
+            Apply {
+                order,
+                kind: "cancel",
+                carrier: "",
+                member: "",
+                at: now,
+                noise: "",
+                record: &record,
+                tail: &tail,
+            },
+        );
+        let values = self.query_each(&mut pipe).await?;
+        let a = applied(values.into_iter().next().unwrap_or(Value::Nil))?;
+        if a.code == "unknown_order" {
+            return Ok(None);
+        }
+        if a.status == "accepted" && !a.old_truck.is_empty() {
+            // The car's truck is named by its carrier: find it on the order.
+            if let Some(state) = self.order(order).await? {
+                let name = format!("{}/{}", state.carrier_id, a.old_truck);
+                let mut pipe = redis::pipe();
+                pipe.cmd("SREM")
+                    .arg(keys::truck_orders(&name))
+                    .arg(order.as_str())
+                    .ignore();
+                let () = self.query(&pipe).await?;
+            }
+        }
+        Ok(Some(outcome(&a)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lua_milestone_index_matches_the_domain() {
+        let lua = include_str!("lua/vinpath.lua");
+        let flat: String = lua.split_whitespace().collect::<Vec<_>>().join(" ");
+        let pairs: Vec<String> = Milestone::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, m)| format!("{} = {}", m.as_str(), i + 1))
+            .collect();
+        assert!(flat.contains(&format!("local INDEX = {{{}}}", pairs.join(", "))));
+    }
+
+    #[test]
+    fn verdict_letters_follow_milestone_order() {
+        let (by_current, from_hold) = verdicts(Milestone::Loaded);
+        assert_eq!(by_current.len(), 16);
+        assert_eq!(&by_current[2..4], "DS");
+        assert_eq!(from_hold.chars().nth(2), Some('D'));
+    }
+}

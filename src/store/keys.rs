@@ -1,0 +1,64 @@
+//! Key names. One order's keys share the hash tag `{o:ID}` and one truck's
+//! the tag `{t:CARRIER/TRUCK}`, so each order's or truck's function touches
+//! a single hash slot, ready for Redis Cluster.
+
+use crate::domain::{CarrierId, OrderId, TruckId};
+
+/// Pub/sub channel of every live change, read by every instance.
+pub const LIVE_CHANNEL: &str = "vp:live";
+/// Set of order ids that may still be active (finished ones are pruned
+/// lazily when the fleet is read).
+pub const ACTIVE_ORDERS: &str = "vp:orders:active";
+/// Set of `carrier/truck` names of every truck ever loaded.
+pub const TRUCKS: &str = "vp:trucks";
+/// Hash of the admin token generated at first start.
+pub const ADMIN_TOKEN_HASH: &str = "vp:admin:token_hash";
+/// The secret generated at first start.
+pub const SECRET: &str = "vp:secret";
+
+pub fn order(id: &OrderId) -> String {
+    format!("vp:{{o:{id}}}")
+}
+
+pub fn order_log(id: &OrderId) -> String {
+    format!("vp:{{o:{id}}}:log")
+}
+
+pub fn order_timeline(id: &OrderId) -> String {
+    format!("vp:{{o:{id}}}:tl")
+}
+
+pub fn order_seen(id: &OrderId, day: i64) -> String {
+    format!("vp:{{o:{id}}}:seen:{day}")
+}
+
+/// How a truck is named inside keys and the fleet set.
+pub fn truck_name(carrier: &CarrierId, truck: &TruckId) -> String {
+    format!("{carrier}/{truck}")
+}
+
+pub fn truck(name: &str) -> String {
+    format!("vp:{{t:{name}}}")
+}
+
+pub fn truck_orders(name: &str) -> String {
+    format!("vp:{{t:{name}}}:orders")
+}
+
+pub fn truck_seen(name: &str, day: i64) -> String {
+    format!("vp:{{t:{name}}}:seen:{day}")
+}
+
+/// A credential, by the hex SHA-256 of its token.
+pub fn credential(hash: &str) -> String {
+    format!("vp:cred:{hash}")
+}
+
+pub fn carrier(id: &CarrierId) -> String {
+    format!("vp:carrier:{id}")
+}
+
+/// A tracking link, by the hex SHA-256 of its token.
+pub fn tracking(hash: &str) -> String {
+    format!("vp:track:{hash}")
+}

@@ -1,0 +1,187 @@
+#!lua name=vinpath
+-- vinpath's Redis functions: each applies one event to one order (or one
+-- truck) atomically, so instances racing on the same order end consistent.
+-- Every key a function touches shares one hash slot (the order's or the
+-- truck's), ready for Redis Cluster. The rules themselves (which milestone
+-- may follow which) are decided in Rust and passed in as verdict letters.
+
+-- Milestone positions in the order of Milestone::ALL (checked by a Rust
+-- test). A literal: library load time offers no ipairs.
+local INDEX = {ordered = 1, produced = 2, released = 3, loaded = 4, in_transit = 5,
+  arrived = 6, unloaded = 7, gated_in = 8, in_storage = 9, pdi = 10, in_repair = 11,
+  ready_for_delivery = 12, out_for_delivery = 13, delivered = 14, on_hold = 15, cancelled = 16}
+local ON_TRUCK = {loaded = true, in_transit = true, arrived = true}
+local FINAL = {delivered = true, cancelled = true}
+
+local function num(v) return tonumber(v) or 0 end
+local function str(v) if v then return v end return '' end
+
+local function seen(keys, first, member)
+  for i = first, #keys do
+    if redis.call('SISMEMBER', keys[i], member) == 1 then return true end
+  end
+  return false
+end
+
+local function remember(key, member, ttl)
+  if member ~= '' then
+    redis.call('SADD', key, member)
+    redis.call('EXPIRE', key, ttl)
+  end
+end
+
+-- Order event.
+-- KEYS: 1 order hash, 2 history stream, 3 timeline list, 4.. dedupe day sets (newest first)
+-- ARGV: 1 kind (scan|fix|cancel), 2 carrier ('' = any), 3 dedupe member ('' = none),
+--       4 occurred_at ms, 5 received_at ms, 6 noise code, 7 record json,
+--       8 history max length, 9 dedupe ttl s, 10 live channel,
+--       11 scan/cancel: milestone; fix: position json
+--       12 scan/cancel: verdicts by current milestone; fix: truck it came through ('' = own)
+--       13 scan/cancel: verdicts from on_hold by held-from milestone
+--       14 scan: truck id, 15 scan: position json, 16 scan: vin
+-- Returns {status, code, milestone, truck, cursor, old truck, message}
+local function apply(keys, argv)
+  local o = keys[1]
+  local f = redis.call('HMGET', o, 'order_id', 'carrier_id', 'm', 'stale_at', 'held',
+    'truck', 'truck_since', 'pos_at', 'vin')
+  if not f[1] then return {'rejected', 'unknown_order'} end
+  local order_id, carrier, cur = f[1], f[2], f[3]
+  local stale_at, held, truck = num(f[4]), str(f[5]), str(f[6])
+  local truck_since, pos_at, vin = num(f[7]), num(f[8]), str(f[9])
+  local kind, member, at, received = argv[1], argv[3], num(argv[4]), argv[5]
+  if argv[2] ~= '' and carrier ~= argv[2] then return {'rejected', 'not_your_order', cur, truck} end
+  if member ~= '' and seen(keys, 4, member) then return {'duplicate', '', cur, truck} end
+  local via = ''
+  if kind == 'fix' then via = argv[12] end
+  if via ~= '' and (truck ~= via or at < truck_since) then return {'skip', '', cur, truck} end
+
+  local function record(status, code, gap, change)
+    local fields = {'s', status, 'e', argv[7]}
+    if code ~= '' then fields[#fields + 1] = 'c'; fields[#fields + 1] = code end
+    if gap then fields[#fields + 1] = 'g'; fields[#fields + 1] = '1' end
+    if change ~= '' then fields[#fields + 1] = 'x'; fields[#fields + 1] = change end
+    local id = redis.call('XADD', keys[2], 'MAXLEN', argv[8], '*', unpack(fields))
+    remember(keys[4], member, argv[9])
+    return id
+  end
+
+  if argv[6] ~= '' then
+    return {'filtered', argv[6], cur, truck, record('filtered', argv[6], false, '')}
+  end
+
+  local milestone, new_truck, gap, change = cur, truck, false, ''
+  if kind == 'fix' then
+    if at < pos_at or FINAL[cur] then
+      return {'stale', '', cur, truck, record('stale', '', false, '')}
+    end
+    redis.call('HSET', o, 'pos', argv[11], 'pos_at', at)
+    change = 'p'
+  else
+    local to = argv[11]
+    local verdict
+    if cur == 'on_hold' then
+      local h = INDEX[held]
+      if h then verdict = string.sub(argv[13], h, h) else verdict = 'X' end
+    else
+      local c = INDEX[cur]
+      verdict = string.sub(argv[12], c, c)
+    end
+    if verdict ~= 'S' and verdict ~= 'D' and verdict ~= 'G' then
+      return {'rejected', 'illegal_transition', cur, truck}
+    end
+    if kind == 'scan' and at < stale_at then
+      return {'stale', '', cur, truck, record('stale', '', false, '')}
+    end
+    local scan_vin = str(argv[16])
+    if scan_vin ~= '' and vin ~= '' and scan_vin ~= vin then
+      return {'rejected', 'invalid_field', cur, truck, '', '', 'vin does not match the order\'s VIN ' .. vin}
+    end
+    if scan_vin ~= '' and vin == '' then redis.call('HSET', o, 'vin', scan_vin) end
+    if to == 'loaded' and str(argv[14]) ~= '' then new_truck = argv[14] end
+    if verdict ~= 'S' then
+      milestone, gap, change = to, verdict == 'G', 'm'
+      redis.call('HSET', o, 'm', to, 'm_at', at, 'stale_at', at)
+      if to == 'on_hold' then
+        redis.call('HSET', o, 'held', cur)
+      elseif cur == 'on_hold' then
+        redis.call('HSET', o, 'held', '')
+      end
+      if to == 'delivered' then redis.call('HSET', o, 'delivered_at', at) end
+      redis.call('RPUSH', keys[3], cjson.encode({milestone = to, at = at, gap = gap}))
+    end
+    if not ON_TRUCK[milestone] then new_truck = '' end
+    if new_truck ~= truck then redis.call('HSET', o, 'truck', new_truck, 'truck_since', at) end
+    local pos = str(argv[15])
+    if pos ~= '' and at >= pos_at and not FINAL[milestone] then
+      redis.call('HSET', o, 'pos', pos, 'pos_at', at)
+      change = change .. 'p'
+    end
+  end
+  redis.call('HSET', o, 'updated_at', received)
+  local id = record('accepted', '', gap, change)
+  if change ~= '' then
+    redis.call('PUBLISH', argv[10], '{"kind":"order","order_id":' .. cjson.encode(order_id) ..
+      ',"carrier_id":' .. cjson.encode(carrier) .. ',"truck_id":' .. cjson.encode(new_truck) ..
+      ',"cursor":"' .. id .. '","milestone":"' .. milestone .. '","change":"' .. change ..
+      '","gap":' .. tostring(gap) .. ',"event":' .. argv[7] .. '}')
+  end
+  return {'accepted', gap and 'gap' or '', milestone, new_truck, id, truck}
+end
+
+-- Truck fix: moves the truck itself; the orders on board are then applied
+-- one by one with `apply` (kind fix, through this truck).
+-- KEYS: 1 truck hash, 2 set of orders on board, 3.. dedupe day sets (newest first)
+-- ARGV: 1 carrier, 2 truck id, 3 dedupe member, 4 occurred_at ms, 5 noise code,
+--       6 position json, 7 dedupe ttl s, 8 live channel
+-- Returns {status, code, {orders on board}}
+local function truck_fix(keys, argv)
+  if redis.call('EXISTS', keys[1]) == 0 then return {'rejected', 'unknown_truck', {}} end
+  local on_board = redis.call('SMEMBERS', keys[2])
+  local member, at = argv[3], num(argv[4])
+  if seen(keys, 3, member) then return {'duplicate', '', on_board} end
+  remember(keys[3], member, argv[7])
+  if argv[5] ~= '' then return {'filtered', argv[5], on_board} end
+  if at < num(redis.call('HGET', keys[1], 'pos_at')) then return {'stale', '', on_board} end
+  redis.call('HSET', keys[1], 'pos', argv[6], 'pos_at', at)
+  redis.call('PUBLISH', argv[8], '{"kind":"truck","carrier_id":' .. cjson.encode(argv[1]) ..
+    ',"truck_id":' .. cjson.encode(argv[2]) .. ',"position":' .. argv[6] .. '}')
+  return {'accepted', '', on_board}
+end
+
+-- Creates an order unless it exists.
+-- KEYS: 1 order hash, 2 timeline list. ARGV: 1 first timeline entry, 2.. field, value pairs
+local function create(keys, argv)
+  if redis.call('EXISTS', keys[1]) == 1 then return 0 end
+  redis.call('HSET', keys[1], unpack(argv, 2))
+  redis.call('RPUSH', keys[2], argv[1])
+  return 1
+end
+
+-- Changes an order's fields; the VIN only until the car is produced.
+-- KEYS: 1 order hash. ARGV: field, value pairs. Returns ok, missing or vin_locked.
+local function patch(keys, argv)
+  local m = redis.call('HGET', keys[1], 'm')
+  if not m then return 'missing' end
+  for i = 1, #argv, 2 do
+    if argv[i] == 'vin' and m ~= 'ordered' and redis.call('HGET', keys[1], 'vin') ~= argv[i + 1] then
+      return 'vin_locked'
+    end
+  end
+  if #argv > 0 then redis.call('HSET', keys[1], unpack(argv)) end
+  return 'ok'
+end
+
+-- Points an order at a new tracking token hash; returns the old hash.
+-- KEYS: 1 order hash. ARGV: 1 new hash.
+local function rotate(keys, argv)
+  local old = redis.call('HGET', keys[1], 'track')
+  if not old then return false end
+  redis.call('HSET', keys[1], 'track', argv[1])
+  return old
+end
+
+redis.register_function('vinpath_create', create)
+redis.register_function('vinpath_patch', patch)
+redis.register_function('vinpath_rotate', rotate)
+redis.register_function('vinpath_apply', apply)
+redis.register_function('vinpath_truck_fix', truck_fix)

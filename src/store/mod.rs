@@ -1,0 +1,190 @@
+//! Redis: the one place that knows key names, functions and channels. A
+//! [`Store`] is a cheap handle; every call is one pipelined round trip
+//! unless its doc says otherwise.
+
+pub mod auth;
+pub mod embedded;
+pub mod events;
+pub mod history;
+mod keys;
+pub mod orders;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+use redis::aio::ConnectionManagerConfig;
+use redis::{FromRedisValue, Pipeline, RedisError};
+
+pub use keys::LIVE_CHANNEL;
+
+const LIBRARY: &str = include_str!("lua/vinpath.lua");
+
+/// What went wrong talking to Redis.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Redis cannot be reached now; the caller may retry shortly.
+    #[error("redis is unavailable")]
+    Unavailable(#[source] RedisError),
+    /// Redis answered with an error vinpath did not expect.
+    #[error("redis failed")]
+    Redis(#[source] RedisError),
+    /// Redis holds data vinpath cannot read.
+    #[error("unreadable data in redis: {0}")]
+    Corrupt(String),
+}
+
+impl From<RedisError> for StoreError {
+    fn from(e: RedisError) -> Self {
+        if e.is_io_error()
+            || e.is_timeout()
+            || e.is_connection_dropped()
+            || e.is_connection_refusal()
+        {
+            StoreError::Unavailable(e)
+        } else {
+            StoreError::Redis(e)
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Tunables of what vinpath keeps in Redis.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Entries kept in each order's history stream (older ones are trimmed
+    /// and answer a websocket resume with a reset snapshot).
+    pub history_limit: usize,
+    /// Days an event id is remembered for duplicate detection (at least 7).
+    pub dedupe_days: u32,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            history_limit: 10_000,
+            dedupe_days: 8,
+        }
+    }
+}
+
+/// A handle to vinpath's Redis: a reconnecting multiplexed connection, the
+/// client for dedicated connections (pub/sub), and a round-trip counter.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: redis::Client,
+    conn: ConnectionManager,
+    round_trips: AtomicU64,
+    options: StoreOptions,
+}
+
+impl Store {
+    /// Connects to Redis lazily (vinpath starts even while Redis is down)
+    /// and loads vinpath's functions when it can.
+    pub async fn connect(url: &str, options: StoreOptions) -> Result<Self> {
+        let client = redis::Client::open(url).map_err(StoreError::Redis)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_millis(500)))
+            .set_response_timeout(Some(Duration::from_millis(1500)))
+            .set_number_of_retries(1)
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(Duration::from_millis(200));
+        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
+        let store = Self {
+            inner: Arc::new(Inner {
+                client,
+                conn,
+                round_trips: AtomicU64::new(0),
+                options,
+            }),
+        };
+        if let Err(e) = store.load_functions().await {
+            tracing::warn!(error = ?e, "could not load vinpath's Redis functions yet; will retry on use");
+        }
+        Ok(store)
+    }
+
+    pub fn client(&self) -> &redis::Client {
+        &self.inner.client
+    }
+
+    pub fn options(&self) -> &StoreOptions {
+        &self.inner.options
+    }
+
+    /// Redis round trips made by this process so far.
+    pub fn round_trips(&self) -> u64 {
+        self.inner.round_trips.load(Ordering::Relaxed)
+    }
+
+    async fn load_functions(&self) -> Result<()> {
+        let mut cmd = redis::cmd("FUNCTION");
+        cmd.arg("LOAD").arg("REPLACE").arg(LIBRARY);
+        self.inner.round_trips.fetch_add(1, Ordering::Relaxed);
+        let _: String = cmd.query_async(&mut self.inner.conn.clone()).await?;
+        Ok(())
+    }
+
+    /// Runs a pipeline in one round trip. If Redis lost vinpath's functions
+    /// (a fresh Redis after a failover), none of them ran: load and retry.
+    pub async fn query<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T> {
+        self.inner.round_trips.fetch_add(1, Ordering::Relaxed);
+        match pipe.query_async(&mut self.inner.conn.clone()).await {
+            Err(e) if is_missing_function(&e) => {
+                self.load_functions().await?;
+                self.inner.round_trips.fetch_add(1, Ordering::Relaxed);
+                Ok(pipe.query_async(&mut self.inner.conn.clone()).await?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// Runs a pipeline whose commands may fail one by one (function calls
+    /// that return errors); each result stands alone.
+    pub async fn query_each(&self, pipe: &mut Pipeline) -> Result<Vec<redis::Value>> {
+        pipe.ignore_errors();
+        let values: Vec<redis::Value> = self.query(pipe).await?;
+        let missing = values.iter().any(|v| match v {
+            redis::Value::ServerError(e) => e.to_string().contains("Function not found"),
+            _ => false,
+        });
+        if missing {
+            self.load_functions().await?;
+            return self.query(pipe).await;
+        }
+        Ok(values)
+    }
+
+    /// Whether Redis answers now.
+    pub async fn ping(&self) -> Result<()> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("PING");
+        let _: (String,) = self.query(&pipe).await?;
+        Ok(())
+    }
+
+    /// Redis's `maxmemory-policy`, where the server lets us read it.
+    pub async fn eviction_policy(&self) -> Option<String> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("CONFIG").arg("GET").arg("maxmemory-policy");
+        let (pair,): (Vec<String>,) = self.query(&pipe).await.ok()?;
+        pair.into_iter().nth(1)
+    }
+
+    /// Asks Redis to persist and stop (used for the embedded child).
+    pub async fn shutdown_server(&self) {
+        let mut cmd = redis::cmd("SHUTDOWN");
+        cmd.arg("SAVE");
+        let _: std::result::Result<(), _> = cmd.query_async(&mut self.inner.conn.clone()).await;
+    }
+}
+
+fn is_missing_function(e: &RedisError) -> bool {
+    e.to_string().contains("Function not found")
+}
