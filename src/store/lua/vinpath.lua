@@ -98,7 +98,11 @@ local function apply(keys, argv)
     end
     if scan_vin ~= '' and vin == '' then redis.call('HSET', o, 'vin', scan_vin) end
     if to == 'loaded' and str(argv[14]) ~= '' then new_truck = argv[14] end
-    if verdict ~= 'S' then
+    if verdict == 'S' then
+      -- The same milestone again: only details change, but a later scan
+      -- still makes older ones stale.
+      if at > stale_at then redis.call('HSET', o, 'stale_at', at) end
+    else
       milestone, gap, change = to, verdict == 'G', 'm'
       redis.call('HSET', o, 'm', to, 'm_at', at, 'stale_at', at)
       if to == 'on_hold' then

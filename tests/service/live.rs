@@ -1,0 +1,282 @@
+//! Websockets: snapshot, ordered events, resume without gap or repeat,
+//! reset on a lost cursor, cross-instance delivery, the fleet's batching,
+//! refusals at the upgrade, heartbeats.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use vinpath::store::StoreOptions;
+
+use crate::support::*;
+
+#[actix_web::test]
+async fn track_resumes_with_exactly_the_missed_events() {
+    let redis = TestRedis::start();
+    let app = TestApp::spawn(&redis).await;
+    let key = app.carrier("sf-auto").await;
+    let token = app.order("JD-1", "sf-auto").await;
+    let mut ws = app
+        .ws(&format!("/ws/track/{token}"))
+        .await
+        .expect("the socket opens");
+    let snap = ws.next().await;
+    assert_eq!(snap["type"], "snapshot");
+    assert_eq!(snap["order"]["milestone"], "ordered");
+    assert!(snap.get("reset").is_none());
+
+    app.post_expect(
+        &key,
+        json!([
+            scan("p", "JD-1", "produced", -50),
+            scan("r", "JD-1", "released", -40)
+        ]),
+        "accepted",
+    )
+    .await;
+    let a = ws.next().await;
+    let b = ws.next().await;
+    assert_eq!(
+        (
+            a["event"]["kind"].as_str(),
+            a["event"]["milestone"].as_str()
+        ),
+        (Some("milestone"), Some("produced"))
+    );
+    assert_eq!(b["event"]["milestone"], "released");
+    let cursor = b["cursor"].as_str().unwrap().to_owned();
+    drop(ws);
+
+    // Missed while away: a loading, a late fix that is stale, three fixes.
+    load(&app, &key, "JD-1", "YUE-A-1", -30).await;
+    let fixes: Vec<Value> = (0..3)
+        .map(|i| truck_fix(&format!("g{i}"), "YUE-A-1", -20 + i, lat(i), 113.5))
+        .collect();
+    app.post_expect(&key, json!(fixes), "accepted").await;
+    app.post_expect(
+        &key,
+        json!([truck_fix("old", "YUE-A-1", -25, 23.0, 113.5)]),
+        "stale",
+    )
+    .await;
+
+    let mut ws = app
+        .ws(&format!("/ws/track/{token}?after={cursor}"))
+        .await
+        .expect("the socket opens");
+    let first = ws.next().await;
+    assert_eq!(first["type"], "event", "no snapshot on resume: {first}");
+    assert_eq!(first["event"]["milestone"], "loaded");
+    let mut positions = Vec::new();
+    for _ in 0..3 {
+        let m = ws.next().await;
+        assert_eq!(m["event"]["kind"], "position");
+        positions.push(m["event"]["lat"].as_f64().unwrap());
+    }
+    assert_eq!(positions, [lat(0), lat(1), lat(2)]);
+    assert!(
+        ws.next_within(Duration::from_millis(500)).await.is_none(),
+        "nothing repeated, nothing stale"
+    );
+    // Nothing carrier-internal reaches the customer.
+    assert!(first["event"].get("truck_id").is_none() && first["event"].get("note").is_none());
+
+    // Then live ones, in order.
+    app.post_expect(
+        &key,
+        json!([scan("t", "JD-1", "in_transit", -5)]),
+        "accepted",
+    )
+    .await;
+    let live = ws.next().await;
+    assert_eq!(live["event"]["milestone"], "in_transit");
+    assert!(live["cursor"].as_str().unwrap() > cursor.as_str());
+}
+
+#[actix_web::test]
+async fn a_too_old_or_unknown_cursor_gets_a_reset_snapshot() {
+    let redis = TestRedis::start();
+    let mut s = settings(&redis);
+    s.store = StoreOptions {
+        history_limit: 5,
+        ..StoreOptions::default()
+    };
+    let app = TestApp::with(s).await;
+    let key = app.carrier("sf-auto").await;
+    let token = app.order("JD-1", "sf-auto").await;
+    app.post_expect(
+        &key,
+        json!([order_fix("g0", "JD-1", -60, 23.0, 113.4)]),
+        "accepted",
+    )
+    .await;
+    let first = app.history("JD-1").await[0]["cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let fixes: Vec<Value> = (1..10)
+        .map(|i| {
+            order_fix(
+                &format!("g{i}"),
+                "JD-1",
+                -60 + i,
+                23.0,
+                113.4 + lat(i) - 23.0,
+            )
+        })
+        .collect();
+    app.post_expect(&key, json!(fixes), "accepted").await;
+    assert_eq!(
+        app.history("JD-1").await.len(),
+        5,
+        "history is trimmed to the limit"
+    );
+    for cursor in [first.as_str(), "garbage", "99999999999999-0"] {
+        let mut ws = app
+            .ws(&format!("/ws/track/{token}?after={cursor}"))
+            .await
+            .expect("opens");
+        let m = ws.next().await;
+        assert_eq!(m["type"], "snapshot", "{cursor}");
+        assert_eq!(m["reset"], true);
+        assert_eq!(m["order"]["position"]["lon"], 113.4 + lat(9) - 23.0);
+    }
+}
+
+#[actix_web::test]
+async fn an_event_posted_on_one_instance_reaches_a_socket_on_another() {
+    let redis = TestRedis::start();
+    let a = TestApp::spawn(&redis).await;
+    let b = TestApp::spawn(&redis).await;
+    let key = a.carrier("sf-auto").await;
+    let token = a.order("JD-1", "sf-auto").await;
+    let dispatcher = a.dispatcher().await;
+    let mut track = b
+        .ws(&format!("/ws/track/{token}"))
+        .await
+        .expect("opens on B");
+    let mut fleet = b
+        .ws(&format!("/ws/fleet?access_token={dispatcher}"))
+        .await
+        .expect("opens on B");
+    assert_eq!(track.next().await["type"], "snapshot");
+    assert_eq!(fleet.next().await["type"], "snapshot");
+    a.post_expect(&key, json!([scan("p", "JD-1", "produced", -5)]), "accepted")
+        .await;
+    assert_eq!(track.next().await["event"]["milestone"], "produced");
+    let m = fleet.next().await;
+    assert_eq!(m["type"], "event");
+    assert_eq!(m["event"]["kind"], "milestone");
+    assert_eq!(m["event"]["order_id"], "JD-1");
+}
+
+#[actix_web::test]
+async fn the_fleet_socket_batches_positions_and_loses_none() {
+    let redis = TestRedis::start();
+    let app = TestApp::spawn(&redis).await;
+    let key = app.carrier("sf-auto").await;
+    let dispatcher = app.dispatcher().await;
+    let trucks: Vec<String> = (0..5).map(|i| format!("YUE-A-{i}")).collect();
+    for (i, t) in trucks.iter().enumerate() {
+        let order = format!("JD-{i}");
+        app.order(&order, "sf-auto").await;
+        load(&app, &key, &order, t, -120).await;
+    }
+    let mut fleet = app
+        .ws(&format!("/ws/fleet?access_token={dispatcher}"))
+        .await
+        .expect("opens");
+    let snap = fleet.next().await;
+    assert_eq!(snap["type"], "snapshot");
+    assert_eq!(snap["fleet"].as_array().unwrap().len(), 5);
+
+    // 20 fixes per truck, posted one request at a time as fast as possible.
+    for step in 0..20 {
+        let batch: Vec<Value> = trucks
+            .iter()
+            .map(|t| truck_fix(&format!("{t}-{step}"), t, -100 + step, lat(step), 113.5))
+            .collect();
+        app.post_expect(&key, json!(batch), "accepted").await;
+    }
+    let mut latest: HashMap<String, f64> = HashMap::new();
+    let mut frames = 0;
+    let mut first_frame: Option<Instant> = None;
+    let mut last_frame = Instant::now();
+    while let Some(m) = fleet.next_within(Duration::from_secs(2)).await {
+        if m["type"] != "positions" {
+            continue;
+        }
+        frames += 1;
+        first_frame.get_or_insert_with(Instant::now);
+        last_frame = Instant::now();
+        let mut seen = Vec::new();
+        for v in m["vehicles"].as_array().unwrap() {
+            let id = match v["order_id"].as_str() {
+                Some(o) => format!("o:{o}"),
+                None => format!("t:{}", v["truck_id"].as_str().unwrap()),
+            };
+            assert!(
+                !seen.contains(&id),
+                "a vehicle appears once per frame, folded"
+            );
+            seen.push(id.clone());
+            latest.insert(id, v["lat"].as_f64().unwrap());
+        }
+    }
+    // Every truck and every car ends at its latest position.
+    for (i, t) in trucks.iter().enumerate() {
+        assert_eq!(latest.get(&format!("t:{t}")), Some(&lat(19)), "{t}");
+        assert_eq!(latest.get(&format!("o:JD-{i}")), Some(&lat(19)), "JD-{i}");
+    }
+    // At most 2 frames a second (plus the one that may open a window).
+    let span = last_frame
+        .duration_since(first_frame.unwrap())
+        .as_secs_f64();
+    assert!(
+        f64::from(frames) <= span * 2.0 + 1.0,
+        "{frames} frames over {span:.2} s"
+    );
+    assert!(
+        frames < 100,
+        "positions are batched, not one frame per fix ({frames})"
+    );
+}
+
+#[actix_web::test]
+async fn a_bad_credential_is_refused_at_the_upgrade() {
+    let redis = TestRedis::start();
+    let app = TestApp::spawn(&redis).await;
+    let key = app.carrier("sf-auto").await;
+    assert_eq!(app.ws("/ws/fleet").await.err(), Some(401));
+    assert_eq!(
+        app.ws("/ws/fleet?access_token=wrong").await.err(),
+        Some(401)
+    );
+    assert_eq!(
+        app.ws(&format!("/ws/fleet?access_token={key}")).await.err(),
+        Some(403)
+    );
+    assert_eq!(app.ws("/ws/track/not-a-token").await.err(), Some(404));
+}
+
+#[actix_web::test]
+async fn the_server_pings_and_drops_a_silent_peer() {
+    let redis = TestRedis::start();
+    let app = TestApp::spawn(&redis).await;
+    let key = app.carrier("sf-auto").await;
+    let token = app.order("JD-1", "sf-auto").await;
+    // A browser answers pings and stays connected past the timeout (3 s here).
+    let mut alive = app.ws(&format!("/ws/track/{token}")).await.expect("opens");
+    assert_eq!(alive.next().await["type"], "snapshot");
+    let mut silent = app.ws(&format!("/ws/track/{token}")).await.expect("opens");
+    assert!(
+        alive.next_within(Duration::from_secs(4)).await.is_none(),
+        "no data frames, only pings"
+    );
+    // A peer that never answers is dropped.
+    assert!(silent.closed_when_silent(Duration::from_secs(4)).await);
+    // The answering one is still there: it gets the next event.
+    app.post_expect(&key, json!([scan("p", "JD-1", "produced", -5)]), "accepted")
+        .await;
+    assert_eq!(alive.next().await["event"]["milestone"], "produced");
+}

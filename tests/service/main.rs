@@ -1,0 +1,8 @@
+//! vinpath driven from outside, as carriers, dispatchers and customers use
+//! it: real Redis, real sockets.
+
+mod events;
+mod live;
+mod orders;
+mod resilience;
+mod support;

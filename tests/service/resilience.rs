@@ -1,0 +1,201 @@
+//! Redis going away under a running vinpath, many instances racing on one
+//! truck, and the binary's own embedded Redis.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use rand::seq::SliceRandom;
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+#[actix_web::test]
+async fn redis_killed_and_restarted_loses_no_acknowledged_event() {
+    let mut redis = TestRedis::start();
+    let app = TestApp::spawn(&redis).await;
+    let key = app.carrier("sf-auto").await;
+    app.order("JD-1", "sf-auto").await;
+    let mut acknowledged = Vec::new();
+    for i in 0..5 {
+        let id = format!("before-{i}");
+        app.post_expect(
+            &key,
+            json!([order_fix(&id, "JD-1", -100 + i, 23.0, 113.4)]),
+            "accepted",
+        )
+        .await;
+        acknowledged.push(id);
+    }
+    redis.kill();
+    let started = Instant::now();
+    let r = app
+        .events(&key, json!([order_fix("during", "JD-1", -50, 23.0, 113.4)]))
+        .await;
+    let waited = started.elapsed();
+    r.assert_problem(503, "unavailable");
+    assert!(r.header("retry-after").is_some());
+    assert!(
+        waited < Duration::from_secs(2),
+        "503 within 2 s, took {waited:?}"
+    );
+    assert!(
+        !r.body
+            .to_string()
+            .to_lowercase()
+            .contains("connection refused"),
+        "no Redis error text"
+    );
+    assert_eq!(app.call("GET", "/readyz", None, None).await.status, 503);
+    app.call("GET", "/api/v1/orders/JD-1", Some(&app.admin), None)
+        .await
+        .assert_problem(503, "unavailable");
+
+    redis.restart();
+    // vinpath recovers by itself: the first calls may still fail while it
+    // reconnects, then everything answers.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = app
+            .events(&key, json!([order_fix("during", "JD-1", -50, 23.0, 113.4)]))
+            .await;
+        if r.status == 200 {
+            assert_eq!(r.body["results"][0]["status"], "accepted");
+            acknowledged.push("during".into());
+            break;
+        }
+        assert_eq!(r.status, 503);
+        assert!(Instant::now() < deadline, "vinpath did not recover");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(app.call("GET", "/readyz", None, None).await.status, 200);
+    let ids: Vec<String> = app
+        .history("JD-1")
+        .await
+        .iter()
+        .map(|e| e["event_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, acknowledged);
+}
+
+#[actix_web::test]
+async fn live_sockets_catch_up_after_redis_comes_back() {
+    let mut redis = TestRedis::start();
+    let app = TestApp::spawn(&redis).await;
+    let key = app.carrier("sf-auto").await;
+    let token = app.order("JD-1", "sf-auto").await;
+    let mut ws = app.ws(&format!("/ws/track/{token}")).await.expect("opens");
+    assert_eq!(ws.next().await["type"], "snapshot");
+    redis.restart();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app
+        .events(&key, json!([scan("p", "JD-1", "produced", -5)]))
+        .await
+        .status
+        != 200
+    {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Whether it came live or by the catch-up after the resubscription,
+    // the event arrives, once.
+    let m = ws
+        .next_within(Duration::from_secs(8))
+        .await
+        .expect("the event arrives");
+    assert_eq!(m["event"]["milestone"], "produced");
+    assert!(
+        ws.next_within(Duration::from_millis(800)).await.is_none(),
+        "exactly once"
+    );
+}
+
+/// Two instances on one Redis, many concurrent posts for one truck and
+/// its orders, shuffled and resent: the final state is the latest by
+/// `occurred_at`, and history holds every recorded event exactly once.
+#[actix_web::test]
+async fn two_instances_racing_on_one_truck_end_consistent() {
+    let redis = TestRedis::start();
+    let a = TestApp::spawn(&redis).await;
+    let b = TestApp::spawn(&redis).await;
+    let key = a.carrier("sf-auto").await;
+    let orders = ["JD-1", "JD-2", "JD-3"];
+    for o in orders {
+        a.order(o, "sf-auto").await;
+        load(&a, &key, o, "YUE-A-1", -500).await;
+    }
+    // 60 truck fixes and, per order, 20 scans alternating in_transit and
+    // arrived (each may follow the other), all at distinct times.
+    let mut events: Vec<Value> = (0..60)
+        .map(|i| truck_fix(&format!("g{i}"), "YUE-A-1", -400 + i * 5, lat(i), 113.5))
+        .collect();
+    for (k, o) in orders.iter().enumerate() {
+        for i in 0..20 {
+            let m = if i % 2 == 0 { "in_transit" } else { "arrived" };
+            events.push(scan(&format!("{o}-s{i}"), o, m, -399 + i * 10 + k as i64));
+        }
+    }
+    events.shuffle(&mut rand::rng());
+    // Every batch is sent twice, to both instances at once.
+    let batches: Vec<Vec<Value>> = events.chunks(7).map(|c| c.to_vec()).collect();
+    let mut posts = Vec::new();
+    for batch in &batches {
+        for app in [&a, &b] {
+            posts.push(app.events(&key, json!(batch)));
+        }
+    }
+    let replies = futures_util::future::join_all(posts).await;
+    let mut accepted_or_stale: HashMap<String, usize> = HashMap::new();
+    for r in &replies {
+        assert_eq!(r.status, 200, "{}", r.body);
+        for res in r.body["results"].as_array().unwrap() {
+            let s = res["status"].as_str().unwrap();
+            assert!(["accepted", "stale", "duplicate"].contains(&s), "{res}");
+            if s != "duplicate" {
+                *accepted_or_stale
+                    .entry(res["event_id"].as_str().unwrap().to_owned())
+                    .or_default() += 1;
+            }
+        }
+    }
+    assert_eq!(
+        accepted_or_stale.len(),
+        events.len(),
+        "every event recorded"
+    );
+    assert!(
+        accepted_or_stale.values().all(|&n| n == 1),
+        "each recorded by exactly one of its two sends"
+    );
+    for o in orders {
+        let state = a.get_order(o).await;
+        assert_eq!(
+            state["position"]["lat"],
+            lat(59),
+            "{o}: the latest fix wins"
+        );
+        assert_eq!(state["milestone"], "arrived", "{o}: the latest scan wins");
+        let h = a.history(o).await;
+        let mut count: HashMap<&str, usize> = HashMap::new();
+        for e in &h {
+            *count.entry(e["event_id"].as_str().unwrap()).or_default() += 1;
+        }
+        assert!(
+            count.values().all(|&n| n == 1),
+            "{o}: no event twice in history"
+        );
+        for i in 0..60 {
+            assert_eq!(
+                count.get(format!("g{i}").as_str()),
+                Some(&1),
+                "{o}: fix g{i} recorded once"
+            );
+        }
+        for i in 0..20 {
+            assert_eq!(
+                count.get(format!("{o}-s{i}").as_str()),
+                Some(&1),
+                "{o}: scan {i} recorded once"
+            );
+        }
+    }
+}

@@ -1,0 +1,440 @@
+//! The real thing for tests: a `redis-server` of the test's own on a free
+//! port, vinpath built by the same `Application::build` main uses, and
+//! HTTP and websocket clients over real sockets.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use awc::ws;
+use chrono::{DateTime, SecondsFormat, Utc};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use vinpath::app::{Application, Settings};
+use vinpath::clock::Clock;
+use vinpath::live::LiveOptions;
+use vinpath::store::StoreOptions;
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A private redis-server: append-only with fsync always, so a restart
+/// keeps every acknowledged write, as production should.
+pub struct TestRedis {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl TestRedis {
+    pub fn start() -> Self {
+        let mut r = Self {
+            port: free_port(),
+            dir: tempfile::tempdir().expect("a temp dir"),
+            child: None,
+        };
+        r.spawn();
+        r
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+            ])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (scripts/test installs it)");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if redis_ping(self.port) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("redis-server did not start on port {}", self.port);
+    }
+
+    /// Kills Redis at once, as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts Redis again on the same port and data.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+}
+
+impl Drop for TestRedis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn redis_ping(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
+    let mut buf = [0u8; 16];
+    s.write_all(b"PING\r\n").is_ok()
+        && s.read(&mut buf)
+            .map(|n| buf[..n].starts_with(b"+PONG"))
+            .unwrap_or(false)
+}
+
+/// A running vinpath.
+pub struct TestApp {
+    pub base: String,
+    pub admin: String,
+    pub client: awc::Client,
+}
+
+pub fn settings(redis: &TestRedis) -> Settings {
+    Settings {
+        listen: "127.0.0.1:0".into(),
+        redis_url: Some(redis.url()),
+        admin_token: Some("test-admin-token".into()),
+        workers: Some(1),
+        live: LiveOptions {
+            ping_interval: Duration::from_millis(500),
+            peer_timeout: Duration::from_secs(3),
+            fleet_frame: Duration::from_millis(500),
+        },
+        store: StoreOptions::default(),
+        clock: Clock::System,
+        ..Settings::default()
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(redis: &TestRedis) -> Self {
+        Self::with(settings(redis)).await
+    }
+
+    pub async fn with(settings: Settings) -> Self {
+        let admin = settings
+            .admin_token
+            .clone()
+            .expect("tests set an admin token");
+        let app = Application::build(settings).await.expect("vinpath starts");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        actix_web::rt::spawn(app.run_until_stopped());
+        let client = awc::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .finish();
+        Self {
+            base,
+            admin,
+            client,
+        }
+    }
+
+    pub fn ws_base(&self) -> String {
+        self.base.replacen("http", "ws", 1)
+    }
+
+    /// Sends a request with an optional bearer token and JSON body;
+    /// returns the status, headers and body as JSON (or Null).
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut req = self.client.request(
+            method.parse().expect("a method"),
+            format!("{}{path}", self.base),
+        );
+        if let Some(t) = token {
+            req = req.insert_header(("Authorization", format!("Bearer {t}")));
+        }
+        let res = match body {
+            Some(b) => req.send_json(&b).await,
+            None => req.send().await,
+        };
+        Reply::read(res.expect("vinpath answers")).await
+    }
+
+    /// Sends raw bytes with a content type.
+    pub async fn raw(&self, path: &str, token: &str, content_type: &str, body: Vec<u8>) -> Reply {
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .insert_header(("Authorization", format!("Bearer {token}")))
+            .insert_header(("Content-Type", content_type))
+            .send_body(body)
+            .await;
+        Reply::read(res.expect("vinpath answers")).await
+    }
+
+    pub async fn carrier(&self, id: &str) -> String {
+        let r = self
+            .call(
+                "POST",
+                "/api/v1/carriers",
+                Some(&self.admin),
+                Some(json!({"carrier_id": id, "name": id})),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.body["api_key"].as_str().expect("an api key").to_owned()
+    }
+
+    pub async fn dispatcher(&self) -> String {
+        let r = self
+            .call(
+                "POST",
+                "/api/v1/dispatchers",
+                Some(&self.admin),
+                Some(json!({"name": "ops"})),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.body["token"].as_str().expect("a token").to_owned()
+    }
+
+    /// Creates an order for a carrier; returns its tracking token.
+    pub async fn order(&self, id: &str, carrier: &str) -> String {
+        let r = self
+            .call(
+                "POST",
+                "/api/v1/orders",
+                Some(&self.admin),
+                Some(order_body(id, carrier)),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.body["tracking_token"]
+            .as_str()
+            .expect("a token")
+            .to_owned()
+    }
+
+    pub async fn events(&self, key: &str, events: Value) -> Reply {
+        self.call(
+            "POST",
+            "/api/v1/events",
+            Some(key),
+            Some(json!({ "events": events })),
+        )
+        .await
+    }
+
+    /// Posts events that must all be judged as `expect`.
+    pub async fn post_expect(&self, key: &str, events: Value, expect: &str) {
+        let r = self.events(key, events).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        for res in r.body["results"].as_array().expect("results") {
+            assert_eq!(res["status"], expect, "{res}");
+        }
+    }
+
+    pub async fn get_order(&self, id: &str) -> Value {
+        let r = self
+            .call(
+                "GET",
+                &format!("/api/v1/orders/{id}"),
+                Some(&self.admin),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body
+    }
+
+    /// The whole history of an order, every page.
+    pub async fn history(&self, id: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let q = after
+                .as_ref()
+                .map(|a| format!("?after={a}&limit=50"))
+                .unwrap_or_else(|| "?limit=50".into());
+            let r = self
+                .call(
+                    "GET",
+                    &format!("/api/v1/orders/{id}/history{q}"),
+                    Some(&self.admin),
+                    None,
+                )
+                .await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            out.extend(r.body["events"].as_array().expect("events").iter().cloned());
+            match r.body["next"].as_str() {
+                Some(n) => after = Some(n.to_owned()),
+                None => return out,
+            }
+        }
+    }
+
+    pub async fn ws(&self, path: &str) -> Result<Socket, u16> {
+        match self
+            .client
+            .ws(format!("{}{path}", self.ws_base()))
+            .connect()
+            .await
+        {
+            Ok((_, conn)) => Ok(Socket { conn }),
+            Err(awc::error::WsClientError::InvalidResponseStatus(s)) => Err(s.as_u16()),
+            Err(e) => panic!("websocket failed: {e}"),
+        }
+    }
+}
+
+/// An HTTP answer.
+pub struct Reply {
+    pub status: u16,
+    pub headers: awc::http::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    async fn read<S>(mut res: awc::ClientResponse<S>) -> Self
+    where
+        S: futures_util::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>>
+            + Unpin,
+    {
+        let bytes = res.body().limit(16 << 20).await.expect("a body");
+        Self {
+            status: res.status().as_u16(),
+            headers: res.headers().clone(),
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts a problem+json answer with this status and code.
+    pub fn assert_problem(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json")
+        );
+        assert_eq!(self.body["status"], status);
+        assert_eq!(self.body["code"], code, "{}", self.body);
+        assert!(self.body["title"].is_string() && self.body["type"].is_string());
+    }
+}
+
+/// A websocket client that answers pings, as browsers do.
+pub struct Socket {
+    conn: actix_codec::Framed<awc::BoxedSocket, ws::Codec>,
+}
+
+impl Socket {
+    /// The next JSON text frame, or `None` if none comes within `wait`.
+    pub async fn next_within(&mut self, wait: Duration) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let frame = tokio::time::timeout_at(deadline, self.conn.next())
+                .await
+                .ok()??;
+            match frame.expect("a websocket frame") {
+                ws::Frame::Text(t) => return Some(serde_json::from_slice(&t).expect("JSON text")),
+                ws::Frame::Ping(p) => {
+                    let _ = self.conn.send(ws::Message::Pong(p)).await;
+                }
+                ws::Frame::Close(_) => return None,
+                _ => {}
+            }
+        }
+    }
+
+    pub async fn next(&mut self) -> Value {
+        self.next_within(Duration::from_secs(5))
+            .await
+            .expect("a message within 5 s")
+    }
+
+    /// Whether the server closed the socket within `wait`, never answering
+    /// its pings (a silent peer).
+    pub async fn closed_when_silent(&mut self, wait: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.conn.next()).await {
+                Err(_) => return false,
+                Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(ws::Frame::Close(_)))) => return true,
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+    }
+}
+
+pub fn order_body(id: &str, carrier: &str) -> Value {
+    json!({"order_id": id, "vin": "LNAA2AA17SF000001", "model": "Aion Y Plus",
+           "carrier_id": carrier,
+           "origin": {"name": "GAC Aion Panyu plant", "lat": 23.03, "lon": 113.47},
+           "destination": {"name": "Li Wei", "address": "Chaoyang, Beijing", "lat": 39.92, "lon": 116.46},
+           "promised_by": "2026-12-30T18:00:00+08:00"})
+}
+
+/// An RFC 3339 time `minutes` from now (negative: in the past).
+pub fn at(minutes: i64) -> String {
+    at_from(Utc::now(), minutes)
+}
+
+pub fn at_from(base: DateTime<Utc>, minutes: i64) -> String {
+    (base + chrono::Duration::minutes(minutes)).to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+pub fn scan(id: &str, order: &str, milestone: &str, minutes: i64) -> Value {
+    json!({"event_id": id, "kind": "scan", "order_id": order, "milestone": milestone, "occurred_at": at(minutes)})
+}
+
+pub fn truck_fix(id: &str, truck: &str, minutes: i64, lat: f64, lon: f64) -> Value {
+    json!({"event_id": id, "kind": "gps", "truck_id": truck, "occurred_at": at(minutes), "lat": lat, "lon": lon, "speed_kmh": 70.0, "heading": 10})
+}
+
+pub fn order_fix(id: &str, order: &str, minutes: i64, lat: f64, lon: f64) -> Value {
+    json!({"event_id": id, "kind": "gps", "order_id": order, "occurred_at": at(minutes), "lat": lat, "lon": lon})
+}
+
+/// Brings an order to `loaded` on a truck, with scans `minutes` ago.
+pub async fn load(app: &TestApp, key: &str, order: &str, truck: &str, minutes: i64) {
+    let mut loaded = scan(&format!("{order}-load"), order, "loaded", minutes);
+    loaded["truck_id"] = json!(truck);
+    app.post_expect(
+        key,
+        json!([
+            scan(&format!("{order}-rel"), order, "released", minutes - 1),
+            loaded
+        ]),
+        "accepted",
+    )
+    .await;
+}
+
+/// A latitude along a test drive north from Guangzhou: step `i`.
+pub fn lat(i: i64) -> f64 {
+    23.0 + i as f64 * 0.01
+}
