@@ -13,7 +13,7 @@ async fn setup() -> (TestRedis, TestApp, String) {
     (redis, app, key)
 }
 
-fn result<'a>(r: &'a Reply, i: usize) -> (&'a str, Option<&'a str>) {
+fn result(r: &Reply, i: usize) -> (&str, Option<&str>) {
     let res = &r.body["results"][i];
     (res["status"].as_str().unwrap_or("?"), res["code"].as_str())
 }
