@@ -144,6 +144,8 @@ impl Application {
                 .configure(http::configure)
         })
         .shutdown_timeout(5)
+        // Signals are main's to handle, once it is ready for them.
+        .disable_signals()
         .listen(listener)
         .map_err(|e| StartError::Listen(settings.listen.clone(), e))?;
         if let Some(w) = settings.workers {

@@ -88,6 +88,10 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Err(e) = stop_on_signals(app.handle()) {
+        eprintln!("vinpath: cannot handle signals: {e}");
+        return ExitCode::FAILURE;
+    }
     if let Some(token) = &app.new_admin_token {
         println!("vinpath: admin token (shown once, keep it safe): {token}");
     }
@@ -99,6 +103,23 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Stops the server gracefully on SIGTERM or Ctrl-C. The handlers are in
+/// place when this returns, before vinpath says it is listening.
+fn stop_on_signals(handle: actix_web::dev::ServerHandle) -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    actix_web::rt::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        tracing::info!("stopping");
+        handle.stop(true).await;
+    });
+    Ok(())
 }
 
 fn error_text(e: &dyn std::error::Error) -> String {

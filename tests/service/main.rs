@@ -1,6 +1,7 @@
 //! vinpath driven from outside, as carriers, dispatchers and customers use
 //! it: real Redis, real sockets.
 
+mod binary;
 mod events;
 mod live;
 mod orders;

@@ -1,0 +1,32 @@
+# Shared by the scripts: install what is missing, quietly and only once.
+# Debian packages are installed with apt-get (as root, after apt-get update).
+
+# need_cmd COMMAND DEBIAN_PACKAGE: installs the package if the command is missing.
+need_cmd() {
+  local cmd=$1 pkg=$2
+  command -v "$cmd" >/dev/null 2>&1 && return 0
+  echo "==> installing $pkg (for $cmd)"
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { echo "error: $cmd is missing and I am not root: install $pkg" >&2; exit 1; }
+    sudo="sudo"
+  fi
+  if [ -z "${APT_UPDATED:-}" ]; then
+    $sudo apt-get update -qq
+    APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$pkg" >/dev/null
+  command -v "$cmd" >/dev/null 2>&1 || { echo "error: installing $pkg did not bring $cmd" >&2; exit 1; }
+}
+
+# need_rust: cargo with rustfmt and clippy.
+need_rust() {
+  command -v cargo >/dev/null 2>&1 || {
+    echo "error: cargo is missing: install Rust from your distribution or with rustup" >&2
+    exit 1
+  }
+  if command -v rustup >/dev/null 2>&1; then
+    cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+    cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
+  fi
+}
