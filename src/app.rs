@@ -3,7 +3,7 @@
 
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_web::dev::{Server, ServerHandle, Service};
 use actix_web::{App, HttpServer, web};
@@ -12,6 +12,7 @@ use crate::clock::Clock;
 use crate::http::{self, AppState};
 use crate::live::fleet::FleetFeed;
 use crate::live::{Hub, LiveOptions};
+use crate::media::{ClipStore, MediaError, S3Config};
 use crate::store::embedded::{EmbeddedError, EmbeddedRedis};
 use crate::store::{Store, StoreError, StoreOptions, auth};
 
@@ -27,6 +28,16 @@ pub struct Settings {
     /// Base of customer links; `None` means `http://{listen}`.
     pub public_url: Option<String>,
     pub link_days: i64,
+    /// Clip storage URL; `None` means `file://{data_dir}/clips`.
+    pub clip_store: Option<String>,
+    /// S3 settings beyond the `AWS_*` variables (tests use them).
+    pub s3: Option<S3Config>,
+    pub max_clip_bytes: u64,
+    pub clip_redirect: bool,
+    /// Days clips are kept after their orders finish.
+    pub clip_retention_days: i64,
+    /// How often serve runs the retention sweep.
+    pub sweep_every: Duration,
     pub store: StoreOptions,
     pub live: LiveOptions,
     pub clock: Clock,
@@ -44,6 +55,12 @@ impl Default for Settings {
             secret: None,
             public_url: None,
             link_days: 30,
+            clip_store: None,
+            s3: None,
+            max_clip_bytes: 512 * 1024 * 1024,
+            clip_redirect: false,
+            clip_retention_days: 90,
+            sweep_every: Duration::from_secs(3600),
             store: StoreOptions::default(),
             live: LiveOptions::default(),
             clock: Clock::System,
@@ -59,6 +76,8 @@ pub enum StartError {
     Embedded(#[from] EmbeddedError),
     #[error("could not reach Redis at start")]
     Store(#[from] StoreError),
+    #[error("clip storage")]
+    Clips(#[from] MediaError),
     #[error("could not listen on {0}")]
     Listen(String, #[source] std::io::Error),
 }
@@ -69,6 +88,7 @@ pub struct Application {
     server: Server,
     store: Store,
     embedded: Option<EmbeddedRedis>,
+    sweeper: tokio::task::JoinHandle<()>,
     /// The admin token generated at this first start, to show once.
     pub new_admin_token: Option<String>,
 }
@@ -109,6 +129,14 @@ impl Application {
             .unwrap_or_else(|| format!("http://{addr}"))
             .trim_end_matches('/')
             .to_owned();
+        let clips = open_clips(&settings)?;
+        let sweeper = tokio::spawn(crate::jobs::sweep_forever(
+            store.clone(),
+            clips.clone(),
+            settings.clock.clone(),
+            chrono::Duration::days(settings.clip_retention_days),
+            settings.sweep_every,
+        ));
         let hub = Hub::start(store.client().clone());
         let fleet = FleetFeed::start(&hub, &settings.live);
         let state = web::Data::new(AppState {
@@ -119,6 +147,9 @@ impl Application {
             admin_hash: settings.admin_token.as_deref().map(auth::hash),
             public_url,
             link_days: settings.link_days,
+            clips,
+            max_clip_bytes: settings.max_clip_bytes,
+            clip_redirect: settings.clip_redirect,
             live: settings.live.clone(),
         });
         let mut server = HttpServer::new(move || {
@@ -156,6 +187,7 @@ impl Application {
             server: server.run(),
             store,
             embedded,
+            sweeper,
             new_admin_token,
         })
     }
@@ -174,6 +206,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let started = Instant::now();
         let result = self.server.await;
+        self.sweeper.abort();
         if let Some(redis) = self.embedded {
             self.store.shutdown_server().await;
             redis.wait().await;
@@ -181,4 +214,55 @@ impl Application {
         tracing::info!(uptime_s = started.elapsed().as_secs(), "vinpath stopped");
         result
     }
+}
+
+/// Opens the clip store the settings name (local disk by default).
+pub fn open_clips(settings: &Settings) -> Result<ClipStore, StartError> {
+    let url = match &settings.clip_store {
+        Some(u) => u.clone(),
+        None => {
+            let dir = settings.data_dir.join("clips");
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| MediaError::Dir(dir.display().to_string(), e))?;
+            let abs = dir
+                .canonicalize()
+                .map_err(|e| MediaError::Dir(dir.display().to_string(), e))?;
+            format!("file://{}", abs.display())
+        }
+    };
+    Ok(ClipStore::open(&url, settings.s3.as_ref())?)
+}
+
+/// Runs the clip retention sweep once, as `vinpath sweep` does. With no
+/// Redis URL it uses the private Redis of a running serve, or starts one.
+pub async fn sweep_once(settings: &Settings) -> Result<usize, StartError> {
+    let socket = settings.data_dir.join("redis/redis.sock");
+    let mut embedded = None;
+    let url = match &settings.redis_url {
+        Some(u) => u.clone(),
+        None if socket.exists() => format!(
+            "redis+unix://{}",
+            socket.canonicalize().unwrap_or(socket).display()
+        ),
+        None => {
+            let e = EmbeddedRedis::start(&settings.data_dir).await?;
+            let url = e.url().to_owned();
+            embedded = Some(e);
+            url
+        }
+    };
+    let store = Store::connect(&url, settings.store.clone()).await?;
+    let clips = open_clips(settings)?;
+    let n = crate::jobs::sweep_clips(
+        &store,
+        &clips,
+        settings.clock.now(),
+        chrono::Duration::days(settings.clip_retention_days),
+    )
+    .await?;
+    if let Some(e) = embedded {
+        store.shutdown_server().await;
+        e.wait().await;
+    }
+    Ok(n)
 }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use vinpath::app::{Application, Settings};
 use vinpath::store::StoreOptions;
 
@@ -21,20 +21,31 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the API, the websockets and the pages.
-    Serve(Serve),
+    Serve(Config),
+    /// Delete clips kept past their retention, once, and exit.
+    Sweep(Config),
 }
 
-#[derive(Parser)]
-struct Serve {
+#[derive(Args)]
+struct Config {
     /// Address to bind.
     #[arg(long, env = "VINPATH_LISTEN", default_value = "127.0.0.1:8080")]
     listen: String,
     /// Redis URL (redis:// or rediss://); unset starts a private redis-server.
     #[arg(long, env = "VINPATH_REDIS_URL")]
     redis_url: Option<String>,
-    /// Clip storage: file:///abs/path, memory://, s3://bucket (clips come with a later release).
+    /// Clip storage: file:///abs/path, memory://, s3://bucket (endpoint and keys from AWS_*); unset: DATA_DIR/clips.
     #[arg(long, env = "VINPATH_STORE")]
     store: Option<String>,
+    /// Largest clip accepted, in bytes.
+    #[arg(long, env = "VINPATH_MAX_CLIP_BYTES", default_value_t = 512 * 1024 * 1024)]
+    max_clip_bytes: u64,
+    /// With S3 storage, answer clip reads with a 302 to a short-lived presigned URL.
+    #[arg(long, env = "VINPATH_CLIP_REDIRECT", default_value_t = false)]
+    clip_redirect: bool,
+    /// Days clips are kept after their orders are delivered or cancelled.
+    #[arg(long, env = "VINPATH_CLIP_RETENTION_DAYS", default_value_t = 90)]
+    clip_retention_days: i64,
     /// Where the embedded defaults keep data.
     #[arg(long, env = "VINPATH_DATA_DIR", default_value = "./data")]
     data_dir: PathBuf,
@@ -63,7 +74,10 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| "info,actix_server=warn".into()),
         )
         .init();
-    let Command::Serve(args) = Cli::parse().command;
+    let (args, sweep) = match Cli::parse().command {
+        Command::Serve(c) => (c, false),
+        Command::Sweep(c) => (c, true),
+    };
     let settings = Settings {
         listen: args.listen,
         redis_url: args.redis_url,
@@ -72,14 +86,27 @@ async fn main() -> ExitCode {
         secret: args.secret,
         public_url: args.public_url,
         link_days: args.link_expiry_days,
+        clip_store: args.store,
+        max_clip_bytes: args.max_clip_bytes,
+        clip_redirect: args.clip_redirect,
+        clip_retention_days: args.clip_retention_days,
         store: StoreOptions {
             history_limit: args.history_limit.max(1),
             ..StoreOptions::default()
         },
         ..Settings::default()
     };
-    if args.store.is_some() {
-        tracing::warn!("VINPATH_STORE is accepted but clips are not stored by this release yet");
+    if sweep {
+        return match vinpath::app::sweep_once(&settings).await {
+            Ok(n) => {
+                println!("vinpath: deleted {n} expired clips");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("vinpath: {}", error_text(&e));
+                ExitCode::FAILURE
+            }
+        };
     }
     let app = match Application::build(settings).await {
         Ok(app) => app,

@@ -16,7 +16,7 @@ pub use milestone::{Milestone, Verdict};
 pub use order::{NewOrder, OrderPatch, Place};
 pub use position::Position;
 pub use role::Role;
-pub use state::{OrderState, PositionReport, TimelineEntry};
+pub use state::{ClipListing, OrderState, PositionReport, TimelineEntry};
 pub use vin::{Vin, VinWarning};
 
 /// A rule a value broke, named by the field it came from.

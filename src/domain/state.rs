@@ -24,6 +24,14 @@ pub struct TimelineEntry {
     pub gap: bool,
 }
 
+/// A clip as an order lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClipListing {
+    pub clip_id: String,
+    pub clip_kind: String,
+    pub captured_at: String,
+}
+
 /// Everything vinpath knows of an order now.
 #[derive(Debug, Clone)]
 pub struct OrderState {
@@ -68,7 +76,17 @@ impl OrderState {
     }
 
     /// The order as the customer sees it: nothing carrier-internal.
-    pub fn public_view(&self, timeline: &[TimelineEntry]) -> Value {
+    /// `clip_url` makes the link a customer plays a clip by.
+    pub fn public_view(
+        &self,
+        timeline: &[TimelineEntry],
+        clips: &[ClipListing],
+        clip_url: impl Fn(&str) -> String,
+    ) -> Value {
+        let clips: Vec<Value> = clips
+            .iter()
+            .map(|c| json!({"clip_id": c.clip_id, "kind": c.clip_kind, "captured_at": c.captured_at, "url": clip_url(&c.clip_id)}))
+            .collect();
         json!({
             "order_id": self.order_id,
             "model": self.model,
@@ -81,7 +99,7 @@ impl OrderState {
             "promised_by": self.promised_by.map(utc),
             "destination": {"lat": self.destination.lat, "lon": self.destination.lon},
             "updated_at": utc(self.updated_at),
-            "clips": [],
+            "clips": clips,
         })
     }
 

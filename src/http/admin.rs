@@ -1,6 +1,6 @@
 //! Admin routes: carriers and dispatchers.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -29,10 +29,11 @@ fn name(field: &str, n: Option<String>) -> Result<String, ApiError> {
 pub async fn create_carrier(
     caller: Caller,
     state: web::Data<AppState>,
-    body: web::Json<NewCarrier>,
+    req: HttpRequest,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     caller.admin()?;
-    let body = body.into_inner();
+    let body: NewCarrier = super::body::json(&req, payload).await?;
     let id = body
         .carrier_id
         .as_deref()
@@ -49,10 +50,12 @@ pub async fn create_carrier(
 pub async fn create_dispatcher(
     caller: Caller,
     state: web::Data<AppState>,
-    body: web::Json<NewDispatcher>,
+    req: HttpRequest,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     caller.admin()?;
-    let name = name("name", body.into_inner().name)?;
+    let body: NewDispatcher = super::body::json(&req, payload).await?;
+    let name = name("name", body.name)?;
     let token = state.store.create_dispatcher(&name).await?;
     Ok(HttpResponse::Created().json(json!({"name": name, "token": token})))
 }

@@ -28,6 +28,8 @@ pub enum ApiError {
     TooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    #[error("the requested range is outside the {0} bytes of the clip")]
+    RangeNotSatisfiable(u64),
     #[error("the store is unavailable; retry shortly")]
     Unavailable,
     #[error("something went wrong on our side")]
@@ -45,6 +47,7 @@ impl ApiError {
             ApiError::Invalid(_) => "invalid_field",
             ApiError::TooLarge(_) => "too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::RangeNotSatisfiable(_) => "range_not_satisfiable",
             ApiError::Unavailable => "unavailable",
             ApiError::Internal => "internal",
         }
@@ -93,6 +96,7 @@ impl ResponseError for ApiError {
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::RangeNotSatisfiable(_) => StatusCode::RANGE_NOT_SATISFIABLE,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -123,6 +127,9 @@ impl ResponseError for ApiError {
             }
             ApiError::Unauthorized => {
                 res.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+            }
+            ApiError::RangeNotSatisfiable(size) => {
+                res.insert_header((header::CONTENT_RANGE, format!("bytes */{size}")));
             }
             _ => {}
         }

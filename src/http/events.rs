@@ -35,7 +35,7 @@ pub(super) fn require_json(req: &HttpRequest) -> Result<(), ApiError> {
 }
 
 /// Reads the body up to `MAX_BODY`, refusing early from Content-Length.
-async fn read_body(
+pub(super) async fn read_body(
     req: &HttpRequest,
     mut payload: web::Payload,
 ) -> Result<web::BytesMut, ApiError> {

@@ -3,6 +3,8 @@
 
 mod admin;
 mod auth;
+mod body;
+mod clips;
 mod error;
 mod events;
 mod fleet;
@@ -10,7 +12,6 @@ mod ops;
 mod orders;
 mod track;
 
-use actix_web::error::JsonPayloadError;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -21,6 +22,7 @@ pub use error::ApiError;
 use crate::clock::Clock;
 use crate::live::fleet::FleetFeed;
 use crate::live::{Hub, LiveOptions};
+use crate::media::ClipStore;
 use crate::store::Store;
 
 /// What every handler shares: cheap handles and settings.
@@ -35,6 +37,10 @@ pub struct AppState {
     pub public_url: String,
     /// Days a tracking link keeps working after delivery.
     pub link_days: i64,
+    pub clips: ClipStore,
+    pub max_clip_bytes: u64,
+    /// Answer clip reads on S3 with a 302 to a presigned URL.
+    pub clip_redirect: bool,
     pub live: LiveOptions,
 }
 
@@ -42,67 +48,60 @@ impl AppState {
     pub fn tracking_url(&self, token: &str) -> String {
         format!("{}/t/{token}", self.public_url)
     }
-}
 
-/// JSON bodies: 415 for another content type, 413 past 1 MiB, 400 for
-/// malformed JSON, 422 for well-formed JSON of the wrong shape.
-fn json_config() -> web::JsonConfig {
-    web::JsonConfig::default()
-        .limit(events::MAX_BODY)
-        .error_handler(|err, _req| {
-            let api = match &err {
-                JsonPayloadError::ContentType => {
-                    ApiError::UnsupportedMediaType("send application/json".into())
-                }
-                JsonPayloadError::Overflow { .. }
-                | JsonPayloadError::OverflowKnownLength { .. } => {
-                    ApiError::TooLarge("the body is too large".into())
-                }
-                JsonPayloadError::Deserialize(e) if e.is_data() => {
-                    ApiError::invalid("body", e.to_string())
-                }
-                JsonPayloadError::Deserialize(e) => {
-                    ApiError::BadRequest(format!("malformed JSON: {e}"))
-                }
-                other => ApiError::BadRequest(other.to_string()),
-            };
-            api.into()
-        })
+    /// The prefix of a customer's clip links.
+    pub fn clip_base(&self, token: &str) -> String {
+        format!("{}/api/v1/track/{token}/clips/", self.public_url)
+    }
 }
 
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(json_config())
-        .app_data(
-            web::PathConfig::default()
-                .error_handler(|e, _| ApiError::BadRequest(e.to_string()).into()),
-        )
-        .app_data(
-            web::QueryConfig::default()
-                .error_handler(|e, _| ApiError::BadRequest(e.to_string()).into()),
-        )
-        .route("/healthz", web::get().to(ops::healthz))
-        .route("/readyz", web::get().to(ops::readyz))
-        .service(
-            web::scope("/api/v1")
-                .route("/carriers", web::post().to(admin::create_carrier))
-                .route("/dispatchers", web::post().to(admin::create_dispatcher))
-                .route("/orders", web::post().to(orders::create))
-                .route("/orders/{id}", web::get().to(orders::get))
-                .route("/orders/{id}", web::patch().to(orders::patch))
-                .route("/orders/{id}/cancel", web::post().to(orders::cancel))
-                .route(
-                    "/orders/{id}/tracking-token",
-                    web::post().to(orders::rotate_tracking),
-                )
-                .route("/orders/{id}/history", web::get().to(orders::history))
-                .route("/events", web::post().to(events::post))
-                .route("/fleet", web::get().to(fleet::list))
-                .route("/track/{token}", web::get().to(track::view)),
-        )
-        .route("/ws/track/{token}", web::get().to(track::socket))
-        .route("/ws/fleet", web::get().to(fleet::socket))
-        .default_service(web::to(not_found));
+    cfg.app_data(
+        web::PathConfig::default().error_handler(|e, _| ApiError::BadRequest(e.to_string()).into()),
+    )
+    .app_data(
+        web::QueryConfig::default()
+            .error_handler(|e, _| ApiError::BadRequest(e.to_string()).into()),
+    )
+    .route("/healthz", web::get().to(ops::healthz))
+    .route("/readyz", web::get().to(ops::readyz))
+    .service(
+        web::scope("/api/v1")
+            .route("/carriers", web::post().to(admin::create_carrier))
+            .route("/dispatchers", web::post().to(admin::create_dispatcher))
+            .route("/orders", web::post().to(orders::create))
+            .route("/orders/{id}", web::get().to(orders::get))
+            .route("/orders/{id}", web::patch().to(orders::patch))
+            .route("/orders/{id}/cancel", web::post().to(orders::cancel))
+            .route(
+                "/orders/{id}/tracking-token",
+                web::post().to(orders::rotate_tracking),
+            )
+            .route("/orders/{id}/history", web::get().to(orders::history))
+            .route("/events", web::post().to(events::post))
+            .route("/fleet", web::get().to(fleet::list))
+            .route("/track/{token}", web::get().to(track::view))
+            .route(
+                "/orders/{id}/clips",
+                web::post().to(clips::upload_for_order),
+            )
+            .route(
+                "/trucks/{id}/clips",
+                web::post().to(clips::upload_for_truck),
+            )
+            .route(
+                "/orders/{id}/clips/{clip}",
+                web::get().to(clips::play_for_order),
+            )
+            .route(
+                "/track/{token}/clips/{clip}",
+                web::get().to(clips::play_for_customer),
+            ),
+    )
+    .route("/ws/track/{token}", web::get().to(track::socket))
+    .route("/ws/fleet", web::get().to(fleet::socket))
+    .default_service(web::to(not_found));
 }
 
 /// Unknown routes: problem+json under `/api` and `/ws`, a page elsewhere.

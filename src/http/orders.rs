@@ -1,6 +1,6 @@
 //! Order routes: create, read, change, cancel, rotate the link, history.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -33,10 +33,12 @@ async fn readable(
 pub async fn create(
     caller: Caller,
     state: web::Data<AppState>,
-    body: web::Json<NewOrderIn>,
+    req: HttpRequest,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     caller.dispatcher()?;
-    let order = NewOrder::parse(body.into_inner()).map_err(ApiError::Invalid)?;
+    let body: NewOrderIn = super::body::json(&req, payload).await?;
+    let order = NewOrder::parse(body).map_err(ApiError::Invalid)?;
     let token = match state.store.create_order(&order, state.clock.now()).await {
         Ok(t) => t,
         Err(CreateError::Exists) => {
@@ -74,11 +76,13 @@ pub async fn patch(
     caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<OrderPatchIn>,
+    req: HttpRequest,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     caller.dispatcher()?;
     let id = order_id(&path)?;
-    let patch = OrderPatch::parse(body.into_inner()).map_err(ApiError::Invalid)?;
+    let body: OrderPatchIn = super::body::json(&req, payload).await?;
+    let patch = OrderPatch::parse(body).map_err(ApiError::Invalid)?;
     if patch.is_empty() {
         return Err(ApiError::invalid(
             "body",

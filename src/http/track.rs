@@ -14,7 +14,7 @@ fn not_found() -> ApiError {
 }
 
 /// The order a current, unexpired tracking token opens.
-async fn resolve(state: &AppState, token: &str) -> Result<OrderId, ApiError> {
+pub(super) async fn resolve(state: &AppState, token: &str) -> Result<OrderId, ApiError> {
     if token.is_empty() || token.len() > 128 {
         return Err(not_found());
     }
@@ -26,7 +26,7 @@ async fn resolve(state: &AppState, token: &str) -> Result<OrderId, ApiError> {
     Ok(id)
 }
 
-fn expired(state: &AppState, order: &crate::domain::OrderState) -> bool {
+pub(super) fn expired(state: &AppState, order: &crate::domain::OrderState) -> bool {
     order.milestone == Milestone::Delivered
         && order
             .delivered_at
@@ -38,15 +38,19 @@ pub async fn view(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = resolve(&state, &path).await?;
-    let (order, timeline, _) = state
+    let snap = state
         .store
-        .order_with_timeline(&id)
+        .order_snapshot(&id)
         .await?
         .ok_or_else(not_found)?;
-    if expired(&state, &order) {
+    if expired(&state, &snap.state) {
         return Err(not_found());
     }
-    Ok(HttpResponse::Ok().json(order.public_view(&timeline)))
+    let base = state.clip_base(&path);
+    let view = snap
+        .state
+        .public_view(&snap.timeline, &snap.clips, |c| format!("{base}{c}"));
+    Ok(HttpResponse::Ok().json(view))
 }
 
 #[derive(Deserialize)]
@@ -68,14 +72,14 @@ pub async fn socket(
     }
     let (res, session, stream) = actix_ws::handle(&req, body)
         .map_err(|_| ApiError::BadRequest("this is a websocket endpoint".into()))?;
-    actix_web::rt::spawn(live::track::serve(
-        session,
-        stream,
-        state.store.clone(),
-        state.hub.clone(),
-        id,
-        query.into_inner().after,
-        state.live.clone(),
-    ));
+    let socket = live::track::TrackSocket {
+        store: state.store.clone(),
+        hub: state.hub.clone(),
+        order: id,
+        after: query.into_inner().after,
+        clip_base: state.clip_base(&path),
+        opts: state.live.clone(),
+    };
+    actix_web::rt::spawn(live::track::serve(session, stream, socket));
     Ok(res)
 }

@@ -71,6 +71,9 @@ async fn fold(
                     if c.change.contains('m') {
                         let _ = tx.send(FleetFrame::Text(messages::fleet_milestone(&c).into()));
                     }
+                    if c.change.contains('c') {
+                        let _ = tx.send(FleetFrame::Text(messages::fleet_clip(&c).into()));
+                    }
                 }
                 Ok(Live::Truck(t)) => {
                     latest.insert(format!("t:{}/{}", t.carrier_id, t.truck_id), messages::truck_vehicle(&t));

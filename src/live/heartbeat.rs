@@ -45,10 +45,8 @@ impl Peer {
     /// silent peer to drop, or a message to answer.
     pub async fn next(&mut self) -> FromPeer {
         tokio::select! {
+            _ = tokio::time::sleep_until(self.last_seen + self.timeout) => FromPeer::Gone,
             _ = self.interval.tick() => {
-                if self.last_seen.elapsed() > self.timeout {
-                    return FromPeer::Gone;
-                }
                 match self.session.ping(b"").await {
                     Ok(()) => FromPeer::Alive,
                     Err(_) => FromPeer::Gone,

@@ -153,8 +153,9 @@ impl Inner {
 
 async fn listen(client: redis::Client, hub: Weak<Inner>) {
     let mut backoff = Duration::from_millis(100);
-    // After any loss, subscribers may have missed changes: they resync.
-    let mut lost = false;
+    // Subscribers may have joined before the first subscription, or missed
+    // changes after a loss: either way they resync once subscribed.
+    let mut lost = true;
     loop {
         match client.get_async_pubsub().await {
             Ok(mut pubsub) => match pubsub.subscribe(LIVE_CHANNEL).await {
@@ -162,7 +163,7 @@ async fn listen(client: redis::Client, hub: Weak<Inner>) {
                     backoff = Duration::from_millis(100);
                     let Some(h) = hub.upgrade() else { return };
                     if lost {
-                        tracing::info!("live channel back");
+                        tracing::info!("subscribed to the live channel");
                         h.resync();
                     }
                     drop(h);

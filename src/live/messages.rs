@@ -21,6 +21,7 @@ pub fn track_events(
     change: &str,
     gap: bool,
     record: &Map<String, Value>,
+    clip_base: &str,
 ) -> Vec<String> {
     let mut out = Vec::new();
     let at = record.get("occurred_at").cloned().unwrap_or(Value::Null);
@@ -44,7 +45,33 @@ pub fn track_events(
         });
         out.push(json!({"type": "event", "cursor": cursor, "event": event}).to_string());
     }
+    if change.contains('c') {
+        let id = record
+            .get("clip_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let event = json!({
+            "kind": "clip",
+            "clip_id": id,
+            "clip_kind": record.get("clip_kind"),
+            "captured_at": record.get("captured_at"),
+            "url": format!("{clip_base}{id}"),
+        });
+        out.push(json!({"type": "event", "cursor": cursor, "event": event}).to_string());
+    }
     out
+}
+
+/// A fleet clip event, sent one by one.
+pub fn fleet_clip(c: &OrderChange) -> String {
+    json!({"type": "event", "event": {
+        "kind": "clip",
+        "order_id": c.order_id,
+        "clip_id": c.event.get("clip_id"),
+        "clip_kind": c.event.get("clip_kind"),
+        "captured_at": c.event.get("captured_at"),
+    }})
+    .to_string()
 }
 
 /// `/ws/fleet`'s snapshot, as `GET /api/v1/fleet`.
@@ -57,7 +84,6 @@ pub fn fleet_snapshot(orders: &[OrderState], trucks: Vec<Value>) -> String {
 pub fn order_vehicle(c: &OrderChange) -> Value {
     json!({
         "order_id": c.order_id,
-        "truck_id": (!c.truck_id.is_empty()).then_some(&c.truck_id),
         "lat": c.event.get("lat"),
         "lon": c.event.get("lon"),
         "at": c.event.get("occurred_at"),
@@ -72,6 +98,7 @@ pub fn truck_vehicle(t: &TruckMove) -> Value {
         "lat": t.position.get("lat"),
         "lon": t.position.get("lon"),
         "at": t.position.get("at"),
+        "milestone": null,
     })
 }
 

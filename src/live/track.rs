@@ -17,22 +17,28 @@ struct Track {
     order: OrderId,
     /// The cursor of the last thing this client has seen.
     last: String,
+    /// The customer's URL prefix for clips (it holds their token).
+    clip_base: String,
 }
 
 impl Track {
     async fn send_snapshot(&mut self, reset: bool) -> Result<bool, StoreError> {
-        let Some((state, timeline, cursor)) = self.store.order_with_timeline(&self.order).await?
-        else {
+        let Some(snap) = self.store.order_snapshot(&self.order).await? else {
             return Ok(false);
         };
-        self.last = cursor;
-        let text = messages::snapshot(&self.last, state.public_view(&timeline), reset);
+        self.last = snap.cursor;
+        let view = snap.state.public_view(&snap.timeline, &snap.clips, |id| {
+            format!("{}{id}", self.clip_base)
+        });
+        let text = messages::snapshot(&self.last, view, reset);
         Ok(self.peer.send(text).await)
     }
 
     async fn send_entries(&mut self, entries: Vec<HistoryEntry>) -> bool {
         for e in entries {
-            for text in messages::track_events(&e.cursor, &e.change, e.gap, &e.record) {
+            for text in
+                messages::track_events(&e.cursor, &e.change, e.gap, &e.record, &self.clip_base)
+            {
                 if !self.peer.send(text).await {
                     return false;
                 }
@@ -61,7 +67,9 @@ impl Track {
                 if cursor_key(&c.cursor) <= cursor_key(&self.last) {
                     return Ok(true);
                 }
-                for text in messages::track_events(&c.cursor, &c.change, c.gap, &c.event) {
+                for text in
+                    messages::track_events(&c.cursor, &c.change, c.gap, &c.event, &self.clip_base)
+                {
                     if !self.peer.send(text).await {
                         return Ok(false);
                     }
@@ -76,16 +84,31 @@ impl Track {
     }
 }
 
+/// One customer's tracking socket, before it is served.
+pub struct TrackSocket {
+    pub store: Store,
+    pub hub: Hub,
+    pub order: OrderId,
+    /// Resume after this cursor; `None` starts with a snapshot.
+    pub after: Option<String>,
+    pub clip_base: String,
+    pub opts: LiveOptions,
+}
+
 /// Serves one tracking socket until the peer leaves.
 pub async fn serve(
     session: actix_ws::Session,
     stream: actix_ws::MessageStream,
-    store: Store,
-    hub: Hub,
-    order: OrderId,
-    after: Option<String>,
-    opts: LiveOptions,
+    socket: TrackSocket,
 ) {
+    let TrackSocket {
+        store,
+        hub,
+        order,
+        after,
+        clip_base,
+        opts,
+    } = socket;
     // Subscribe before reading Redis, so nothing falls between the two.
     let mut sub = hub.subscribe_order(order.as_str());
     let mut t = Track {
@@ -93,6 +116,7 @@ pub async fn serve(
         store,
         order,
         last: after.clone().unwrap_or_default(),
+        clip_base,
     };
     let first = match after {
         Some(_) => t.catch_up().await,

@@ -10,6 +10,7 @@
 use chrono::{DateTime, Utc};
 use redis::Value;
 
+use super::trucks::Followup;
 use super::{Result, Store, StoreError, keys};
 use crate::domain::{
     CarrierEvent, CarrierId, EventBody, EventRejection, FixTarget, Milestone, OrderId,
@@ -44,19 +45,23 @@ impl Outcome {
 }
 
 /// What an order function answered.
-struct Applied {
-    status: String,
-    code: String,
-    truck: String,
-    old_truck: String,
-    message: String,
+pub(super) struct Applied {
+    pub status: String,
+    pub code: String,
+    pub truck: String,
+    pub old_truck: String,
+    pub message: String,
+    /// When the car was put on its current truck (ms).
+    pub since: i64,
+    /// When it had been put on the truck it just left (ms).
+    pub old_since: i64,
 }
 
-fn text(v: &Value) -> String {
+pub(super) fn text(v: &Value) -> String {
     redis::from_redis_value_ref::<String>(v).unwrap_or_default()
 }
 
-fn applied(v: Value) -> Result<Applied> {
+pub(super) fn applied(v: Value) -> Result<Applied> {
     match v {
         Value::Array(items) => {
             let at = |i: usize| items.get(i).map(text).unwrap_or_default();
@@ -66,6 +71,8 @@ fn applied(v: Value) -> Result<Applied> {
                 truck: at(3),
                 old_truck: at(5),
                 message: at(6),
+                since: at(7).parse().unwrap_or(0),
+                old_since: at(8).parse().unwrap_or(0),
             })
         }
         Value::ServerError(e) => Err(StoreError::Redis(e.into())),
@@ -75,7 +82,7 @@ fn applied(v: Value) -> Result<Applied> {
     }
 }
 
-fn status(s: &str) -> Result<&'static str> {
+pub(super) fn status(s: &str) -> Result<&'static str> {
     Ok(match s {
         "accepted" => "accepted",
         "duplicate" => "duplicate",
@@ -86,7 +93,7 @@ fn status(s: &str) -> Result<&'static str> {
     })
 }
 
-fn outcome(a: &Applied) -> Result<Outcome> {
+pub(super) fn outcome(a: &Applied) -> Result<Outcome> {
     let mut o = Outcome::new(status(&a.status)?, None);
     if a.status != "accepted" && !a.code.is_empty() {
         o.code = Some(a.code.clone());
@@ -111,7 +118,7 @@ fn verdicts(to: Milestone) -> (String, String) {
     (by_current, from_hold)
 }
 
-fn position_json(
+pub(super) fn position_json(
     lat: f64,
     lon: f64,
     at: DateTime<Utc>,
@@ -129,29 +136,29 @@ fn position_json(
 }
 
 /// The frame every order function call shares.
-struct Call<'a> {
-    store: &'a Store,
-    carrier: &'a CarrierId,
-    received_at: DateTime<Utc>,
-    day: i64,
+pub(super) struct Call<'a> {
+    pub store: &'a Store,
+    pub carrier: &'a CarrierId,
+    pub received_at: DateTime<Utc>,
+    pub day: i64,
 }
 
 impl Call<'_> {
-    fn seen_keys(&self, key: impl Fn(i64) -> String) -> Vec<String> {
+    pub fn seen_keys(&self, key: impl Fn(i64) -> String) -> Vec<String> {
         let days = i64::from(self.store.options().dedupe_days);
         (0..=days).map(|d| key(self.day - d)).collect()
     }
 
-    fn ttl(&self) -> i64 {
+    pub fn ttl(&self) -> i64 {
         (i64::from(self.store.options().dedupe_days) + 1) * 86_400
     }
 
-    fn member(&self, e: &CarrierEvent) -> String {
+    pub fn member(&self, e: &CarrierEvent) -> String {
         format!("{}|{}", self.carrier, e.event_id.as_str())
     }
 
     /// Adds `vinpath_apply` for one order.
-    fn push_apply(&self, pipe: &mut redis::Pipeline, a: Apply<'_>) {
+    pub fn push_apply(&self, pipe: &mut redis::Pipeline, a: Apply<'_>) {
         let order = a.order;
         let mut keys = vec![
             keys::order(order),
@@ -178,36 +185,19 @@ impl Call<'_> {
 }
 
 /// The arguments of one `vinpath_apply` call (see the Lua library).
-struct Apply<'a> {
-    order: &'a OrderId,
+pub(super) struct Apply<'a> {
+    pub order: &'a OrderId,
     /// `scan`, `fix` or `cancel`.
-    kind: &'a str,
+    pub kind: &'a str,
     /// The carrier the order must belong to; empty: any.
-    carrier: &'a str,
+    pub carrier: &'a str,
     /// The dedupe member; empty: none.
-    member: &'a str,
-    at: DateTime<Utc>,
-    noise: &'a str,
-    record: &'a str,
+    pub member: &'a str,
+    pub at: DateTime<Utc>,
+    pub noise: &'a str,
+    pub record: &'a str,
     /// The kind's own arguments.
-    tail: &'a [&'a str],
-}
-
-/// Work left for the second round trip of a segment.
-enum Followup {
-    /// A scan's answer: bind or unbind the car.
-    Bind {
-        order: String,
-        old: String,
-        new: String,
-        heal: bool,
-    },
-    /// A truck fix's answer: apply it to every car on board.
-    Carry {
-        index: usize,
-        truck: String,
-        orders: Vec<String>,
-    },
+    pub tail: &'a [&'a str],
 }
 
 impl Store {
@@ -234,18 +224,23 @@ impl Store {
             received_at,
             day: received_at.timestamp().div_euclid(86_400),
         };
+        // A segment is a run of scans and order fixes, or of truck fixes and
+        // order fixes: truck fixes must see the bindings earlier scans made,
+        // and scans must come after the truck fixes older than them.
         let mut start = 0;
         while start < valid.len() {
             let mut end = start;
-            let mut has_scan = false;
+            let mut class = None;
             while end < valid.len() {
-                let e = &valid[end].1;
-                let truck_fix =
-                    matches!(&e.body, EventBody::Fix(f) if matches!(f.target, FixTarget::Truck(_)));
-                if truck_fix && has_scan {
+                let c = match &valid[end].1.body {
+                    EventBody::Scan(_) => Some(true),
+                    EventBody::Fix(f) if matches!(f.target, FixTarget::Truck(_)) => Some(false),
+                    EventBody::Fix(_) => None,
+                };
+                if c.is_some() && class.is_some() && c != class {
                     break;
                 }
-                has_scan |= matches!(e.body, EventBody::Scan(_));
+                class = class.or(c);
                 end += 1;
             }
             self.apply_segment(&call, &valid[start..end], &mut outcomes)
@@ -375,6 +370,7 @@ impl Store {
                             index: k,
                             truck: t.to_string(),
                             orders,
+                            stale: st == "stale",
                         });
                     }
                     outcomes[*i] = Some(o);
@@ -384,15 +380,16 @@ impl Store {
                     match a.status.as_str() {
                         "accepted" if a.old_truck != a.truck => followups.push(Followup::Bind {
                             order: s.order_id.to_string(),
-                            old: a.old_truck.clone(),
-                            new: a.truck.clone(),
-                            heal: false,
+                            old: (!a.old_truck.is_empty())
+                                .then(|| (a.old_truck.clone(), a.old_since)),
+                            new: (!a.truck.is_empty()).then(|| (a.truck.clone(), a.since)),
                         }),
+                        // A retry after a failure between the two round
+                        // trips: make sure the binding the order names exists.
                         "duplicate" if !a.truck.is_empty() => followups.push(Followup::Bind {
                             order: s.order_id.to_string(),
-                            old: String::new(),
-                            new: a.truck.clone(),
-                            heal: true,
+                            old: None,
+                            new: Some((a.truck.clone(), a.since)),
                         }),
                         _ => {}
                     }
@@ -402,108 +399,6 @@ impl Store {
             }
         }
         self.follow_up(call, segment, &records, followups).await
-    }
-
-    async fn follow_up(
-        &self,
-        call: &Call<'_>,
-        segment: &[(usize, CarrierEvent)],
-        records: &[String],
-        followups: Vec<Followup>,
-    ) -> Result<()> {
-        if followups.is_empty() {
-            return Ok(());
-        }
-        let mut pipe = redis::pipe();
-        let mut carried = Vec::new();
-        for f in followups {
-            match f {
-                Followup::Bind {
-                    order,
-                    old,
-                    new,
-                    heal,
-                } => {
-                    if !old.is_empty() {
-                        let name = format!("{}/{old}", call.carrier);
-                        pipe.cmd("SREM")
-                            .arg(keys::truck_orders(&name))
-                            .arg(&order)
-                            .ignore();
-                    }
-                    if !new.is_empty() {
-                        let name = format!("{}/{new}", call.carrier);
-                        pipe.cmd("SADD")
-                            .arg(keys::truck_orders(&name))
-                            .arg(&order)
-                            .ignore();
-                        if !heal {
-                            pipe.cmd("HSETNX")
-                                .arg(keys::truck(&name))
-                                .arg("carrier_id")
-                                .arg(call.carrier.as_str())
-                                .ignore();
-                            pipe.cmd("SADD").arg(keys::TRUCKS).arg(&name).ignore();
-                        }
-                    }
-                }
-                Followup::Carry {
-                    index,
-                    truck,
-                    orders,
-                } => {
-                    let e = &segment[index].1;
-                    let EventBody::Fix(f) = &e.body else { continue };
-                    let noise = filter::judge(f).map(|n| n.code()).unwrap_or("");
-                    let pos = position_json(
-                        f.position.lat,
-                        f.position.lon,
-                        e.occurred_at,
-                        f.speed_kmh,
-                        f.heading,
-                    );
-                    let member = call.member(e);
-                    for o in orders {
-                        let Ok(order) = OrderId::parse(&o) else {
-                            continue;
-                        };
-                        call.push_apply(
-                            &mut pipe,
-                            Apply {
-                                order: &order,
-                                kind: "fix",
-                                carrier: "",
-                                member: &member,
-                                at: e.occurred_at,
-                                noise,
-                                record: &records[index],
-                                tail: &[&pos, &truck],
-                            },
-                        );
-                        carried.push((truck.clone(), o));
-                    }
-                }
-            }
-        }
-        let values = self.query_each(&mut pipe).await?;
-        // Cars a truck fix found no longer on board leave its set now.
-        let mut pipe = redis::pipe();
-        let mut stray = false;
-        for ((truck, order), v) in carried.iter().zip(values) {
-            let a = applied(v)?;
-            if a.status == "skip" && a.truck != *truck {
-                let name = format!("{}/{truck}", call.carrier);
-                pipe.cmd("SREM")
-                    .arg(keys::truck_orders(&name))
-                    .arg(order)
-                    .ignore();
-                stray = true;
-            }
-        }
-        if stray {
-            let () = self.query(&pipe).await?;
-        }
-        Ok(())
     }
 
     /// Cancels an order (the sales system's act). `None` if it does not
@@ -568,10 +463,7 @@ impl Store {
             if let Some(state) = self.order(order).await? {
                 let name = format!("{}/{}", state.carrier_id, a.old_truck);
                 let mut pipe = redis::pipe();
-                pipe.cmd("SREM")
-                    .arg(keys::truck_orders(&name))
-                    .arg(order.as_str())
-                    .ignore();
+                super::trucks::unbind(&mut pipe, &name, order.as_str(), a.old_since);
                 let () = self.query(&pipe).await?;
             }
         }

@@ -16,7 +16,7 @@ pub const ADMIN_TOKEN_HASH: &str = "vp:admin:token_hash";
 /// The secret generated at first start.
 pub const SECRET: &str = "vp:secret";
 
-pub fn order(id: &OrderId) -> String {
+pub fn order(id: &(impl std::fmt::Display + ?Sized)) -> String {
     format!("vp:{{o:{id}}}")
 }
 
@@ -61,4 +61,22 @@ pub fn carrier(id: &CarrierId) -> String {
 /// A tracking link, by the hex SHA-256 of its token.
 pub fn tracking(hash: &str) -> String {
     format!("vp:track:{hash}")
+}
+
+/// An order's clips: clip id to its listing.
+pub fn order_clips(id: &(impl std::fmt::Display + ?Sized)) -> String {
+    format!("vp:{{o:{id}}}:clips")
+}
+
+/// A stored clip's record.
+pub fn clip(id: &str) -> String {
+    format!("vp:clip:{id}")
+}
+
+/// Every clip by creation time, for the retention sweep.
+pub const CLIPS: &str = "vp:clips";
+
+/// An upload's `Idempotency-Key`, by the hash of the carrier and key.
+pub fn idempotency(carrier: &CarrierId, key: &str) -> String {
+    format!("vp:idem:{carrier}:{}", super::auth::hash(key))
 }

@@ -3,11 +3,13 @@
 //! unless its doc says otherwise.
 
 pub mod auth;
+pub mod clips;
 pub mod embedded;
 pub mod events;
 pub mod history;
 mod keys;
 pub mod orders;
+mod trucks;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -91,7 +93,7 @@ impl Store {
         let client = redis::Client::open(url).map_err(StoreError::Redis)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_millis(500)))
-            .set_response_timeout(Some(Duration::from_millis(1500)))
+            .set_response_timeout(Some(Duration::from_millis(1000)))
             .set_number_of_retries(1)
             .set_min_delay(Duration::from_millis(50))
             .set_max_delay(Duration::from_millis(200));

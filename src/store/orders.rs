@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 
 use super::{Result, Store, StoreError, auth, keys};
 use crate::domain::{
-    CarrierId, Milestone, NewOrder, OrderId, OrderPatch, OrderState, Place, PositionReport,
-    TimelineEntry, utc,
+    CarrierId, ClipListing, Milestone, NewOrder, OrderId, OrderPatch, OrderState, Place,
+    PositionReport, TimelineEntry, utc,
 };
 
 /// Why an order could not be created.
@@ -32,6 +32,15 @@ pub enum PatchError {
     VinLocked,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// An order with what its customer sees, read at one instant.
+pub struct OrderSnapshot {
+    pub state: OrderState,
+    pub timeline: Vec<TimelineEntry>,
+    pub clips: Vec<ClipListing>,
+    /// The cursor of the latest history entry ("0-0" for none).
+    pub cursor: String,
 }
 
 /// A tracking link: the token to hand out, shown once.
@@ -195,12 +204,9 @@ impl Store {
         parse_state(&h)
     }
 
-    /// The order with its public timeline and the cursor of its latest
-    /// history entry, read together in one transaction.
-    pub async fn order_with_timeline(
-        &self,
-        id: &OrderId,
-    ) -> Result<Option<(OrderState, Vec<TimelineEntry>, String)>> {
+    /// The order with its public timeline, its clips and the cursor of its
+    /// latest history entry, read together in one transaction.
+    pub async fn order_snapshot(&self, id: &OrderId) -> Result<Option<OrderSnapshot>> {
         let mut pipe = redis::pipe();
         pipe.atomic()
             .cmd("HGETALL")
@@ -209,6 +215,8 @@ impl Store {
             .arg(keys::order_timeline(id))
             .arg(0)
             .arg(-1)
+            .cmd("HGETALL")
+            .arg(keys::order_clips(id))
             .cmd("XREVRANGE")
             .arg(keys::order_log(id))
             .arg("+")
@@ -216,14 +224,23 @@ impl Store {
             .arg("COUNT")
             .arg(1);
         type Latest = Vec<(String, HashMap<String, String>)>;
-        let (h, tl, latest): (HashMap<String, String>, Vec<String>, Latest) =
-            self.query(&pipe).await?;
+        let (h, tl, clips, latest): (
+            HashMap<String, String>,
+            Vec<String>,
+            HashMap<String, String>,
+            Latest,
+        ) = self.query(&pipe).await?;
         let cursor = latest
             .into_iter()
             .next()
             .map(|(id, _)| id)
             .unwrap_or_else(|| "0-0".into());
-        Ok(parse_state(&h)?.map(|s| (s, parse_timeline(tl), cursor)))
+        Ok(parse_state(&h)?.map(|state| OrderSnapshot {
+            state,
+            timeline: parse_timeline(tl),
+            clips: super::clips::parse_order_clips(clips),
+            cursor,
+        }))
     }
 
     /// Applies a change. Returns the new state.
@@ -353,7 +370,7 @@ impl Store {
         let mut pipe = redis::pipe();
         for n in &names {
             pipe.cmd("HGET").arg(keys::truck(n)).arg("pos");
-            pipe.cmd("SMEMBERS").arg(keys::truck_orders(n));
+            pipe.cmd("ZRANGE").arg(keys::truck_orders(n)).arg(0).arg(-1);
         }
         let rows: Vec<redis::Value> = self.query(&pipe).await?;
         let mut out = Vec::new();

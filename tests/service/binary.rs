@@ -24,9 +24,15 @@ impl Running {
             .spawn()
             .expect("the binary runs");
         let (tx, lines) = mpsc::channel();
-        for out in [child.stdout.take().map(|o| Box::new(o) as Box<dyn std::io::Read + Send>), child.stderr.take().map(|e| Box::new(e) as _)]
-            .into_iter()
-            .flatten()
+        for out in [
+            child
+                .stdout
+                .take()
+                .map(|o| Box::new(o) as Box<dyn std::io::Read + Send>),
+            child.stderr.take().map(|e| Box::new(e) as _),
+        ]
+        .into_iter()
+        .flatten()
         {
             let tx = tx.clone();
             std::thread::spawn(move || {
@@ -70,11 +76,16 @@ fn http_status(port: u16, path: &str, token: Option<&str>, body: Option<&str>) -
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connects");
     let body = body.unwrap_or("");
     let method = if body.is_empty() { "GET" } else { "POST" };
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
     write!(s, "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()).unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).expect("an answer");
-    out.split(' ').nth(1).and_then(|c| c.parse().ok()).expect("a status line")
+    out.split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("a status line")
 }
 
 #[test]
@@ -102,15 +113,31 @@ fn serve_starts_and_stops_its_own_redis_and_keeps_data() {
     assert_eq!(http_status(port, "/healthz", None, None), 200);
     assert_eq!(http_status(port, "/readyz", None, None), 200);
     let carrier = r#"{"carrier_id":"sf-auto","name":"SF"}"#;
-    assert_eq!(http_status(port, "/api/v1/carriers", Some(&token), Some(carrier)), 201);
-    assert!(data.path().join("redis/appendonlydir").exists(), "append-only data under the data dir");
+    assert_eq!(
+        http_status(port, "/api/v1/carriers", Some(&token), Some(carrier)),
+        201
+    );
+    assert!(
+        data.path().join("redis/appendonlydir").exists(),
+        "append-only data under the data dir"
+    );
     first.stop();
-    assert!(!data.path().join("redis/redis.sock").exists(), "the private Redis stopped with vinpath");
+    assert!(
+        !data.path().join("redis/redis.sock").exists(),
+        "the private Redis stopped with vinpath"
+    );
 
     let second = start();
     let lines = second.until("listening");
-    assert!(!lines.iter().any(|l| l.contains("admin token")), "the token is shown only once");
-    assert_eq!(http_status(port, "/api/v1/carriers", Some(&token), Some(carrier)), 409, "data and token survived");
+    assert!(
+        !lines.iter().any(|l| l.contains("admin token")),
+        "the token is shown only once"
+    );
+    assert_eq!(
+        http_status(port, "/api/v1/carriers", Some(&token), Some(carrier)),
+        409,
+        "data and token survived"
+    );
     second.stop();
 }
 
@@ -127,7 +154,10 @@ fn a_missing_redis_server_is_explained_in_one_line() {
         .expect("runs");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("redis-server was not found") && err.contains("apt-get install redis-server"), "{err}");
+    assert!(
+        err.contains("redis-server was not found") && err.contains("apt-get install redis-server"),
+        "{err}"
+    );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
 
@@ -140,7 +170,13 @@ fn a_redis_that_may_evict_is_warned_about() {
     std::io::Read::read_exact(&mut cli, &mut buf).unwrap();
     let run = Running::start(
         vinpath()
-            .args(["serve", "--listen", "127.0.0.1:0", "--redis-url", &redis.url()])
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--redis-url",
+                &redis.url(),
+            ])
             .env("VINPATH_ADMIN_TOKEN", "t"),
     );
     let lines = run.until("listening");

@@ -39,7 +39,9 @@ end
 --       12 scan/cancel: verdicts by current milestone; fix: truck it came through ('' = own)
 --       13 scan/cancel: verdicts from on_hold by held-from milestone
 --       14 scan: truck id, 15 scan: position json, 16 scan: vin
--- Returns {status, code, milestone, truck, cursor, old truck, message}
+--       13 fix: '1' when the truck judged the fix stale
+-- Returns {status, code, milestone, truck, cursor, old truck, message,
+--          truck since, old truck since}
 local function apply(keys, argv)
   local o = keys[1]
   local f = redis.call('HMGET', o, 'order_id', 'carrier_id', 'm', 'stale_at', 'held',
@@ -49,11 +51,17 @@ local function apply(keys, argv)
   local stale_at, held, truck = num(f[4]), str(f[5]), str(f[6])
   local truck_since, pos_at, vin = num(f[7]), num(f[8]), str(f[9])
   local kind, member, at, received = argv[1], argv[3], num(argv[4]), argv[5]
-  if argv[2] ~= '' and carrier ~= argv[2] then return {'rejected', 'not_your_order', cur, truck} end
-  if member ~= '' and seen(keys, 4, member) then return {'duplicate', '', cur, truck} end
+  local function answer(status, code, cursor, message)
+    return {status, code, cur, truck, cursor or '', '', message or '', tostring(truck_since), ''}
+  end
+  if argv[2] ~= '' and carrier ~= argv[2] then return answer('rejected', 'not_your_order') end
+  if kind == 'scan' and str(argv[16]) ~= '' and vin ~= '' and argv[16] ~= vin then
+    return answer('rejected', 'invalid_field', '', 'vin does not match the order\'s VIN ' .. vin)
+  end
+  if member ~= '' and seen(keys, 4, member) then return answer('duplicate', '') end
   local via = ''
   if kind == 'fix' then via = argv[12] end
-  if via ~= '' and (truck ~= via or at < truck_since) then return {'skip', '', cur, truck} end
+  if via ~= '' and (truck ~= via or at < truck_since) then return answer('skip', '') end
 
   local function record(status, code, gap, change)
     local fields = {'s', status, 'e', argv[7]}
@@ -66,13 +74,15 @@ local function apply(keys, argv)
   end
 
   if argv[6] ~= '' then
-    return {'filtered', argv[6], cur, truck, record('filtered', argv[6], false, '')}
+    return answer('filtered', argv[6], record('filtered', argv[6], false, ''))
   end
 
   local milestone, new_truck, gap, change = cur, truck, false, ''
+  local new_since = truck_since
   if kind == 'fix' then
-    if at < pos_at or FINAL[cur] then
-      return {'stale', '', cur, truck, record('stale', '', false, '')}
+    -- 13: the truck itself judged this fix stale.
+    if at < pos_at or FINAL[cur] or argv[13] == '1' then
+      return answer('stale', '', record('stale', '', false, ''))
     end
     redis.call('HSET', o, 'pos', argv[11], 'pos_at', at)
     change = 'p'
@@ -87,15 +97,12 @@ local function apply(keys, argv)
       verdict = string.sub(argv[12], c, c)
     end
     if verdict ~= 'S' and verdict ~= 'D' and verdict ~= 'G' then
-      return {'rejected', 'illegal_transition', cur, truck}
+      return answer('rejected', 'illegal_transition')
     end
     if kind == 'scan' and at < stale_at then
-      return {'stale', '', cur, truck, record('stale', '', false, '')}
+      return answer('stale', '', record('stale', '', false, ''))
     end
     local scan_vin = str(argv[16])
-    if scan_vin ~= '' and vin ~= '' and scan_vin ~= vin then
-      return {'rejected', 'invalid_field', cur, truck, '', '', 'vin does not match the order\'s VIN ' .. vin}
-    end
     if scan_vin ~= '' and vin == '' then redis.call('HSET', o, 'vin', scan_vin) end
     if to == 'loaded' and str(argv[14]) ~= '' then new_truck = argv[14] end
     if verdict == 'S' then
@@ -114,7 +121,10 @@ local function apply(keys, argv)
       redis.call('RPUSH', keys[3], cjson.encode({milestone = to, at = at, gap = gap}))
     end
     if not ON_TRUCK[milestone] then new_truck = '' end
-    if new_truck ~= truck then redis.call('HSET', o, 'truck', new_truck, 'truck_since', at) end
+    if new_truck ~= truck then
+      redis.call('HSET', o, 'truck', new_truck, 'truck_since', at)
+      new_since = at
+    end
     local pos = str(argv[15])
     if pos ~= '' and at >= pos_at and not FINAL[milestone] then
       redis.call('HSET', o, 'pos', pos, 'pos_at', at)
@@ -129,18 +139,19 @@ local function apply(keys, argv)
       ',"cursor":"' .. id .. '","milestone":"' .. milestone .. '","change":"' .. change ..
       '","gap":' .. tostring(gap) .. ',"event":' .. argv[7] .. '}')
   end
-  return {'accepted', gap and 'gap' or '', milestone, new_truck, id, truck}
+  return {'accepted', gap and 'gap' or '', milestone, new_truck, id, truck, '',
+    tostring(new_since), tostring(truck_since)}
 end
 
 -- Truck fix: moves the truck itself; the orders on board are then applied
 -- one by one with `apply` (kind fix, through this truck).
--- KEYS: 1 truck hash, 2 set of orders on board, 3.. dedupe day sets (newest first)
+-- KEYS: 1 truck hash, 2 orders on board (zset, scored by loading time), 3.. dedupe day sets (newest first)
 -- ARGV: 1 carrier, 2 truck id, 3 dedupe member, 4 occurred_at ms, 5 noise code,
 --       6 position json, 7 dedupe ttl s, 8 live channel
 -- Returns {status, code, {orders on board}}
 local function truck_fix(keys, argv)
   if redis.call('EXISTS', keys[1]) == 0 then return {'rejected', 'unknown_truck', {}} end
-  local on_board = redis.call('SMEMBERS', keys[2])
+  local on_board = redis.call('ZRANGE', keys[2], 0, -1)
   local member, at = argv[3], num(argv[4])
   if seen(keys, 3, member) then return {'duplicate', '', on_board} end
   remember(keys[3], member, argv[7])
@@ -189,3 +200,36 @@ redis.register_function('vinpath_patch', patch)
 redis.register_function('vinpath_rotate', rotate)
 redis.register_function('vinpath_apply', apply)
 redis.register_function('vinpath_truck_fix', truck_fix)
+
+-- Attaches a stored clip to one order: the order's clip list, its history
+-- and its live subscribers, together.
+-- KEYS: 1 order hash, 2 history stream, 3 clips hash
+-- ARGV: 1 carrier ('' = any), 2 clip id, 3 clip json, 4 record json,
+--       5 history max length, 6 live channel
+-- Returns {status, code, cursor}
+local function clip(keys, argv)
+  local f = redis.call('HMGET', keys[1], 'order_id', 'carrier_id', 'm', 'truck')
+  if not f[1] then return {'rejected', 'unknown_order'} end
+  if argv[1] ~= '' and f[2] ~= argv[1] then return {'rejected', 'not_your_order'} end
+  redis.call('HSET', keys[3], argv[2], argv[3])
+  local id = redis.call('XADD', keys[2], 'MAXLEN', argv[5], '*', 's', 'accepted', 'e', argv[4], 'x', 'c')
+  redis.call('PUBLISH', argv[6], '{"kind":"order","order_id":' .. cjson.encode(f[1]) ..
+    ',"carrier_id":' .. cjson.encode(f[2]) .. ',"truck_id":' .. cjson.encode(str(f[4])) ..
+    ',"cursor":"' .. id .. '","milestone":"' .. f[3] .. '","change":"c","gap":false,"event":' .. argv[4] .. '}')
+  return {'accepted', '', id}
+end
+
+redis.register_function('vinpath_clip', clip)
+
+-- Takes a car off a truck, unless it was loaded onto it again later than
+-- the loading this removal is about (instances may race).
+-- KEYS: 1 orders on board (zset). ARGV: 1 order id, 2 loading time (ms) it ends
+local function unbind(keys, argv)
+  local score = redis.call('ZSCORE', keys[1], argv[1])
+  if score and tonumber(score) <= tonumber(argv[2]) then
+    redis.call('ZREM', keys[1], argv[1])
+  end
+  return 1
+end
+
+redis.register_function('vinpath_unbind', unbind)

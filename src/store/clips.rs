@@ -1,0 +1,278 @@
+//! Clip metadata: one record per stored clip, and each order's list of the
+//! clips attached to it (written with the order's history and live event).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{Result, Store, StoreError, keys};
+use crate::domain::{CarrierId, ClipListing, Milestone, OrderId, TruckId, utc};
+
+/// A stored clip and the orders it belongs to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClipMeta {
+    pub clip_id: String,
+    /// The object's key in the clip store, made by vinpath.
+    pub key: String,
+    pub content_type: String,
+    pub size: u64,
+    pub kind: String,
+    pub captured_at: DateTime<Utc>,
+    pub carrier_id: String,
+    pub order_ids: Vec<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The state of an `Idempotency-Key`.
+pub enum Claim {
+    /// First use: the caller uploads, then finishes or releases the claim.
+    New,
+    /// An earlier upload with this key made this clip.
+    Done(String),
+    /// An upload with this key is under way.
+    Busy,
+}
+
+const CLAIM_TTL_S: i64 = 3600;
+const DONE_TTL_S: i64 = 7 * 86_400;
+
+impl Store {
+    /// Claims an idempotency key for an upload.
+    pub async fn claim_upload(&self, carrier: &CarrierId, key: &str) -> Result<Claim> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("SET")
+            .arg(keys::idempotency(carrier, key))
+            .arg("")
+            .arg("NX")
+            .arg("GET")
+            .arg("EX")
+            .arg(CLAIM_TTL_S);
+        let (old,): (Option<String>,) = self.query(&pipe).await?;
+        Ok(match old {
+            None => Claim::New,
+            Some(id) if id.is_empty() => Claim::Busy,
+            Some(id) => Claim::Done(id),
+        })
+    }
+
+    /// Ends a claim: with the clip made, or (on failure) freeing the key.
+    pub async fn settle_upload(
+        &self,
+        carrier: &CarrierId,
+        key: &str,
+        clip_id: Option<&str>,
+    ) -> Result<()> {
+        let mut pipe = redis::pipe();
+        match clip_id {
+            Some(id) => pipe
+                .cmd("SET")
+                .arg(keys::idempotency(carrier, key))
+                .arg(id)
+                .arg("EX")
+                .arg(DONE_TTL_S)
+                .ignore(),
+            None => pipe
+                .cmd("DEL")
+                .arg(keys::idempotency(carrier, key))
+                .ignore(),
+        };
+        let () = self.query(&pipe).await?;
+        Ok(())
+    }
+
+    /// The orders on a carrier's truck, or `None` if it never loaded a car.
+    pub async fn orders_on_truck(
+        &self,
+        carrier: &CarrierId,
+        truck: &TruckId,
+    ) -> Result<Option<Vec<String>>> {
+        let name = keys::truck_name(carrier, truck);
+        let mut pipe = redis::pipe();
+        pipe.cmd("EXISTS")
+            .arg(keys::truck(&name))
+            .cmd("ZRANGE")
+            .arg(keys::truck_orders(&name))
+            .arg(0)
+            .arg(-1);
+        let (exists, mut orders): (bool, Vec<String>) = self.query(&pipe).await?;
+        orders.sort();
+        Ok(exists.then_some(orders))
+    }
+
+    /// Records a stored clip and attaches it to each of its orders, with
+    /// their history and live events. Returns the orders it reached.
+    pub async fn attach_clip(
+        &self,
+        meta: &ClipMeta,
+        received_at: DateTime<Utc>,
+    ) -> Result<Vec<String>> {
+        let clip = serde_json::to_string(&ClipListing {
+            clip_id: meta.clip_id.clone(),
+            clip_kind: meta.kind.clone(),
+            captured_at: utc(meta.captured_at),
+        })
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let record = json!({
+            "event_id": format!("clip-{}", meta.clip_id),
+            "kind": "clip",
+            "clip_id": meta.clip_id,
+            "clip_kind": meta.kind,
+            "captured_at": utc(meta.captured_at),
+            "occurred_at": utc(meta.captured_at),
+            "received_at": utc(received_at),
+            "size": meta.size,
+            "content_type": meta.content_type,
+        })
+        .to_string();
+        let mut pipe = redis::pipe();
+        pipe.cmd("SET")
+            .arg(keys::clip(&meta.clip_id))
+            .arg(serde_json::to_string(meta).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+            .ignore();
+        pipe.cmd("ZADD")
+            .arg(keys::CLIPS)
+            .arg(meta.created_at.timestamp_millis())
+            .arg(&meta.clip_id)
+            .ignore();
+        let mut orders = Vec::new();
+        for o in &meta.order_ids {
+            let Ok(id) = OrderId::parse(o) else { continue };
+            pipe.cmd("FCALL")
+                .arg("vinpath_clip")
+                .arg(3)
+                .arg(keys::order(&id))
+                .arg(keys::order_log(&id))
+                .arg(keys::order_clips(&id))
+                .arg(&meta.carrier_id)
+                .arg(&meta.clip_id)
+                .arg(&clip)
+                .arg(&record)
+                .arg(self.options().history_limit)
+                .arg(keys::LIVE_CHANNEL);
+            orders.push(o.clone());
+        }
+        let values = self.query_each(&mut pipe).await?;
+        let mut reached = Vec::new();
+        for (o, v) in orders.into_iter().zip(values) {
+            match v {
+                redis::Value::Array(items)
+                    if items.first().is_some_and(|s| {
+                        redis::from_redis_value_ref::<String>(s).is_ok_and(|s| s == "accepted")
+                    }) =>
+                {
+                    reached.push(o)
+                }
+                redis::Value::ServerError(e) => return Err(StoreError::Redis(e.into())),
+                _ => {}
+            }
+        }
+        Ok(reached)
+    }
+
+    pub async fn clip(&self, clip_id: &str) -> Result<Option<ClipMeta>> {
+        if clip_id.len() > 64 || !clip_id.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Ok(None);
+        }
+        let mut pipe = redis::pipe();
+        pipe.cmd("GET").arg(keys::clip(clip_id));
+        let (raw,): (Option<String>,) = self.query(&pipe).await?;
+        raw.map(|r| {
+            serde_json::from_str(&r)
+                .map_err(|e| StoreError::Corrupt(format!("clip {clip_id}: {e}")))
+        })
+        .transpose()
+    }
+
+    /// Clips whose every order finished (delivered or cancelled) more than
+    /// `retention` ago, at most `limit` of them.
+    pub async fn expired_clips(
+        &self,
+        now: DateTime<Utc>,
+        retention: Duration,
+        limit: usize,
+    ) -> Result<Vec<ClipMeta>> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("ZRANGE").arg(keys::CLIPS).arg(0).arg(-1);
+        let (ids,): (Vec<String>,) = self.query(&pipe).await?;
+        let mut expired = Vec::new();
+        for chunk in ids.chunks(200) {
+            let mut pipe = redis::pipe();
+            for id in chunk {
+                pipe.cmd("GET").arg(keys::clip(id));
+            }
+            let raws: Vec<Option<String>> = self.query(&pipe).await?;
+            let metas: Vec<ClipMeta> = raws
+                .into_iter()
+                .flatten()
+                .filter_map(|r| serde_json::from_str(&r).ok())
+                .collect();
+            let mut pipe = redis::pipe();
+            for m in &metas {
+                for o in &m.order_ids {
+                    pipe.cmd("HMGET")
+                        .arg(keys::order(o.as_str()))
+                        .arg("m")
+                        .arg("m_at");
+                }
+            }
+            let states: Vec<(Option<String>, Option<i64>)> = self.query(&pipe).await?;
+            let mut states = states.into_iter();
+            for m in metas {
+                let mut done_at: Option<i64> = Some(i64::MIN);
+                for _ in &m.order_ids {
+                    done_at = match (done_at, states.next()) {
+                        (Some(d), Some((Some(ms), Some(at))))
+                            if Milestone::parse(&ms).is_some_and(Milestone::is_final) =>
+                        {
+                            Some(d.max(at))
+                        }
+                        (Some(d), Some((None, _))) => Some(d),
+                        _ => None,
+                    };
+                }
+                let cutoff = (now - retention).timestamp_millis();
+                if done_at.is_some_and(|d| d < cutoff) {
+                    expired.push(m);
+                }
+                if expired.len() >= limit {
+                    return Ok(expired);
+                }
+            }
+        }
+        Ok(expired)
+    }
+
+    /// Removes a clip's metadata everywhere (its object is deleted first).
+    pub async fn forget_clip(&self, meta: &ClipMeta) -> Result<()> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("DEL").arg(keys::clip(&meta.clip_id)).ignore();
+        pipe.cmd("ZREM")
+            .arg(keys::CLIPS)
+            .arg(&meta.clip_id)
+            .ignore();
+        for o in &meta.order_ids {
+            pipe.cmd("HDEL")
+                .arg(keys::order_clips(o.as_str()))
+                .arg(&meta.clip_id)
+                .ignore();
+        }
+        let () = self.query(&pipe).await?;
+        Ok(())
+    }
+}
+
+/// Parses an order's clips hash, newest first.
+pub(super) fn parse_order_clips(raw: HashMap<String, String>) -> Vec<ClipListing> {
+    let mut clips: Vec<ClipListing> = raw
+        .values()
+        .filter_map(|v| serde_json::from_str(v).ok())
+        .collect();
+    clips.sort_by(|a, b| {
+        b.captured_at
+            .cmp(&a.captured_at)
+            .then(b.clip_id.cmp(&a.clip_id))
+    });
+    clips
+}
