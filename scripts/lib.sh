@@ -30,3 +30,11 @@ need_rust() {
     cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
   fi
 }
+
+# need_s3s_fs: the S3-compatible server the clip tests run (checks signatures).
+need_s3s_fs() {
+  export PATH="$HOME/.cargo/bin:$PATH"
+  command -v s3s-fs >/dev/null 2>&1 && return 0
+  echo "==> installing s3s-fs (an S3 server for the tests; a few minutes, once)"
+  cargo install --locked --quiet s3s-fs --version 0.14.1 --features binary
+}

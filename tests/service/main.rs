@@ -2,6 +2,7 @@
 //! it: real Redis, real sockets.
 
 mod binary;
+mod clips;
 mod events;
 mod live;
 mod orders;
