@@ -29,7 +29,7 @@ impl TestS3 {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("clips")).unwrap();
         let port = free_port();
-        let child = Command::new("s3s-fs")
+        let mut child = Command::new("s3s-fs")
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .args(["--access-key", "vinpath", "--secret-key", "vinpath-secret"])
             .arg(dir.path())
@@ -43,6 +43,8 @@ impl TestS3 {
             }
             std::thread::sleep(Duration::from_millis(25));
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("s3s-fs did not start");
     }
 
