@@ -199,3 +199,151 @@ async fn two_instances_racing_on_one_truck_end_consistent() {
         }
     }
 }
+
+/// Cars moved between trucks by scans that race across two instances end
+/// on the truck their latest scan names, and trucks carry exactly them.
+#[actix_web::test]
+async fn racing_loads_and_unloads_end_on_the_latest_truck() {
+    let redis = TestRedis::start();
+    let a = TestApp::spawn(&redis).await;
+    let b = TestApp::spawn(&redis).await;
+    let key = a.carrier("sf-auto").await;
+    let orders: Vec<String> = (0..6).map(|i| format!("JD-{i}")).collect();
+    let mut events = Vec::new();
+    for (k, o) in orders.iter().enumerate() {
+        a.order(o, "sf-auto").await;
+        // The first loading comes first; from then on every step is legal
+        // whatever the order of arrival.
+        load(&a, &key, o, "T1", -200).await;
+        // Loaded on T1, T2, T1, T2... with an unloading between: even
+        // orders end unloaded, odd ones loaded on T2.
+        let steps = 6 + k % 2;
+        for i in 1..steps {
+            let minutes = -200 + (i as i64) * 10;
+            let mut e = if i % 2 == 0 {
+                let mut l = scan(&format!("{o}-{i}"), o, "loaded", minutes);
+                l["truck_id"] = json!(if i % 4 == 0 { "T1" } else { "T2" });
+                l
+            } else {
+                scan(&format!("{o}-{i}"), o, "unloaded", minutes)
+            };
+            e["note"] = json!(format!("step {i}"));
+            events.push(e);
+        }
+    }
+    events.shuffle(&mut rand::rng());
+    let mut posts = Vec::new();
+    for (i, e) in events.iter().enumerate() {
+        let app = if i % 2 == 0 { &a } else { &b };
+        posts.push(app.events(&key, json!([e])));
+    }
+    for r in futures_util::future::join_all(posts).await {
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(
+            ["accepted", "stale"].contains(&r.body["results"][0]["status"].as_str().unwrap()),
+            "{}",
+            r.body
+        );
+    }
+    a.post_expect(
+        &key,
+        json!([
+            truck_fix("f1", "T1", -1, 30.0, 114.0),
+            truck_fix("f2", "T2", -1, 31.0, 121.0)
+        ]),
+        "accepted",
+    )
+    .await;
+    let fleet = a.call("GET", "/api/v1/fleet", Some(&a.admin), None).await;
+    let on = |t: &str| -> Vec<String> {
+        let truck = fleet.body["trucks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["truck_id"] == t)
+            .unwrap();
+        truck["order_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o.as_str().unwrap().to_owned())
+            .collect()
+    };
+    for (k, o) in orders.iter().enumerate() {
+        let state = a.get_order(o).await;
+        if k % 2 == 1 {
+            // Last step 6: loaded on T2.
+            assert_eq!(state["truck_id"], "T2", "{o}");
+            assert_eq!(state["position"]["lat"], 31.0, "{o} moves with T2");
+            assert!(on("T2").contains(o) && !on("T1").contains(o), "{o}");
+        } else {
+            // Last step 5: unloaded.
+            assert_eq!(state["truck_id"], Value::Null, "{o}");
+            assert_eq!(state["position"], Value::Null, "{o} moved with no truck");
+            assert!(!on("T1").contains(o) && !on("T2").contains(o), "{o}");
+        }
+    }
+}
+
+#[actix_web::test]
+async fn a_truck_fix_then_an_unloading_in_one_batch_both_count() {
+    let redis = TestRedis::start();
+    let app = TestApp::spawn(&redis).await;
+    let key = app.carrier("sf-auto").await;
+    app.order("JD-1", "sf-auto").await;
+    load(&app, &key, "JD-1", "T1", -60).await;
+    app.post_expect(
+        &key,
+        json!([
+            scan("u", "JD-1", "unloaded", -5),
+            truck_fix("g", "T1", -10, 24.0, 113.0)
+        ]),
+        "accepted",
+    )
+    .await;
+    let o = app.get_order("JD-1").await;
+    assert_eq!(o["milestone"], "unloaded");
+    assert_eq!(
+        o["position"]["lat"], 24.0,
+        "the fix from before the unloading moved the car"
+    );
+    let ids: Vec<String> = app
+        .history("JD-1")
+        .await
+        .iter()
+        .map(|e| e["event_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(ids.ends_with(&["g".to_owned(), "u".to_owned()]), "{ids:?}");
+}
+
+#[actix_web::test]
+async fn a_wrong_vin_is_rejected_before_anything_else() {
+    let redis = TestRedis::start();
+    let app = TestApp::spawn(&redis).await;
+    let key = app.carrier("sf-auto").await;
+    app.order("JD-1", "sf-auto").await;
+    app.post_expect(&key, json!([scan("p", "JD-1", "produced", -5)]), "accepted")
+        .await;
+    for (id, minutes) in [("p", -5), ("late", -50)] {
+        let mut s = scan(id, "JD-1", "produced", minutes);
+        s["vin"] = json!("LNAA2AA19SF000002");
+        let r = app.events(&key, json!([s])).await;
+        assert_eq!(
+            r.body["results"][0]["code"], "invalid_field",
+            "{id}: {}",
+            r.body
+        );
+    }
+    // Once delivered, not even another delivered scan is taken.
+    load(&app, &key, "JD-1", "T1", -4).await;
+    app.post_expect(
+        &key,
+        json!([scan("d1", "JD-1", "delivered", -2)]),
+        "accepted",
+    )
+    .await;
+    let r = app
+        .events(&key, json!([scan("d2", "JD-1", "delivered", -1)]))
+        .await;
+    assert_eq!(r.body["results"][0]["code"], "illegal_transition");
+}
