@@ -10,5 +10,6 @@
 pub mod eta;
 pub mod fence;
 pub mod filter;
+pub mod pass;
 pub mod route;
 pub mod speed;
