@@ -38,6 +38,8 @@ pub struct Settings {
     pub clip_retention_days: i64,
     /// How often serve runs the retention sweep.
     pub sweep_every: Duration,
+    /// How often serve looks for trackers gone quiet.
+    pub signal_every: Duration,
     pub store: StoreOptions,
     pub live: LiveOptions,
     pub clock: Clock,
@@ -61,6 +63,7 @@ impl Default for Settings {
             clip_redirect: false,
             clip_retention_days: 90,
             sweep_every: Duration::from_secs(3600),
+            signal_every: Duration::from_secs(60),
             store: StoreOptions::default(),
             live: LiveOptions::default(),
             clock: Clock::System,
@@ -88,7 +91,8 @@ pub struct Application {
     server: Server,
     store: Store,
     embedded: Option<EmbeddedRedis>,
-    sweeper: tokio::task::JoinHandle<()>,
+    /// The retention sweep and the no-signal watch.
+    jobs: [tokio::task::JoinHandle<()>; 2],
     /// The admin token generated at this first start, to show once.
     pub new_admin_token: Option<String>,
 }
@@ -136,6 +140,11 @@ impl Application {
             settings.clock.clone(),
             chrono::Duration::days(settings.clip_retention_days),
             settings.sweep_every,
+        ));
+        let watcher = tokio::spawn(crate::jobs::watch_signal_forever(
+            store.clone(),
+            settings.clock.clone(),
+            settings.signal_every,
         ));
         let hub = Hub::start(store.client().clone());
         let fleet = FleetFeed::start(&hub, &settings.live);
@@ -187,7 +196,7 @@ impl Application {
             server: server.run(),
             store,
             embedded,
-            sweeper,
+            jobs: [sweeper, watcher],
             new_admin_token,
         })
     }
@@ -206,7 +215,9 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let started = Instant::now();
         let result = self.server.await;
-        self.sweeper.abort();
+        for job in &self.jobs {
+            job.abort();
+        }
         if let Some(redis) = self.embedded {
             self.store.shutdown_server().await;
             redis.wait().await;

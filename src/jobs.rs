@@ -62,3 +62,16 @@ pub async fn sweep_forever(
         }
     }
 }
+
+/// Raises `no_signal` for quiet trackers every `every`, until dropped.
+pub async fn watch_signal_forever(store: Store, clock: crate::clock::Clock, every: Duration) {
+    let quiet = store.options().geo.no_signal;
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = store.check_no_signal(clock.now(), quiet).await {
+            tracing::debug!(error = %e, "no-signal check failed; will retry");
+        }
+    }
+}

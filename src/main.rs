@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use vinpath::app::{Application, Settings};
+use vinpath::geo::pass::GeoOptions;
 use vinpath::store::StoreOptions;
 
 #[derive(Parser)]
@@ -61,6 +62,21 @@ struct Config {
     /// Days a tracking link keeps working after delivery.
     #[arg(long, env = "VINPATH_LINK_EXPIRY_DAYS", default_value_t = 30)]
     link_expiry_days: i64,
+    /// Minutes a car in transit may stand still before a `stationary` alert.
+    #[arg(long, env = "VINPATH_STATIONARY_MINUTES", default_value_t = 45)]
+    stationary_minutes: i64,
+    /// Kilometres off the planned route before an `off_route` alert.
+    #[arg(long, env = "VINPATH_OFF_ROUTE_KM", default_value_t = 5.0)]
+    off_route_km: f64,
+    /// Minutes without a fix, in transit, before a `no_signal` alert.
+    #[arg(long, env = "VINPATH_NO_SIGNAL_MINUTES", default_value_t = 30)]
+    no_signal_minutes: i64,
+    /// Hours a car is expected to stay at each warehouse on its way (for the ETA).
+    #[arg(long, env = "VINPATH_WAREHOUSE_DWELL_HOURS", default_value_t = 12)]
+    warehouse_dwell_hours: i64,
+    /// Kilometres from the destination at which the customer hears "arriving soon".
+    #[arg(long, env = "VINPATH_ARRIVING_KM", default_value_t = 5.0)]
+    arriving_km: f64,
     /// History entries kept per order (older cursors get a reset snapshot).
     #[arg(long, env = "VINPATH_HISTORY_LIMIT", default_value_t = 10_000)]
     history_limit: usize,
@@ -92,6 +108,13 @@ async fn main() -> ExitCode {
         clip_retention_days: args.clip_retention_days,
         store: StoreOptions {
             history_limit: args.history_limit.max(1),
+            geo: GeoOptions {
+                stationary: chrono::Duration::minutes(args.stationary_minutes),
+                off_route_m: args.off_route_km * 1000.0,
+                arriving_m: args.arriving_km * 1000.0,
+                warehouse_dwell: chrono::Duration::hours(args.warehouse_dwell_hours),
+                no_signal: chrono::Duration::minutes(args.no_signal_minutes),
+            },
             ..StoreOptions::default()
         },
         ..Settings::default()

@@ -94,8 +94,9 @@ pub struct CarContext {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CarOutcome {
     pub order_id: String,
-    /// Milestones the crossings imply, each with its site.
-    pub milestones: Vec<(&'static str, String)>,
+    /// Milestones the crossings imply, each with its site and the fix time
+    /// the crossing was first seen (not when the dwell confirmed it).
+    pub milestones: Vec<(&'static str, String, i64)>,
     pub eta: DateTime<Utc>,
     /// The ETA moved enough to tell the customer.
     pub eta_changed: bool,
@@ -126,11 +127,27 @@ pub fn evaluate(
 ) -> Outcome {
     let plain: Vec<Site> = sites.iter().map(|s| s.site.clone()).collect();
     let (fence, crossings) = fence::step(&prev.fence, &plain, fix.at_ms, fix.lat, fix.lon);
+    // A crossing is committed after its dwell; it happened when first seen.
+    let crossed_at = prev
+        .fence
+        .candidate
+        .as_ref()
+        .map_or(fix.at_ms, |(_, since)| *since);
     let vehicle = advance(prev, fix, reported_kmh, fence);
     let still_ms = vehicle.still.map_or(0, |s| fix.at_ms - s.since_ms);
     let cars = cars
         .iter()
-        .map(|car| judge_car(car, &vehicle, fix, still_ms, &crossings, sites, opts))
+        .map(|car| {
+            judge_car(
+                car,
+                &vehicle,
+                fix,
+                still_ms,
+                (&crossings, crossed_at),
+                sites,
+                opts,
+            )
+        })
         .collect();
     Outcome {
         vehicle,
@@ -199,7 +216,7 @@ fn judge_car(
     vehicle: &VehicleGeo,
     fix: TrackPoint,
     still_ms: i64,
-    crossings: &[Crossing],
+    (crossings, crossed_at): (&[Crossing], i64),
     sites: &[SiteInfo],
     opts: &GeoOptions,
 ) -> CarOutcome {
@@ -208,11 +225,11 @@ fn judge_car(
     for c in crossings {
         match c {
             Crossing::Left(site) if matches!(milestone, "loaded" | "arrived") => {
-                milestones.push(("in_transit", site.clone()));
+                milestones.push(("in_transit", site.clone(), crossed_at));
                 milestone = "in_transit";
             }
             Crossing::Entered(site) if milestone == "in_transit" => {
-                milestones.push(("arrived", site.clone()));
+                milestones.push(("arrived", site.clone(), crossed_at));
                 milestone = "arrived";
             }
             _ => {}
@@ -274,16 +291,13 @@ fn judge_car(
     } else if progress.off_route_m < opts.off_route_m * 0.8 && open("off_route") {
         clear.push("off_route");
     }
-    match car.promised_by {
-        Some(p) if eta > p => {
-            if !open("late") {
-                raise.push((
-                    "late",
-                    format!("expected {} after the promised time", fmt_delay(eta - p)),
-                ));
-            }
-        }
-        _ if open("late") => clear.push("late"),
+    let late = car.promised_by.filter(|p| eta > *p);
+    match late {
+        Some(p) if !open("late") => raise.push((
+            "late",
+            format!("expected {} after the promised time", fmt_delay(eta - p)),
+        )),
+        None if open("late") => clear.push("late"),
         _ => {}
     }
     if open("no_signal") {

@@ -58,9 +58,92 @@ pub fn is_jump(prev: Option<&TrackPoint>, fix: &TrackPoint, next: Option<&TrackP
     }
 }
 
+/// Judges a batch of fixes of one vehicle (sorted by time) against the
+/// fixes already kept (sorted) and each other. Kept fixes, and batch fixes
+/// already judged good, are trusted neighbours; a later batch fix not yet
+/// judged counts against a fix only if the one after it agrees. Returns,
+/// per batch fix, whether it is a jump.
+pub fn judge_batch(kept: &[TrackPoint], batch: &[TrackPoint]) -> Vec<bool> {
+    let mut good: Vec<TrackPoint> = kept.to_vec();
+    let mut jumps = Vec::with_capacity(batch.len());
+    for (i, fix) in batch.iter().enumerate() {
+        let prev = good
+            .iter()
+            .rev()
+            .find(|p| p.at_ms <= fix.at_ms && *p != fix);
+        let next_kept = good.iter().find(|p| p.at_ms > fix.at_ms);
+        let mut later = batch[i + 1..].iter().filter(|p| p.at_ms > fix.at_ms);
+        let next_batch = later.next();
+        let before = prev.map(|p| disagrees(p, fix));
+        let after = match (next_kept, next_batch) {
+            (Some(k), Some(b)) if b.at_ms < k.at_ms => Some(disagrees(b, fix) && disagrees(k, fix)),
+            (Some(k), _) => Some(disagrees(k, fix)),
+            (None, Some(b)) => {
+                Some(disagrees(b, fix) && later.next().is_none_or(|b2| disagrees(b2, fix)))
+            }
+            (None, None) => None,
+        };
+        let jump = match (before, after) {
+            (Some(x), Some(y)) => x && y,
+            (Some(x), None) | (None, Some(x)) => x,
+            (None, None) => false,
+        };
+        if !jump {
+            let at = good.partition_point(|p| p.at_ms <= fix.at_ms);
+            good.insert(at, *fix);
+        }
+        jumps.push(jump);
+    }
+    jumps
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever order fixes of a steady drive arrive in, with jumps
+        /// mixed in, filtering keeps the position moving forward in time:
+        /// a fix moves the car only when it is newer than the position, and
+        /// no real fix of the drive is thrown out.
+        #[test]
+        fn filtering_never_moves_the_position_back_in_time(
+            order in Just((0..40usize).collect::<Vec<_>>()).prop_shuffle(),
+            jumps in proptest::collection::vec(0..40usize, 0..4),
+            batch in 1..6usize,
+        ) {
+            let drive: Vec<TrackPoint> = (0..40)
+                .map(|i| TrackPoint { at_ms: i as i64 * 30_000, lat: 30.0 + i as f64 * 0.006, lon: 114.0 })
+                .collect();
+            let mut kept: Vec<TrackPoint> = Vec::new();
+            let mut position: Option<i64> = None;
+            for chunk in order.chunks(batch) {
+                let mut fixes: Vec<(TrackPoint, bool)> = chunk
+                    .iter()
+                    .map(|&i| {
+                        let mut p = drive[i];
+                        let bad = jumps.contains(&i);
+                        if bad { p.lon += 0.5; }
+                        (p, bad)
+                    })
+                    .collect();
+                fixes.sort_by_key(|(p, _)| p.at_ms);
+                let points: Vec<TrackPoint> = fixes.iter().map(|(p, _)| *p).collect();
+                for ((p, _), jump) in fixes.iter().zip(judge_batch(&kept, &points)) {
+                    if jump { continue; }
+                    let at = kept.partition_point(|k| k.at_ms <= p.at_ms);
+                    kept.insert(at, *p);
+                    let before = position;
+                    if position.is_none_or(|pos| p.at_ms >= pos) {
+                        position = Some(p.at_ms);
+                    }
+                    prop_assert!(position >= before);
+                }
+            }
+            prop_assert!(position.is_some());
+        }
+    }
 
     /// Metres per degree of latitude on the haversine sphere.
     const M_PER_DEG_LAT: f64 = 111_194.93;
@@ -130,6 +213,15 @@ mod tests {
         // A late fix kilometres off its neighbours is still a jump.
         let late_off = tp(60, 30.0 + 1_000.0 / M_PER_DEG_LAT, 114.1);
         assert!(is_jump(Some(&before), &late_off, Some(&after)));
+    }
+
+    #[test]
+    fn a_jump_inside_a_late_batch_is_caught_by_the_batch() {
+        let a = tp(0, 30.0, 114.0);
+        let jump = tp(30, 30.0, 114.5);
+        let b = tp(60, 30.0 + 1_000.0 / M_PER_DEG_LAT, 114.0);
+        assert_eq!(judge_batch(&[], &[a, jump, b]), [false, true, false]);
+        assert_eq!(judge_batch(&[a, b], &[jump]), [true]);
     }
 
     #[test]

@@ -1,18 +1,13 @@
 //! The dispatchers' fleet: its list and its websocket.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::json;
 
 use super::{ApiError, AppState, Caller};
-use crate::domain::OrderState;
 use crate::live;
 
 pub async fn list(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     caller.dispatcher()?;
-    let orders = state.store.active_orders().await?;
-    let trucks = state.store.trucks().await?;
-    let fleet: Vec<_> = orders.iter().map(OrderState::fleet_view).collect();
-    Ok(HttpResponse::Ok().json(json!({"fleet": fleet, "trucks": trucks})))
+    Ok(HttpResponse::Ok().json(state.store.fleet().await?.to_json()))
 }
 
 pub async fn socket(

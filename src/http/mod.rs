@@ -10,6 +10,7 @@ mod events;
 mod fleet;
 mod ops;
 mod orders;
+mod sites;
 mod track;
 
 use actix_web::http::header::{self, HeaderValue};
@@ -82,6 +83,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/events", web::post().to(events::post))
             .route("/fleet", web::get().to(fleet::list))
             .route("/track/{token}", web::get().to(track::view))
+            .route("/sites", web::post().to(sites::create))
+            .route("/sites", web::get().to(sites::list))
+            .route("/orders/{id}/route", web::put().to(sites::put_route))
+            .route("/alerts", web::get().to(sites::alerts))
             .route(
                 "/orders/{id}/clips",
                 web::post().to(clips::upload_for_order),

@@ -75,6 +75,9 @@ async fn fold(
                         let _ = tx.send(FleetFrame::Text(messages::fleet_clip(&c).into()));
                     }
                 }
+                Ok(Live::Alert(a)) => {
+                    let _ = tx.send(FleetFrame::Text(messages::fleet_alert(&a).into()));
+                }
                 Ok(Live::Truck(t)) => {
                     latest.insert(format!("t:{}/{}", t.carrier_id, t.truck_id), messages::truck_vehicle(&t));
                 }
@@ -89,9 +92,9 @@ async fn fold(
 }
 
 async fn send_snapshot(peer: &mut Peer, store: &Store) -> Result<bool, StoreError> {
-    let orders = store.active_orders().await?;
-    let trucks = store.trucks().await?;
-    Ok(peer.send(messages::fleet_snapshot(&orders, trucks)).await)
+    let mut fleet = store.fleet().await?.to_json();
+    fleet["type"] = serde_json::json!("snapshot");
+    Ok(peer.send(fleet.to_string()).await)
 }
 
 /// Serves one dispatcher's fleet socket until the peer leaves.

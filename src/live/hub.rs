@@ -34,11 +34,20 @@ pub struct TruckMove {
     pub position: Value,
 }
 
+/// An alert raised or cleared.
+#[derive(Debug, Deserialize)]
+pub struct AlertChange {
+    /// `raised` or `cleared`.
+    pub state: String,
+    pub alert: Value,
+}
+
 /// What a local subscriber receives.
 #[derive(Debug, Clone)]
 pub enum Live {
     Order(Arc<OrderChange>),
     Truck(Arc<TruckMove>),
+    Alert(Arc<AlertChange>),
     /// The subscription was re-established: changes may have been missed,
     /// so subscribers catch up from Redis.
     Resync,
@@ -49,6 +58,7 @@ pub enum Live {
 enum Wire {
     Order(OrderChange),
     Truck(TruckMove),
+    Alert(AlertChange),
 }
 
 struct Inner {
@@ -128,6 +138,7 @@ impl Inner {
         let live = match serde_json::from_slice::<Wire>(payload) {
             Ok(Wire::Order(c)) => Live::Order(Arc::new(c)),
             Ok(Wire::Truck(t)) => Live::Truck(Arc::new(t)),
+            Ok(Wire::Alert(a)) => Live::Alert(Arc::new(a)),
             Err(e) => {
                 tracing::warn!(error = %e, "unreadable live message");
                 return;

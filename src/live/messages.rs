@@ -2,8 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::hub::{OrderChange, TruckMove};
-use crate::domain::OrderState;
+use super::hub::{AlertChange, OrderChange, TruckMove};
 
 /// `/ws/track`'s snapshot (with `reset` when a resume was impossible).
 pub fn snapshot(cursor: &str, order: Value, reset: bool) -> String {
@@ -45,6 +44,14 @@ pub fn track_events(
         });
         out.push(json!({"type": "event", "cursor": cursor, "event": event}).to_string());
     }
+    if change.contains('e') {
+        let event = json!({"kind": "eta", "eta": record.get("eta")});
+        out.push(json!({"type": "event", "cursor": cursor, "event": event}).to_string());
+    }
+    if change.contains('n') {
+        let event = json!({"kind": "notice", "text": record.get("text"), "at": at});
+        out.push(json!({"type": "event", "cursor": cursor, "event": event}).to_string());
+    }
     if change.contains('c') {
         let id = record
             .get("clip_id")
@@ -72,12 +79,6 @@ pub fn fleet_clip(c: &OrderChange) -> String {
         "captured_at": c.event.get("captured_at"),
     }})
     .to_string()
-}
-
-/// `/ws/fleet`'s snapshot, as `GET /api/v1/fleet`.
-pub fn fleet_snapshot(orders: &[OrderState], trucks: Vec<Value>) -> String {
-    let fleet: Vec<Value> = orders.iter().map(OrderState::fleet_view).collect();
-    json!({"type": "snapshot", "fleet": fleet, "trucks": trucks}).to_string()
 }
 
 /// A vehicle's latest position for the fleet's batched frame.
@@ -114,6 +115,20 @@ pub fn fleet_milestone(c: &OrderChange) -> String {
         "carrier_id": c.carrier_id,
     }})
     .to_string()
+}
+
+/// A fleet alert event, when raised and when cleared.
+pub fn fleet_alert(a: &AlertChange) -> String {
+    let mut event = a.alert.clone();
+    if let Some(m) = event.as_object_mut() {
+        m.insert("kind".into(), json!("alert"));
+        m.insert(
+            "alert_kind".into(),
+            a.alert.get("kind").cloned().unwrap_or(Value::Null),
+        );
+        m.insert("state".into(), json!(a.state));
+    }
+    json!({"type": "event", "event": event}).to_string()
 }
 
 pub fn positions(vehicles: Vec<Value>) -> String {

@@ -77,7 +77,7 @@ impl Track {
                 self.last = c.cursor.clone();
                 Ok(true)
             }
-            Ok(Live::Truck(_)) => Ok(true),
+            Ok(Live::Truck(_) | Live::Alert(_)) => Ok(true),
             Ok(Live::Resync) | Err(RecvError::Lagged(_)) => self.catch_up().await,
             Err(RecvError::Closed) => Ok(false),
         }

@@ -13,10 +13,9 @@ use redis::Value;
 use super::trucks::Followup;
 use super::{Result, Store, StoreError, keys};
 use crate::domain::{
-    CarrierEvent, CarrierId, EventBody, EventRejection, FixTarget, Milestone, OrderId,
-    PositionReport, Verdict, utc,
+    CarrierEvent, CarrierId, EventBody, EventRejection, Milestone, OrderId, PositionReport,
+    Verdict, utc,
 };
-use crate::geo::filter;
 
 /// How vinpath judged one event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,7 +105,7 @@ pub(super) fn outcome(a: &Applied) -> Result<Outcome> {
 
 /// Verdict letters of a scan to `to`: by current milestone, and from
 /// `on_hold` by the milestone it was held from.
-fn verdicts(to: Milestone) -> (String, String) {
+pub(super) fn verdicts(to: Milestone) -> (String, String) {
     let by_current = Milestone::ALL
         .iter()
         .map(|&from| Milestone::judge(from, None, to).letter())
@@ -164,6 +163,7 @@ impl Call<'_> {
             keys::order(order),
             keys::order_log(order),
             keys::order_timeline(order),
+            keys::order_track(order),
         ];
         keys.extend(self.seen_keys(|d| keys::order_seen(order, d)));
         pipe.cmd("FCALL")
@@ -224,27 +224,22 @@ impl Store {
             received_at,
             day: received_at.timestamp().div_euclid(86_400),
         };
-        // A segment is a run of scans and order fixes, or of truck fixes and
-        // order fixes: truck fixes must see the bindings earlier scans made,
-        // and scans must come after the truck fixes older than them.
+        // A segment is a run of scans or a run of fixes: fixes must see the
+        // bindings earlier scans made, and scans come after older fixes.
         let mut start = 0;
         while start < valid.len() {
-            let mut end = start;
-            let mut class = None;
-            while end < valid.len() {
-                let c = match &valid[end].1.body {
-                    EventBody::Scan(_) => Some(true),
-                    EventBody::Fix(f) if matches!(f.target, FixTarget::Truck(_)) => Some(false),
-                    EventBody::Fix(_) => None,
-                };
-                if c.is_some() && class.is_some() && c != class {
-                    break;
-                }
-                class = class.or(c);
-                end += 1;
+            let scans = matches!(valid[start].1.body, EventBody::Scan(_));
+            let end = valid[start..]
+                .iter()
+                .position(|(_, e)| matches!(e.body, EventBody::Scan(_)) != scans)
+                .map_or(valid.len(), |n| start + n);
+            if scans {
+                self.apply_scans(&call, &valid[start..end], &mut outcomes)
+                    .await?;
+            } else {
+                self.apply_fix_segment(&call, &valid[start..end], &mut outcomes)
+                    .await?;
             }
-            self.apply_segment(&call, &valid[start..end], &mut outcomes)
-                .await?;
             start = end;
         }
         outcomes
@@ -253,152 +248,74 @@ impl Store {
             .collect()
     }
 
-    async fn apply_segment(
+    /// Applies a run of scans, then binds and unbinds the cars they moved.
+    async fn apply_scans(
         &self,
         call: &Call<'_>,
         segment: &[(usize, CarrierEvent)],
         outcomes: &mut [Option<Outcome>],
     ) -> Result<()> {
         let mut pipe = redis::pipe();
-        let mut records = Vec::with_capacity(segment.len());
         for (_, e) in segment {
+            let EventBody::Scan(s) = &e.body else {
+                continue;
+            };
             let record = e.record(call.received_at).to_string();
             let member = call.member(e);
-            match &e.body {
-                EventBody::Scan(s) => {
-                    let (by_current, from_hold) = verdicts(s.milestone);
-                    let pos = s
-                        .position
-                        .map(|p| position_json(p.lat, p.lon, e.occurred_at, None, None))
-                        .unwrap_or_default();
-                    let truck = s.truck_id.as_ref().map(|t| t.as_str()).unwrap_or("");
-                    let vin = s.vin.as_ref().map(|v| v.as_str()).unwrap_or("");
-                    let tail = [
-                        s.milestone.as_str(),
-                        &by_current,
-                        &from_hold,
-                        truck,
-                        &pos,
-                        vin,
-                    ];
-                    call.push_apply(
-                        &mut pipe,
-                        Apply {
-                            order: &s.order_id,
-                            kind: "scan",
-                            carrier: call.carrier.as_str(),
-                            member: &member,
-                            at: e.occurred_at,
-                            noise: "",
-                            record: &record,
-                            tail: &tail,
-                        },
-                    );
-                }
-                EventBody::Fix(f) => {
-                    let noise = filter::judge(f).map(|n| n.code()).unwrap_or("");
-                    let pos = position_json(
-                        f.position.lat,
-                        f.position.lon,
-                        e.occurred_at,
-                        f.speed_kmh,
-                        f.heading,
-                    );
-                    match &f.target {
-                        FixTarget::Order(o) => {
-                            call.push_apply(
-                                &mut pipe,
-                                Apply {
-                                    order: o,
-                                    kind: "fix",
-                                    carrier: call.carrier.as_str(),
-                                    member: &member,
-                                    at: e.occurred_at,
-                                    noise,
-                                    record: &record,
-                                    tail: &[&pos, ""],
-                                },
-                            );
-                        }
-                        FixTarget::Truck(t) => {
-                            let name = keys::truck_name(call.carrier, t);
-                            let mut ks = vec![keys::truck(&name), keys::truck_orders(&name)];
-                            ks.extend(call.seen_keys(|d| keys::truck_seen(&name, d)));
-                            pipe.cmd("FCALL")
-                                .arg("vinpath_truck_fix")
-                                .arg(ks.len())
-                                .arg(&ks);
-                            pipe.arg(call.carrier.as_str())
-                                .arg(t.as_str())
-                                .arg(&member)
-                                .arg(e.occurred_at.timestamp_millis())
-                                .arg(noise)
-                                .arg(&pos)
-                                .arg(call.ttl())
-                                .arg(keys::LIVE_CHANNEL);
-                        }
-                    }
-                }
-            }
-            records.push(record);
+            let (by_current, from_hold) = verdicts(s.milestone);
+            let pos = s
+                .position
+                .map(|p| position_json(p.lat, p.lon, e.occurred_at, None, None))
+                .unwrap_or_default();
+            let truck = s.truck_id.as_ref().map(|t| t.as_str()).unwrap_or("");
+            let vin = s.vin.as_ref().map(|v| v.as_str()).unwrap_or("");
+            let tail = [
+                s.milestone.as_str(),
+                &by_current,
+                &from_hold,
+                truck,
+                &pos,
+                vin,
+            ];
+            call.push_apply(
+                &mut pipe,
+                Apply {
+                    order: &s.order_id,
+                    kind: "scan",
+                    carrier: call.carrier.as_str(),
+                    member: &member,
+                    at: e.occurred_at,
+                    noise: "",
+                    record: &record,
+                    tail: &tail,
+                },
+            );
         }
         let values = self.query_each(&mut pipe).await?;
         let mut followups = Vec::new();
-        for (k, ((i, e), v)) in segment.iter().zip(values).enumerate() {
-            match &e.body {
-                EventBody::Fix(f) if matches!(f.target, FixTarget::Truck(_)) => {
-                    let FixTarget::Truck(t) = &f.target else {
-                        unreachable!()
-                    };
-                    let Value::Array(items) = v else {
-                        return Err(applied(v)
-                            .err()
-                            .unwrap_or_else(|| StoreError::Corrupt("truck fix".into())));
-                    };
-                    let st = items.first().map(text).unwrap_or_default();
-                    let code = items.get(1).map(text).unwrap_or_default();
-                    let orders: Vec<String> = items
-                        .get(2)
-                        .and_then(|o| redis::from_redis_value_ref(o).ok())
-                        .unwrap_or_default();
-                    let mut o = Outcome::new(status(&st)?, None);
-                    if !code.is_empty() {
-                        o.code = Some(code);
-                    }
-                    if st != "rejected" && !orders.is_empty() {
-                        followups.push(Followup::Carry {
-                            index: k,
-                            truck: t.to_string(),
-                            orders,
-                            stale: st == "stale",
-                        });
-                    }
-                    outcomes[*i] = Some(o);
-                }
-                EventBody::Scan(s) => {
-                    let a = applied(v)?;
-                    match a.status.as_str() {
-                        "accepted" if a.old_truck != a.truck => followups.push(Followup::Bind {
-                            order: s.order_id.to_string(),
-                            old: (!a.old_truck.is_empty())
-                                .then(|| (a.old_truck.clone(), a.old_since)),
-                            new: (!a.truck.is_empty()).then(|| (a.truck.clone(), a.since)),
-                        }),
-                        // A retry after a failure between the two round
-                        // trips: make sure the binding the order names exists.
-                        "duplicate" if !a.truck.is_empty() => followups.push(Followup::Bind {
-                            order: s.order_id.to_string(),
-                            old: None,
-                            new: Some((a.truck.clone(), a.since)),
-                        }),
-                        _ => {}
-                    }
-                    outcomes[*i] = Some(outcome(&a)?);
-                }
-                EventBody::Fix(_) => outcomes[*i] = Some(outcome(&applied(v)?)?),
+        for ((i, e), v) in segment.iter().zip(values) {
+            let EventBody::Scan(s) = &e.body else {
+                continue;
+            };
+            let a = applied(v)?;
+            match a.status.as_str() {
+                "accepted" if a.old_truck != a.truck => followups.push(Followup::Bind {
+                    order: s.order_id.to_string(),
+                    old: (!a.old_truck.is_empty()).then(|| (a.old_truck.clone(), a.old_since)),
+                    new: (!a.truck.is_empty()).then(|| (a.truck.clone(), a.since)),
+                }),
+                // A retry after a failure between the two round trips:
+                // make sure the binding the order names exists.
+                "duplicate" if !a.truck.is_empty() => followups.push(Followup::Bind {
+                    order: s.order_id.to_string(),
+                    old: None,
+                    new: Some((a.truck.clone(), a.since)),
+                }),
+                _ => {}
             }
+            outcomes[*i] = Some(outcome(&a)?);
         }
-        self.follow_up(call, segment, &records, followups).await
+        self.follow_up(call, followups).await
     }
 
     /// Cancels an order (the sales system's act). `None` if it does not

@@ -20,7 +20,7 @@ pub fn order(id: &(impl std::fmt::Display + ?Sized)) -> String {
     format!("vp:{{o:{id}}}")
 }
 
-pub fn order_log(id: &OrderId) -> String {
+pub fn order_log(id: &(impl std::fmt::Display + ?Sized)) -> String {
     format!("vp:{{o:{id}}}:log")
 }
 
@@ -80,3 +80,24 @@ pub const CLIPS: &str = "vp:clips";
 pub fn idempotency(carrier: &CarrierId, key: &str) -> String {
     format!("vp:idem:{carrier}:{}", super::auth::hash(key))
 }
+
+/// A vehicle's kept fixes by time: `vp:{o:ID}:track` for a car with its
+/// own telematics, `vp:{t:NAME}:track` for a truck.
+pub fn order_track(id: &(impl std::fmt::Display + ?Sized)) -> String {
+    format!("vp:{{o:{id}}}:track")
+}
+
+pub fn truck_track(name: &str) -> String {
+    format!("vp:{{t:{name}}}:track")
+}
+
+/// An order's planned route (GeoJSON LineString coordinates).
+pub fn order_route(id: &(impl std::fmt::Display + ?Sized)) -> String {
+    format!("vp:{{o:{id}}}:route")
+}
+
+/// Open alerts: alert id to its JSON.
+pub const ALERTS: &str = "vp:alerts";
+/// Sites: site id to its JSON; and a counter bumped on every change.
+pub const SITES: &str = "vp:sites";
+pub const SITES_VERSION: &str = "vp:sites:version";

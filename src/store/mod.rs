@@ -2,13 +2,16 @@
 //! [`Store`] is a cheap handle; every call is one pipelined round trip
 //! unless its doc says otherwise.
 
+pub mod alerts;
 pub mod auth;
 pub mod clips;
 pub mod embedded;
 pub mod events;
+mod fixes;
 pub mod history;
 mod keys;
 pub mod orders;
+pub mod sites;
 mod trucks;
 
 use std::sync::Arc;
@@ -61,6 +64,8 @@ pub struct StoreOptions {
     pub history_limit: usize,
     /// Days an event id is remembered for duplicate detection (at least 7).
     pub dedupe_days: u32,
+    /// Alert thresholds and ETA assumptions.
+    pub geo: crate::geo::pass::GeoOptions,
 }
 
 impl Default for StoreOptions {
@@ -68,6 +73,7 @@ impl Default for StoreOptions {
         Self {
             history_limit: 10_000,
             dedupe_days: 8,
+            geo: crate::geo::pass::GeoOptions::default(),
         }
     }
 }
@@ -84,6 +90,7 @@ struct Inner {
     conn: ConnectionManager,
     round_trips: AtomicU64,
     options: StoreOptions,
+    sites: sites::SiteCache,
 }
 
 impl Store {
@@ -104,6 +111,7 @@ impl Store {
                 conn,
                 round_trips: AtomicU64::new(0),
                 options,
+                sites: sites::SiteCache::default(),
             }),
         };
         if let Err(e) = store.load_functions().await {

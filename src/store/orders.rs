@@ -34,6 +34,34 @@ pub enum PatchError {
     Store(#[from] StoreError),
 }
 
+/// What dispatchers see: active orders, trucks, open alerts.
+pub struct Fleet {
+    pub orders: Vec<OrderState>,
+    pub trucks: Vec<serde_json::Value>,
+    pub alerts: Vec<serde_json::Value>,
+}
+
+impl Fleet {
+    /// As `GET /api/v1/fleet` answers: each order with its open alerts.
+    pub fn to_json(&self) -> serde_json::Value {
+        let fleet: Vec<_> = self
+            .orders
+            .iter()
+            .map(|o| {
+                let mut v = o.fleet_view();
+                let mine: Vec<_> = self
+                    .alerts
+                    .iter()
+                    .filter(|a| a["order_id"] == o.order_id.as_str())
+                    .collect();
+                v["alerts"] = serde_json::json!(mine);
+                v
+            })
+            .collect();
+        serde_json::json!({"fleet": fleet, "trucks": self.trucks})
+    }
+}
+
 /// An order with what its customer sees, read at one instant.
 pub struct OrderSnapshot {
     pub state: OrderState,
@@ -357,6 +385,16 @@ impl Store {
         }
         active.sort_by(|a, b| a.order_id.cmp(&b.order_id));
         Ok(active)
+    }
+
+    pub async fn fleet(&self) -> Result<Fleet> {
+        let (orders, trucks, alerts) =
+            futures_util::try_join!(self.active_orders(), self.trucks(), self.alerts())?;
+        Ok(Fleet {
+            orders,
+            trucks,
+            alerts,
+        })
     }
 
     /// Every truck ever loaded, with its last position.

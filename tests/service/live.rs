@@ -74,6 +74,10 @@ async fn track_resumes_with_exactly_the_missed_events() {
         positions.push(m["event"]["lat"].as_f64().unwrap());
     }
     assert_eq!(positions, [lat(0), lat(1), lat(2)]);
+    // The car's first ETA, worked out from the newest of those fixes.
+    let eta = ws.next().await;
+    assert_eq!(eta["event"]["kind"], "eta");
+    assert!(eta["event"]["eta"].is_string());
     assert!(
         ws.next_within(Duration::from_millis(500)).await.is_none(),
         "nothing repeated, nothing stale"

@@ -4,6 +4,7 @@
 mod binary;
 mod clips;
 mod events;
+mod geo;
 mod live;
 mod orders;
 mod resilience;

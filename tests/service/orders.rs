@@ -398,7 +398,7 @@ async fn history_pages_with_cursors() {
         )
         .await;
     assert_eq!(r2.body["events"][0]["event_id"], "g10");
-    let all = app.history("JD-1").await;
+    let all = app.carrier_history("JD-1").await;
     assert_eq!(all.len(), 25);
     let ids: Vec<String> = all
         .iter()
@@ -431,7 +431,7 @@ async fn history_pages_with_cursors() {
     .await
     .assert_problem(400, "bad_request");
     let last = app
-        .call("GET", "/api/v1/orders/JD-1/history?limit=25", admin, None)
+        .call("GET", "/api/v1/orders/JD-1/history?limit=1000", admin, None)
         .await;
     assert_eq!(last.body["next"], serde_json::Value::Null);
 }

@@ -69,7 +69,7 @@ async fn redis_killed_and_restarted_loses_no_acknowledged_event() {
     }
     assert_eq!(app.call("GET", "/readyz", None, None).await.status, 200);
     let ids: Vec<String> = app
-        .history("JD-1")
+        .carrier_history("JD-1")
         .await
         .iter()
         .map(|e| e["event_id"].as_str().unwrap().to_owned())
@@ -174,7 +174,7 @@ async fn two_instances_racing_on_one_truck_end_consistent() {
             "{o}: the latest fix wins"
         );
         assert_eq!(state["milestone"], "arrived", "{o}: the latest scan wins");
-        let h = a.history(o).await;
+        let h = a.carrier_history(o).await;
         let mut count: HashMap<&str, usize> = HashMap::new();
         for e in &h {
             *count.entry(e["event_id"].as_str().unwrap()).or_default() += 1;
@@ -308,7 +308,7 @@ async fn a_truck_fix_then_an_unloading_in_one_batch_both_count() {
         "the fix from before the unloading moved the car"
     );
     let ids: Vec<String> = app
-        .history("JD-1")
+        .carrier_history("JD-1")
         .await
         .iter()
         .map(|e| e["event_id"].as_str().unwrap().to_owned())

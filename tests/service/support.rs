@@ -127,6 +127,8 @@ pub fn settings(redis: &TestRedis) -> Settings {
         },
         store: StoreOptions::default(),
         clock: Clock::System,
+        // Tests that need the no-signal watch set their own pace.
+        signal_every: Duration::from_secs(3600),
         ..Settings::default()
     }
 }
@@ -292,6 +294,15 @@ impl TestApp {
                 None => return out,
             }
         }
+    }
+
+    /// The carrier events of an order's history (scans and fixes), without
+    /// what vinpath added (ETA, notices, geofence milestones, clips).
+    pub async fn carrier_history(&self, id: &str) -> Vec<Value> {
+        let all = self.history(id).await;
+        all.into_iter()
+            .filter(|e| e["kind"] == "scan" || e["kind"] == "gps")
+            .collect()
     }
 
     pub async fn ws(&self, path: &str) -> Result<Socket, u16> {

@@ -53,7 +53,7 @@ fn drive(fixes: &[TrackPoint], sites: &[SiteInfo], mut c: CarContext) -> Vec<Out
             &GeoOptions::default(),
         );
         v = o.vehicle.clone();
-        if let Some((m, _)) = o.cars[0].milestones.last() {
+        if let Some((m, _, _)) = o.cars[0].milestones.last() {
             c.milestone = (*m).into();
         }
         for (k, _) in &o.cars[0].raise {
@@ -77,14 +77,19 @@ fn leaving_the_plant_puts_a_loaded_car_in_transit_and_arriving_gives_arrived() {
         .iter()
         .flat_map(|o| o.cars[0].milestones.clone())
         .collect();
-    assert_eq!(all, vec![("in_transit", "plant".to_owned())]);
+    assert_eq!(all.len(), 1);
+    assert_eq!((all[0].0, all[0].1.as_str()), ("in_transit", "plant"));
+    assert!(
+        all[0].2 < 12 * 60_000,
+        "dated when first seen outside, not when confirmed"
+    );
     let arrive: Vec<TrackPoint> = (100..110).map(|m| pt(m, 30.62, 114.14)).collect();
     let out = drive(&arrive, &sites, car("in_transit"));
     let all: Vec<_> = out
         .iter()
         .flat_map(|o| o.cars[0].milestones.clone())
         .collect();
-    assert_eq!(all, vec![("arrived", "wuhan".to_owned())]);
+    assert_eq!(all, vec![("arrived", "wuhan".to_owned(), 100 * 60_000)]);
     assert_eq!(
         out.iter().filter(|o| o.cars[0].arriving).count(),
         1,

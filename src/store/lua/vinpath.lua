@@ -23,6 +23,12 @@ local function seen(keys, first, member)
   return false
 end
 
+-- Keeps a clean fix in a vehicle's track (its last 2000 fixes by time).
+local function keep(key, at, member)
+  redis.call('ZADD', key, at, member)
+  if redis.call('ZCARD', key) > 2000 then redis.call('ZREMRANGEBYRANK', key, 0, -2001) end
+end
+
 local function remember(key, member, ttl)
   if member ~= '' then
     redis.call('SADD', key, member)
@@ -31,7 +37,8 @@ local function remember(key, member, ttl)
 end
 
 -- Order event.
--- KEYS: 1 order hash, 2 history stream, 3 timeline list, 4.. dedupe day sets (newest first)
+-- KEYS: 1 order hash, 2 history stream, 3 timeline list, 4 track (zset of kept fixes),
+--       5.. dedupe day sets (newest first)
 -- ARGV: 1 kind (scan|fix|cancel), 2 carrier ('' = any), 3 dedupe member ('' = none),
 --       4 occurred_at ms, 5 received_at ms, 6 noise code, 7 record json,
 --       8 history max length, 9 dedupe ttl s, 10 live channel,
@@ -39,7 +46,7 @@ end
 --       12 scan/cancel: verdicts by current milestone; fix: truck it came through ('' = own)
 --       13 scan/cancel: verdicts from on_hold by held-from milestone
 --       14 scan: truck id, 15 scan: position json, 16 scan: vin
---       13 fix: '1' when the truck judged the fix stale
+--       13 fix: '1' when the truck judged the fix stale; 14 fix: track member
 -- Returns {status, code, milestone, truck, cursor, old truck, message,
 --          truck since, old truck since}
 local function apply(keys, argv)
@@ -58,7 +65,7 @@ local function apply(keys, argv)
   if kind == 'scan' and str(argv[16]) ~= '' and vin ~= '' and argv[16] ~= vin then
     return answer('rejected', 'invalid_field', '', 'vin does not match the order\'s VIN ' .. vin)
   end
-  if member ~= '' and seen(keys, 4, member) then return answer('duplicate', '') end
+  if member ~= '' and seen(keys, 5, member) then return answer('duplicate', '') end
   local via = ''
   if kind == 'fix' then via = argv[12] end
   if via ~= '' and (truck ~= via or at < truck_since) then return answer('skip', '') end
@@ -69,7 +76,7 @@ local function apply(keys, argv)
     if gap then fields[#fields + 1] = 'g'; fields[#fields + 1] = '1' end
     if change ~= '' then fields[#fields + 1] = 'x'; fields[#fields + 1] = change end
     local id = redis.call('XADD', keys[2], 'MAXLEN', argv[8], '*', unpack(fields))
-    remember(keys[4], member, argv[9])
+    remember(keys[5], member, argv[9])
     return id
   end
 
@@ -80,8 +87,13 @@ local function apply(keys, argv)
   local milestone, new_truck, gap, change = cur, truck, false, ''
   local new_since = truck_since
   if kind == 'fix' then
-    -- 13: the truck itself judged this fix stale.
-    if at < pos_at or FINAL[cur] or argv[13] == '1' then
+    if FINAL[cur] then
+      return answer('stale', '', record('stale', '', false, ''))
+    end
+    -- A clean fix joins the track even when late; only a newer one moves
+    -- the car. 13: the truck itself judged this fix stale.
+    keep(keys[4], at, argv[14])
+    if at < pos_at or argv[13] == '1' then
       return answer('stale', '', record('stale', '', false, ''))
     end
     redis.call('HSET', o, 'pos', argv[11], 'pos_at', at)
@@ -145,17 +157,19 @@ end
 
 -- Truck fix: moves the truck itself; the orders on board are then applied
 -- one by one with `apply` (kind fix, through this truck).
--- KEYS: 1 truck hash, 2 orders on board (zset, scored by loading time), 3.. dedupe day sets (newest first)
+-- KEYS: 1 truck hash, 2 orders on board (zset, scored by loading time), 3 track,
+--       4.. dedupe day sets (newest first)
 -- ARGV: 1 carrier, 2 truck id, 3 dedupe member, 4 occurred_at ms, 5 noise code,
---       6 position json, 7 dedupe ttl s, 8 live channel
+--       6 position json, 7 dedupe ttl s, 8 live channel, 9 track member
 -- Returns {status, code, {orders on board}}
 local function truck_fix(keys, argv)
   if redis.call('EXISTS', keys[1]) == 0 then return {'rejected', 'unknown_truck', {}} end
   local on_board = redis.call('ZRANGE', keys[2], 0, -1)
   local member, at = argv[3], num(argv[4])
-  if seen(keys, 3, member) then return {'duplicate', '', on_board} end
-  remember(keys[3], member, argv[7])
+  if seen(keys, 4, member) then return {'duplicate', '', on_board} end
+  remember(keys[4], member, argv[7])
   if argv[5] ~= '' then return {'filtered', argv[5], on_board} end
+  keep(keys[3], at, argv[9])
   if at < num(redis.call('HGET', keys[1], 'pos_at')) then return {'stale', '', on_board} end
   redis.call('HSET', keys[1], 'pos', argv[6], 'pos_at', at)
   redis.call('PUBLISH', argv[8], '{"kind":"truck","carrier_id":' .. cjson.encode(argv[1]) ..
@@ -233,3 +247,58 @@ local function unbind(keys, argv)
 end
 
 redis.register_function('vinpath_unbind', unbind)
+
+-- Geo state of a vehicle (truck or car), written only while the fix it
+-- was computed from is still the vehicle's newest position.
+-- KEYS: 1 vehicle hash. ARGV: 1 fix time ms, 2 state json. Returns 1 if written.
+local function geo_vehicle(keys, argv)
+  if num(redis.call('HGET', keys[1], 'pos_at')) ~= num(argv[1]) then return 0 end
+  redis.call('HSET', keys[1], 'geo', argv[2])
+  return 1
+end
+
+-- What a newest fix means for one car: its ETA (told to its customer when
+-- it moved enough) and the "arriving soon" notice, once. Guarded like
+-- geo_vehicle.
+-- KEYS: 1 order hash, 2 history stream. ARGV: 1 fix time ms, 2 eta ms,
+--   3 eta record json ('' = not worth telling), 4 notice record json ('' = none),
+--   5 history max length, 6 live channel
+local function geo_car(keys, argv)
+  local f = redis.call('HMGET', keys[1], 'order_id', 'carrier_id', 'm', 'truck', 'pos_at', 'arriving')
+  if not f[1] or num(f[5]) ~= num(argv[1]) then return 0 end
+  redis.call('HSET', keys[1], 'eta', argv[2])
+  local function tell(record, change)
+    local id = redis.call('XADD', keys[2], 'MAXLEN', argv[5], '*', 's', 'accepted', 'e', record, 'x', change)
+    redis.call('PUBLISH', argv[6], '{"kind":"order","order_id":' .. cjson.encode(f[1]) ..
+      ',"carrier_id":' .. cjson.encode(f[2]) .. ',"truck_id":' .. cjson.encode(str(f[4])) ..
+      ',"cursor":"' .. id .. '","milestone":"' .. f[3] .. '","change":"' .. change ..
+      '","gap":false,"event":' .. record .. '}')
+  end
+  if argv[3] ~= '' then tell(argv[3], 'e') end
+  if argv[4] ~= '' and not f[6] then
+    redis.call('HSET', keys[1], 'arriving', '1')
+    tell(argv[4], 'n')
+  end
+  return 1
+end
+
+-- Raises or clears an alert; only the call that changes something tells
+-- the fleet, so racing instances announce it once.
+-- KEYS: 1 open alerts hash. ARGV: 1 raise|clear, 2 alert id, 3 alert json, 4 live channel
+local function alert(keys, argv)
+  if argv[1] == 'raise' then
+    if redis.call('HSETNX', keys[1], argv[2], argv[3]) == 0 then return 0 end
+  else
+    local old = redis.call('HGET', keys[1], argv[2])
+    if not old then return 0 end
+    redis.call('HDEL', keys[1], argv[2])
+    argv[3] = old
+  end
+  redis.call('PUBLISH', argv[4], '{"kind":"alert","state":"' .. (argv[1] == 'raise' and 'raised' or 'cleared') ..
+    '","alert":' .. argv[3] .. '}')
+  return 1
+end
+
+redis.register_function('vinpath_geo_vehicle', geo_vehicle)
+redis.register_function('vinpath_geo_car', geo_car)
+redis.register_function('vinpath_alert', alert)

@@ -1,0 +1,119 @@
+//! Sites, routes and alerts.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{ApiError, AppState, Caller};
+use crate::domain::{Position, SiteId};
+use crate::store::sites::{Center, SiteRecord};
+
+#[derive(Deserialize)]
+pub struct SiteIn {
+    site_id: Option<String>,
+    name: Option<String>,
+    kind: Option<String>,
+    area: Option<Value>,
+    center: Option<Center>,
+    radius_m: Option<f64>,
+}
+
+pub async fn create(
+    caller: Caller,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    caller.admin()?;
+    let body: SiteIn = super::body::json(&req, payload).await?;
+    let id = body
+        .site_id
+        .as_deref()
+        .ok_or_else(|| ApiError::invalid("site_id", "is required"))
+        .and_then(|s| SiteId::parse(s).map_err(|m| ApiError::invalid("site_id", m)))?;
+    let kind = body
+        .kind
+        .filter(|k| ["plant", "warehouse", "compound"].contains(&k.as_str()))
+        .ok_or_else(|| ApiError::invalid("kind", "must be plant, warehouse or compound"))?;
+    if let Some(c) = body.center {
+        Position::parse(c.lat, c.lon).map_err(|m| ApiError::invalid("center", m))?;
+    }
+    let record = SiteRecord {
+        site_id: id.to_string(),
+        name: body.name.unwrap_or_else(|| id.to_string()),
+        kind,
+        area: body.area,
+        center: body.center,
+        radius_m: body.radius_m,
+    };
+    record.info().map_err(|m| {
+        ApiError::invalid(
+            if record.area.is_some() {
+                "area"
+            } else {
+                "radius_m"
+            },
+            m,
+        )
+    })?;
+    if !state.store.create_site(&record).await? {
+        return Err(ApiError::Conflict("exists", format!("site {id} exists")));
+    }
+    Ok(HttpResponse::Created().json(record))
+}
+
+pub async fn list(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    caller.dispatcher()?;
+    Ok(HttpResponse::Ok().json(json!({"sites": state.store.sites().await?})))
+}
+
+#[derive(Deserialize)]
+pub struct LineString {
+    #[serde(rename = "type")]
+    kind: String,
+    coordinates: Vec<Vec<f64>>,
+}
+
+/// `PUT /api/v1/orders/{id}/route`: the planned road, a GeoJSON LineString.
+pub async fn put_route(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    caller.dispatcher()?;
+    let id = super::orders::order_id(&path)?;
+    let line: LineString = super::body::json(&req, payload).await?;
+    if line.kind != "LineString" {
+        return Err(ApiError::invalid("type", "must be LineString"));
+    }
+    if line.coordinates.len() < 2 || line.coordinates.len() > 10_000 {
+        return Err(ApiError::invalid(
+            "coordinates",
+            "a route has 2 to 10000 positions",
+        ));
+    }
+    let mut coords = Vec::with_capacity(line.coordinates.len());
+    for (i, c) in line.coordinates.iter().enumerate() {
+        let (Some(&lon), Some(&lat)) = (c.first(), c.get(1)) else {
+            return Err(ApiError::invalid(
+                &format!("coordinates[{i}]"),
+                "a position is [lon, lat]",
+            ));
+        };
+        Position::parse(lat, lon)
+            .map_err(|m| ApiError::invalid(&format!("coordinates[{i}]"), m))?;
+        coords.push([lon, lat]);
+    }
+    if !state.store.set_route(&id, &coords).await? {
+        return Err(ApiError::NotFound(format!("no order {id}")));
+    }
+    Ok(HttpResponse::Ok()
+        .json(json!({"order_id": id, "type": "LineString", "coordinates": coords})))
+}
+
+pub async fn alerts(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    caller.dispatcher()?;
+    Ok(HttpResponse::Ok().json(json!({"alerts": state.store.alerts().await?})))
+}
