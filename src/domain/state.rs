@@ -16,6 +16,15 @@ pub struct PositionReport {
     pub heading: Option<f64>,
 }
 
+/// A site a car is inside, placed at the site.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SitePosition {
+    pub site_id: String,
+    pub lat: f64,
+    pub lon: f64,
+    pub at: String,
+}
+
 /// One milestone the car reached, for the public timeline.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TimelineEntry {
@@ -47,6 +56,8 @@ pub struct OrderState {
     pub milestone_at: DateTime<Utc>,
     pub truck_id: Option<String>,
     pub position: Option<PositionReport>,
+    /// The site the car is inside, if any: where customers see it.
+    pub site: Option<SitePosition>,
     pub eta: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
     pub delivered_at: Option<DateTime<Utc>>,
@@ -94,13 +105,25 @@ impl OrderState {
             "milestone": self.milestone,
             "milestone_at": utc(self.milestone_at),
             "timeline": timeline,
-            "position": self.position,
+            "position": self.public_position(),
             "eta": self.eta.map(utc),
             "promised_by": self.promised_by.map(utc),
             "destination": {"lat": self.destination.lat, "lon": self.destination.lon},
             "updated_at": utc(self.updated_at),
             "clips": clips,
         })
+    }
+
+    /// Where the customer sees the car: at its site while inside one (not
+    /// the bay it is parked in), else its latest fix.
+    fn public_position(&self) -> Value {
+        match (&self.site, &self.position) {
+            (Some(s), _) => {
+                json!({"lat": s.lat, "lon": s.lon, "at": s.at, "speed_kmh": null, "heading": null, "site_id": s.site_id})
+            }
+            (None, Some(p)) => json!(p),
+            (None, None) => Value::Null,
+        }
     }
 
     /// The order as one line of the dispatchers' fleet.
@@ -114,6 +137,7 @@ impl OrderState {
             "milestone_at": utc(self.milestone_at),
             "truck_id": self.truck_id,
             "position": self.position,
+            "site_id": self.site.as_ref().map(|s| &s.site_id),
             "eta": self.eta.map(utc),
             "promised_by": self.promised_by.map(utc),
             "alerts": [],

@@ -269,6 +269,21 @@ impl Store {
                 .unwrap_or_default();
             let truck = s.truck_id.as_ref().map(|t| t.as_str()).unwrap_or("");
             let vin = s.vin.as_ref().map(|v| v.as_str()).unwrap_or("");
+            // A scan at a known site shows the car there; leaving for the
+            // road shows it wherever its fixes say.
+            let site = match (&s.site_id, s.milestone) {
+                (
+                    _,
+                    Milestone::Loaded
+                    | Milestone::InTransit
+                    | Milestone::OutForDelivery
+                    | Milestone::Delivered,
+                ) => "-".to_owned(),
+                (Some(id), _) => {
+                    super::fixes::site_json(&self.cached_sites(), Some(id.as_str()), e.occurred_at)
+                }
+                (None, _) => String::new(),
+            };
             let tail = [
                 s.milestone.as_str(),
                 &by_current,
@@ -276,6 +291,7 @@ impl Store {
                 truck,
                 &pos,
                 vin,
+                &site,
             ];
             call.push_apply(
                 &mut pipe,
@@ -356,7 +372,7 @@ impl Store {
         })
         .to_string();
         let mut pipe = redis::pipe();
-        let tail = ["cancelled", &by_current, &from_hold, "", "", ""];
+        let tail = ["cancelled", &by_current, &from_hold, "", "", "", "-"];
         call.push_apply(
             &mut pipe,
             Apply {

@@ -136,6 +136,15 @@ fn car_context(order: &str, fields: Value, route: Value, alerts: Value) -> Optio
     })
 }
 
+/// Where a car inside a site is shown: the site, not the bay.
+pub(super) fn site_json(sites: &[pass::SiteInfo], id: Option<&str>, at: DateTime<Utc>) -> String {
+    id.and_then(|id| sites.iter().find(|s| s.site.id == id))
+        .map(|s| {
+            json!({"site_id": s.site.id, "lat": s.lat, "lon": s.lon, "at": utc(at)}).to_string()
+        })
+        .unwrap_or_default()
+}
+
 /// One vehicle's part of the segment.
 struct VehicleWork {
     vehicle: Vehicle,
@@ -490,6 +499,7 @@ impl Store {
             .arg(at)
             .arg(state_json);
         let at_time = DateTime::from_timestamp_millis(at).unwrap_or_default();
+        let inside = site_json(sites, state.fence.inside.as_deref(), at_time);
         for (before, (after, o)) in w.cars.iter().zip(cars.iter().zip(outs)) {
             let eta_record = if crate::geo::eta::moved_enough(before.eta, o.eta) {
                 json!({"event_id": format!("eta-{at}"), "kind": "eta", "eta": utc(o.eta), "occurred_at": utc(at_time), "received_at": utc(call.received_at)}).to_string()
@@ -512,7 +522,8 @@ impl Store {
                 .arg(eta_record)
                 .arg(notice)
                 .arg(self.options().history_limit)
-                .arg(keys::LIVE_CHANNEL);
+                .arg(keys::LIVE_CHANNEL)
+                .arg(&inside);
         }
         let truck = match &w.vehicle {
             Vehicle::Truck(_, t) => Some(t.as_str()),

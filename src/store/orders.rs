@@ -116,6 +116,7 @@ pub(super) fn parse_state(h: &HashMap<String, String>) -> Result<Option<OrderSta
         milestone_at: time("m_at").ok_or_else(|| corrupt("m_at"))?,
         truck_id: get("truck").map(str::to_owned),
         position: get("pos").and_then(|p| serde_json::from_str::<PositionReport>(p).ok()),
+        site: get("site").and_then(|s| serde_json::from_str(s).ok()),
         eta: time("eta"),
         updated_at: time("updated_at").ok_or_else(|| corrupt("updated_at"))?,
         delivered_at: time("delivered_at"),

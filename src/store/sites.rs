@@ -105,6 +105,17 @@ impl Store {
         Ok(sites)
     }
 
+    /// The sites this instance last read (for placing scans at their site).
+    pub(super) fn cached_sites(&self) -> Arc<Vec<SiteInfo>> {
+        self.inner
+            .sites
+            .0
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .1
+            .clone()
+    }
+
     /// The sites for the geofences, as of `version` (read by the caller in
     /// its own round trip); reloaded only when the version moved.
     pub(super) async fn sites_at(&self, version: i64) -> Result<Arc<Vec<SiteInfo>>> {

@@ -221,6 +221,14 @@ async fn the_recorded_drive_from_the_plant_to_wuhan() {
         "arrived at {arrived_at}, really {arrival}"
     );
 
+    // Inside the warehouse, the customer sees the warehouse, not the bay.
+    let public = app
+        .call("GET", &format!("/api/v1/track/{token}"), None, None)
+        .await;
+    assert_eq!(public.body["position"]["site_id"], "jd-wuhan");
+    assert_ne!(public.body["position"]["lat"], o["position"]["lat"]);
+    assert!(public.body["eta"].is_string());
+
     // The long stop raised a stationary alert and moving on cleared it.
     let mut alerts = Vec::new();
     while let Some(m) = fleet.next_within(Duration::from_millis(800)).await {

@@ -45,7 +45,7 @@ end
 --       11 scan/cancel: milestone; fix: position json
 --       12 scan/cancel: verdicts by current milestone; fix: truck it came through ('' = own)
 --       13 scan/cancel: verdicts from on_hold by held-from milestone
---       14 scan: truck id, 15 scan: position json, 16 scan: vin
+--       14 scan: truck id, 15 scan: position json, 16 scan: vin, 17 scan: site json
 --       13 fix: '1' when the truck judged the fix stale; 14 fix: track member
 -- Returns {status, code, milestone, truck, cursor, old truck, message,
 --          truck since, old truck since}
@@ -116,6 +116,9 @@ local function apply(keys, argv)
     end
     local scan_vin = str(argv[16])
     if scan_vin ~= '' and vin == '' then redis.call('HSET', o, 'vin', scan_vin) end
+    -- 17: the site the scan names ('' none, '-' the car left any site).
+    local site = str(argv[17])
+    if site == '-' then redis.call('HDEL', o, 'site') elseif site ~= '' then redis.call('HSET', o, 'site', site) end
     if to == 'loaded' and str(argv[14]) ~= '' then new_truck = argv[14] end
     if verdict == 'S' then
       -- The same milestone again: only details change, but a later scan
@@ -262,11 +265,12 @@ end
 -- geo_vehicle.
 -- KEYS: 1 order hash, 2 history stream. ARGV: 1 fix time ms, 2 eta ms,
 --   3 eta record json ('' = not worth telling), 4 notice record json ('' = none),
---   5 history max length, 6 live channel
+--   5 history max length, 6 live channel, 7 site json the vehicle is in ('' = none)
 local function geo_car(keys, argv)
   local f = redis.call('HMGET', keys[1], 'order_id', 'carrier_id', 'm', 'truck', 'pos_at', 'arriving')
   if not f[1] or num(f[5]) ~= num(argv[1]) then return 0 end
   redis.call('HSET', keys[1], 'eta', argv[2])
+  if str(argv[7]) ~= '' then redis.call('HSET', keys[1], 'site', argv[7]) else redis.call('HDEL', keys[1], 'site') end
   local function tell(record, change)
     local id = redis.call('XADD', keys[2], 'MAXLEN', argv[5], '*', 's', 'accepted', 'e', record, 'x', change)
     redis.call('PUBLISH', argv[6], '{"kind":"order","order_id":' .. cjson.encode(f[1]) ..
