@@ -10,14 +10,14 @@ use vinpath::clock::Clock;
 
 use crate::support::*;
 
-const SITES: &str = include_str!("../../fixtures/sites.json");
+const SITES: &str = include_str!("../../fixtures/sites.jsonl");
 const TRACK: &str = include_str!("../../fixtures/track-plant-wuhan.json");
 
 async fn with_sites(app: &TestApp) {
-    let sites: Value = serde_json::from_str(SITES).unwrap();
-    for s in sites["sites"].as_array().unwrap() {
+    for line in SITES.lines() {
+        let s: Value = serde_json::from_str(line).unwrap();
         let r = app
-            .call("POST", "/api/v1/sites", Some(&app.admin), Some(s.clone()))
+            .call("POST", "/api/v1/sites", Some(&app.admin), Some(s))
             .await;
         assert_eq!(r.status, 201, "{}", r.body);
     }
