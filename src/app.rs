@@ -161,6 +161,7 @@ impl Application {
             clip_redirect: settings.clip_redirect,
             live: settings.live.clone(),
         });
+        http::metrics::install();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -172,6 +173,9 @@ impl Application {
                     let fut = srv.call(req);
                     async move {
                         let res = fut.await?;
+                        let status = res.status().as_u16();
+                        metrics::counter!("vinpath_http_requests_total", "status" => status.to_string()).increment(1);
+                        metrics::histogram!("vinpath_http_request_seconds").record(start.elapsed().as_secs_f64());
                         tracing::info!(
                             target: "vinpath::http",
                             "{method} {path} {} {:.1}ms",

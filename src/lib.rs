@@ -11,5 +11,6 @@ pub mod geo;
 pub mod http;
 pub mod jobs;
 pub mod live;
+pub mod loadgen;
 pub mod media;
 pub mod store;

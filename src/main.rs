@@ -25,6 +25,33 @@ enum Command {
     Serve(Config),
     /// Delete clips kept past their retention, once, and exit.
     Sweep(Config),
+    /// Drive a running vinpath with benchmark load (scripts/bench runs it).
+    Loadgen(Loadgen),
+}
+
+#[derive(Args)]
+struct Loadgen {
+    /// vinpath's base URL.
+    #[arg(long)]
+    base: String,
+    /// Its admin token.
+    #[arg(long, env = "VINPATH_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: String,
+    /// Its process id, for its memory.
+    #[arg(long)]
+    pid: u32,
+    /// The port of its Redis, for the redis-benchmark baseline.
+    #[arg(long)]
+    redis_port: u16,
+    /// The directory its clip store writes to, for the dd baseline.
+    #[arg(long)]
+    disk: PathBuf,
+    /// A few seconds per figure instead of the full sizes.
+    #[arg(long)]
+    quick: bool,
+    /// Where to write the figures as JSON.
+    #[arg(long)]
+    json: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -93,6 +120,7 @@ async fn main() -> ExitCode {
     let (args, sweep) = match Cli::parse().command {
         Command::Serve(c) => (c, false),
         Command::Sweep(c) => (c, true),
+        Command::Loadgen(l) => return loadgen(l).await,
     };
     let settings = Settings {
         listen: args.listen,
@@ -150,6 +178,39 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("vinpath: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn loadgen(l: Loadgen) -> ExitCode {
+    use vinpath::loadgen::{self, Sizes, Target, stats};
+    let target = Target {
+        base: l.base,
+        admin: l.admin_token,
+        pid: l.pid,
+        redis_port: l.redis_port,
+        disk: l.disk,
+    };
+    let sizes = if l.quick {
+        Sizes::quick()
+    } else {
+        Sizes::full()
+    };
+    match loadgen::run(&target, &sizes).await {
+        Ok(figures) => {
+            print!("{}", stats::table(&figures));
+            if let Some(path) = l.json {
+                let json = serde_json::to_string_pretty(&figures).unwrap_or_default();
+                if let Err(e) = std::fs::write(&path, json) {
+                    eprintln!("vinpath: cannot write {}: {e}", path.display());
+                    return ExitCode::FAILURE;
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("vinpath loadgen: {e}");
             ExitCode::FAILURE
         }
     }

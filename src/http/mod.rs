@@ -8,6 +8,7 @@ mod clips;
 mod error;
 mod events;
 mod fleet;
+pub mod metrics;
 mod ops;
 mod orders;
 mod sites;
@@ -67,6 +68,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .route("/healthz", web::get().to(ops::healthz))
     .route("/readyz", web::get().to(ops::readyz))
+    .route("/metrics", web::get().to(metrics::render))
     .service(
         web::scope("/api/v1")
             .route("/carriers", web::post().to(admin::create_carrier))

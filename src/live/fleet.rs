@@ -106,7 +106,7 @@ pub async fn serve(
     opts: LiveOptions,
 ) {
     let mut rx = feed.tx.subscribe();
-    let mut peer = Peer::new(session, stream, &opts);
+    let mut peer = Peer::new("fleet", session, stream, &opts);
     let mut alive = matches!(send_snapshot(&mut peer, &store).await, Ok(true));
     while alive {
         let step = tokio::select! {

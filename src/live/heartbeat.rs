@@ -11,6 +11,8 @@ use super::LiveOptions;
 
 /// A connected websocket client.
 pub(super) struct Peer {
+    /// `track` or `fleet`, for the connection gauge.
+    kind: &'static str,
     pub session: Session,
     stream: AggregatedMessageStream,
     interval: Interval,
@@ -27,10 +29,17 @@ pub(super) enum FromPeer {
 }
 
 impl Peer {
-    pub fn new(session: Session, stream: actix_ws::MessageStream, opts: &LiveOptions) -> Self {
+    pub fn new(
+        kind: &'static str,
+        session: Session,
+        stream: actix_ws::MessageStream,
+        opts: &LiveOptions,
+    ) -> Self {
+        metrics::gauge!("vinpath_ws_connections", "kind" => kind).increment(1.0);
         let mut interval = tokio::time::interval(opts.ping_interval);
         interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
         Self {
+            kind,
             session,
             stream: stream
                 .aggregate_continuations()
@@ -75,6 +84,7 @@ impl Peer {
     }
 
     pub async fn close(self) {
+        metrics::gauge!("vinpath_ws_connections", "kind" => self.kind).decrement(1.0);
         let _ = self.session.close(None).await;
     }
 }

@@ -112,7 +112,7 @@ pub async fn serve(
     // Subscribe before reading Redis, so nothing falls between the two.
     let mut sub = hub.subscribe_order(order.as_str());
     let mut t = Track {
-        peer: Peer::new(session, stream, &opts),
+        peer: Peer::new("track", session, stream, &opts),
         store,
         order,
         last: after.clone().unwrap_or_default(),

@@ -69,6 +69,9 @@ impl Store {
         if admin_hash == Some(h.as_str()) {
             return Ok(Some(Role::Admin));
         }
+        if let Some(role) = self.inner.credentials.get(&h) {
+            return Ok(Some(role));
+        }
         let mut pipe = redis::pipe();
         pipe.cmd("GET")
             .arg(keys::ADMIN_TOKEN_HASH)
@@ -78,16 +81,21 @@ impl Store {
             .arg("id");
         let (admin, (role, id)): (Option<String>, (Option<String>, Option<String>)) =
             self.query(&pipe).await?;
-        if admin_hash.is_none() && admin.as_deref() == Some(h.as_str()) {
-            return Ok(Some(Role::Admin));
+        let role = if admin_hash.is_none() && admin.as_deref() == Some(h.as_str()) {
+            Some(Role::Admin)
+        } else {
+            match (role.as_deref(), id) {
+                (Some("dispatcher"), Some(name)) => Some(Role::Dispatcher { name }),
+                (Some("carrier"), Some(id)) => Some(Role::Carrier(
+                    CarrierId::parse(&id).map_err(StoreError::Corrupt)?,
+                )),
+                _ => None,
+            }
+        };
+        if let Some(r) = &role {
+            self.inner.credentials.insert(h, r.clone());
         }
-        Ok(match (role.as_deref(), id) {
-            (Some("dispatcher"), Some(name)) => Some(Role::Dispatcher { name }),
-            (Some("carrier"), Some(id)) => Some(Role::Carrier(
-                CarrierId::parse(&id).map_err(StoreError::Corrupt)?,
-            )),
-            _ => None,
-        })
+        Ok(role)
     }
 
     /// Creates a carrier and returns its API key, or `None` if it exists.

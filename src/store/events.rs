@@ -244,7 +244,12 @@ impl Store {
         }
         outcomes
             .into_iter()
-            .map(|o| o.ok_or_else(|| StoreError::Corrupt("an event was left unjudged".into())))
+            .map(|o| {
+                let o =
+                    o.ok_or_else(|| StoreError::Corrupt("an event was left unjudged".into()))?;
+                metrics::counter!("vinpath_events_total", "status" => o.status).increment(1);
+                Ok(o)
+            })
             .collect()
     }
 

@@ -1,0 +1,248 @@
+//! The load generator's view of vinpath: what a carrier, a dispatcher and
+//! a customer's phone do, over real HTTP and websockets.
+
+use std::time::Duration;
+
+use awc::ws;
+use chrono::{DateTime, SecondsFormat, Utc};
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+
+pub type Socket = actix_codec::Framed<awc::BoxedSocket, ws::Codec>;
+
+/// A client of one vinpath, with the admin token.
+#[derive(Clone)]
+pub struct Api {
+    pub client: awc::Client,
+    /// Websockets hold their connection: a client of their own, unbounded.
+    sockets: awc::Client,
+    pub base: String,
+    pub admin: String,
+}
+
+impl Api {
+    pub fn new(base: &str, admin: &str, connections: usize) -> Self {
+        let connector = awc::Connector::new()
+            .limit(connections)
+            .timeout(Duration::from_secs(10));
+        let client = awc::Client::builder()
+            .connector(connector)
+            .timeout(Duration::from_secs(60))
+            .finish();
+        let sockets = awc::Client::builder()
+            .connector(
+                awc::Connector::new()
+                    .limit(0)
+                    .timeout(Duration::from_secs(10)),
+            )
+            .timeout(Duration::from_secs(60))
+            .finish();
+        Self {
+            client,
+            sockets,
+            base: base.trim_end_matches('/').to_owned(),
+            admin: admin.to_owned(),
+        }
+    }
+
+    pub async fn post(
+        &self,
+        path: &str,
+        token: &str,
+        body: &Value,
+    ) -> Result<(u16, Value), String> {
+        let mut res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .insert_header(("Authorization", format!("Bearer {token}")))
+            .send_json(body)
+            .await
+            .map_err(|e| e.to_string())?;
+        let bytes = res
+            .body()
+            .limit(64 << 20)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok((
+            res.status().as_u16(),
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        ))
+    }
+
+    pub async fn get_status(&self, path: &str) -> Result<u16, String> {
+        let mut res = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let _ = res.body().await;
+        Ok(res.status().as_u16())
+    }
+
+    /// A carrier's API key (creating the carrier).
+    pub async fn carrier(&self, id: &str) -> Result<String, String> {
+        let (s, v) = self
+            .post(
+                "/api/v1/carriers",
+                &self.admin,
+                &json!({"carrier_id": id, "name": id}),
+            )
+            .await?;
+        v["api_key"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or(format!("carrier: {s} {v}"))
+    }
+
+    pub async fn dispatcher(&self) -> Result<String, String> {
+        let (s, v) = self
+            .post(
+                "/api/v1/dispatchers",
+                &self.admin,
+                &json!({"name": "bench"}),
+            )
+            .await?;
+        v["token"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or(format!("dispatcher: {s} {v}"))
+    }
+
+    /// Creates `n` orders `{prefix}-{i}` for a carrier, 32 at a time;
+    /// returns their tracking tokens.
+    pub async fn orders(
+        &self,
+        prefix: &str,
+        carrier: &str,
+        n: usize,
+    ) -> Result<Vec<String>, String> {
+        let mut tokens = Vec::with_capacity(n);
+        let ids: Vec<usize> = (0..n).collect();
+        for chunk in ids.chunks(32) {
+            let posts = chunk.iter().map(|i| {
+                let body = json!({"order_id": format!("{prefix}-{i}"), "model": "Aion Y Plus", "carrier_id": carrier,
+                    "origin": {"lat": 23.03, "lon": 113.47}, "destination": {"lat": 30.62, "lon": 114.14}});
+                async move { self.post("/api/v1/orders", &self.admin, &body).await }
+            });
+            for r in futures_util::future::join_all(posts).await {
+                let (s, v) = r?;
+                tokens.push(
+                    v["tracking_token"]
+                        .as_str()
+                        .map(str::to_owned)
+                        .ok_or(format!("order: {s} {v}"))?,
+                );
+            }
+        }
+        Ok(tokens)
+    }
+
+    /// Posts events, 1000 a request, expecting every one recorded.
+    pub async fn events(&self, key: &str, events: Vec<Value>) -> Result<(), String> {
+        for chunk in events.chunks(1000) {
+            let (s, v) = self
+                .post("/api/v1/events", key, &json!({"events": chunk}))
+                .await?;
+            if s != 200 {
+                return Err(format!("events: {s} {v}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Redis round trips vinpath counted so far.
+    pub async fn round_trips(&self) -> Result<f64, String> {
+        let mut res = self
+            .client
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let text = res
+            .body()
+            .limit(16 << 20)
+            .await
+            .map_err(|e| e.to_string())?;
+        String::from_utf8_lossy(&text)
+            .lines()
+            .find_map(|l| l.strip_prefix("vinpath_redis_round_trips_total "))
+            .and_then(|v| v.trim().parse().ok())
+            .ok_or("no round-trip counter in /metrics".into())
+    }
+
+    pub async fn ws(&self, path: &str) -> Result<Socket, String> {
+        let url = format!("{}{path}", self.base.replacen("http", "ws", 1));
+        let (_, conn) = self
+            .sockets
+            .ws(url)
+            .max_frame_size(16 << 20)
+            .connect()
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(conn)
+    }
+}
+
+/// The next JSON text frame of a socket (pings answered), or `None` when
+/// it closed.
+pub async fn next_json(conn: &mut Socket) -> Option<Value> {
+    use futures_util::SinkExt;
+    loop {
+        match conn.next().await? {
+            Ok(ws::Frame::Text(t)) => return serde_json::from_slice(&t).ok(),
+            Ok(ws::Frame::Ping(p)) => {
+                let _ = conn.send(ws::Message::Pong(p)).await;
+            }
+            Ok(ws::Frame::Close(_)) | Err(_) => return None,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Event times: a clock that starts two days back and ticks a millisecond
+/// per event, so every event is newer than the last and never in the future.
+pub struct Ticks {
+    base: DateTime<Utc>,
+    next: u64,
+}
+
+impl Ticks {
+    pub fn new() -> Self {
+        // Whole seconds, so a time printed to the millisecond reads back
+        // as the same tick.
+        let base = Utc::now() - chrono::Duration::days(2);
+        let base = DateTime::from_timestamp(base.timestamp(), 0).unwrap_or(base);
+        Self { base, next: 0 }
+    }
+
+    pub fn tick(&mut self) -> u64 {
+        self.next += 1;
+        self.next
+    }
+
+    pub fn at(&self, tick: u64) -> String {
+        (self.base + chrono::Duration::milliseconds(tick as i64))
+            .to_rfc3339_opts(SecondsFormat::Millis, true)
+    }
+
+    pub fn tick_of(&self, at: &str) -> Option<u64> {
+        let t: DateTime<Utc> = at.parse().ok()?;
+        u64::try_from((t - self.base).num_milliseconds()).ok()
+    }
+}
+
+impl Default for Ticks {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// An order's own fix, a few metres from the plant.
+pub fn order_fix(id: &str, order: &str, at: &str, nudge: f64) -> Value {
+    json!({"event_id": id, "kind": "gps", "order_id": order, "occurred_at": at, "lat": 23.03 + nudge, "lon": 113.47})
+}
+
+pub fn truck_fix(id: &str, truck: &str, at: &str, nudge: f64) -> Value {
+    json!({"event_id": id, "kind": "gps", "truck_id": truck, "occurred_at": at, "lat": 23.03 + nudge, "lon": 113.47})
+}

@@ -1,0 +1,261 @@
+//! Figures 1, 2 and 7: ingest throughput and latency, against the plain
+//! HTTP and plain Redis this machine manages in the same run, and the Redis
+//! round trips each request costs.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::Sizes;
+use super::client::{Api, Ticks, order_fix};
+use super::stats::{Figure, Samples};
+
+/// Runs `workers` loops of `step` until `dur` has passed; returns the
+/// number of steps and their latencies.
+async fn hammer<F, Fut>(workers: usize, dur: Duration, step: F) -> (usize, Samples)
+where
+    F: Fn(usize) -> Fut + Clone + 'static,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + dur;
+    let tasks: Vec<_> = (0..workers)
+        .map(|w| {
+            let step = step.clone();
+            actix_web::rt::spawn(async move {
+                let mut samples = Samples::default();
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    if step(w).await {
+                        samples.push(t.elapsed());
+                    }
+                }
+                samples
+            })
+        })
+        .collect();
+    let mut all = Samples::default();
+    for t in tasks {
+        if let Ok(s) = t.await {
+            all.extend(s);
+        }
+    }
+    (all.len(), all)
+}
+
+pub async fn single_events(
+    api: &Api,
+    key: &str,
+    ticks: &Rc<RefCell<Ticks>>,
+    sizes: &Sizes,
+) -> Result<Vec<Figure>, String> {
+    api.orders("S", "bench", 64).await?;
+    let health = {
+        let api = api.clone();
+        move |_| {
+            let api = api.clone();
+            async move { api.get_status("/healthz").await == Ok(200) }
+        }
+    };
+    let (n, _) = hammer(64, sizes.dur, health).await;
+    let baseline = n as f64 / sizes.dur.as_secs_f64();
+    let post = {
+        let (api, key, ticks) = (api.clone(), key.to_owned(), ticks.clone());
+        move |w: usize| {
+            let (api, key) = (api.clone(), key.clone());
+            let tick = ticks.borrow_mut().tick();
+            let at = ticks.borrow().at(tick);
+            async move {
+                let e = order_fix(&format!("s-{tick}"), &format!("S-{w}"), &at, 0.0);
+                matches!(
+                    api.post("/api/v1/events", &key, &json!({"events": [e]}))
+                        .await,
+                    Ok((200, _))
+                )
+            }
+        }
+    };
+    let (n, mut lat) = hammer(64, sizes.dur, post).await;
+    let rate = n as f64 / sizes.dur.as_secs_f64();
+    Ok(vec![
+        Figure::new("1", "single-event POSTs, 64 connections", rate, "events/s")
+            .against(baseline, 0.35),
+        Figure::new("1", "  latency p50", lat.quantile_ms(0.5), "ms").info(),
+        Figure::new("1", "  latency p99", lat.quantile_ms(0.99), "ms").info(),
+    ])
+}
+
+fn redis_benchmark_baseline(redis_port: u16, requests: usize) -> Result<f64, String> {
+    // The Redis work of one ingested fix: the function that applies it to
+    // its order (dedupe, state, history, track, live channel).
+    let order = "vp:{o:M-0}";
+    let day = chrono::Utc::now().timestamp().div_euclid(86_400);
+    let mut args: Vec<String> = vec!["FCALL".into(), "vinpath_apply".into(), "13".into()];
+    for k in [
+        order.to_owned(),
+        format!("{order}:log"),
+        format!("{order}:tl"),
+        format!("{order}:track"),
+    ] {
+        args.push(k);
+    }
+    for d in 0..9 {
+        args.push(format!("{order}:seen:{}", day - d));
+    }
+    let at = (chrono::Utc::now() - chrono::Duration::hours(1))
+        .timestamp_millis()
+        .to_string();
+    let pos =
+        r#"{"lat":23.03,"lon":113.47,"at":"2026-11-24T00:00:00Z","speed_kmh":null,"heading":null}"#;
+    let record = r#"{"event_id":"b","kind":"gps","order_id":"M-0","lat":23.03,"lon":113.47}"#;
+    for a in [
+        "fix",
+        "bench",
+        "bench|__rand_int__",
+        &at,
+        &at,
+        "",
+        record,
+        "10000",
+        "777600",
+        "vp:bench",
+        pos,
+        "",
+        "",
+        "x",
+    ] {
+        args.push(a.to_owned());
+    }
+    let out = std::process::Command::new("redis-benchmark")
+        .args([
+            "-p",
+            &redis_port.to_string(),
+            "-P",
+            "16",
+            "-q",
+            "-r",
+            "100000000",
+            "-n",
+            &requests.to_string(),
+        ])
+        .args(&args)
+        .output()
+        .map_err(|e| format!("redis-benchmark: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .windows(3)
+        .filter(|w| w[1] == "requests" && w[2] == "per")
+        .filter_map(|w| w[0].parse::<f64>().ok())
+        .next_back()
+        .ok_or(format!("redis-benchmark said: {text}"))
+}
+
+pub async fn batches(
+    api: &Api,
+    key: &str,
+    ticks: &Rc<RefCell<Ticks>>,
+    sizes: &Sizes,
+    redis_port: u16,
+) -> Result<Vec<Figure>, String> {
+    api.orders("M", "bench", 100).await?;
+    let post = {
+        let (api, key, ticks) = (api.clone(), key.to_owned(), ticks.clone());
+        move |_w: usize| {
+            let (api, key) = (api.clone(), key.clone());
+            let events: Vec<Value> = (0..100)
+                .map(|o| {
+                    let tick = ticks.borrow_mut().tick();
+                    let at = ticks.borrow().at(tick);
+                    order_fix(&format!("m-{tick}"), &format!("M-{o}"), &at, 0.0)
+                })
+                .collect();
+            async move {
+                matches!(
+                    api.post("/api/v1/events", &key, &json!({"events": events}))
+                        .await,
+                    Ok((200, _))
+                )
+            }
+        }
+    };
+    let (n, _) = hammer(8, sizes.dur, post).await;
+    let rate = n as f64 * 100.0 / sizes.dur.as_secs_f64();
+    let baseline = redis_benchmark_baseline(redis_port, sizes.redis_requests)?;
+    Ok(vec![
+        Figure::new("2", "100-event batches", rate, "events/s").against(baseline, 0.75),
+    ])
+}
+
+pub async fn round_trips(
+    api: &Api,
+    key: &str,
+    ticks: &Rc<RefCell<Ticks>>,
+) -> Result<Vec<Figure>, String> {
+    api.orders("R", "bench", 1).await?;
+    let next = || {
+        let tick = ticks.borrow_mut().tick();
+        (tick, ticks.borrow().at(tick))
+    };
+    let one_fix = || {
+        let (tick, at) = next();
+        vec![order_fix(&format!("r-{tick}"), "R-0", &at, 0.0)]
+    };
+    let batch = || {
+        (0..100)
+            .map(|_| {
+                let (tick, at) = next();
+                order_fix(&format!("r-{tick}"), "R-0", &at, 0.0)
+            })
+            .collect()
+    };
+    let one_scan = || {
+        let (tick, at) = next();
+        vec![
+            json!({"event_id": format!("r-{tick}"), "kind": "scan", "order_id": "R-0", "milestone": "produced", "occurred_at": at}),
+        ]
+    };
+    let scans = per_request(api, key, &one_scan, 50).await?;
+    let fixes = per_request(api, key, &one_fix, 50).await?;
+    let batched = per_request(api, key, &batch, 10).await?;
+    Ok(vec![
+        Figure::new(
+            "7",
+            "Redis round trips per single-scan request",
+            scans,
+            "trips",
+        )
+        .at_most(1.0),
+        Figure::new(
+            "7",
+            "Redis round trips per single-fix request",
+            fixes,
+            "trips",
+        )
+        .info(),
+        Figure::new(
+            "7",
+            "Redis round trips per 100-fix request",
+            batched,
+            "trips",
+        )
+        .info(),
+    ])
+}
+
+/// Round trips vinpath makes per request of `events`, from its own counter.
+async fn per_request(
+    api: &Api,
+    key: &str,
+    events: &dyn Fn() -> Vec<Value>,
+    requests: usize,
+) -> Result<f64, String> {
+    // One request first, so a cold credential cache is not counted.
+    api.events(key, events()).await?;
+    let before = api.round_trips().await?;
+    for _ in 0..requests {
+        api.events(key, events()).await?;
+    }
+    Ok((api.round_trips().await? - before) / requests as f64)
+}

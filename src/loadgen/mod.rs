@@ -1,0 +1,96 @@
+//! `vinpath loadgen`: the load generator `scripts/bench` runs against a
+//! vinpath and its Redis. It drives the real HTTP API and websockets as
+//! carriers, dispatchers and customers do, measures what they would feel,
+//! and sets each figure beside a baseline taken on this machine in the
+//! same run (plain HTTP, plain Redis, plain disk).
+
+mod client;
+mod fanout;
+mod ingest;
+mod memory;
+pub mod stats;
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::Duration;
+
+use client::{Api, Ticks};
+use stats::Figure;
+
+/// How big each scenario is.
+pub struct Sizes {
+    pub dur: Duration,
+    pub redis_requests: usize,
+    pub subscribers: usize,
+    pub rate: usize,
+    pub trucks: usize,
+    pub dispatchers: usize,
+    pub idle: usize,
+    pub upload_mib: usize,
+}
+
+impl Sizes {
+    /// The figures the issue asks for.
+    pub fn full() -> Self {
+        Self {
+            dur: Duration::from_secs(10),
+            redis_requests: 200_000,
+            subscribers: 1000,
+            rate: 5000,
+            trucks: 10_000,
+            dispatchers: 100,
+            idle: 10_000,
+            upload_mib: 256,
+        }
+    }
+
+    /// A few seconds each, so the bench never rots (run by scripts/test).
+    pub fn quick() -> Self {
+        Self {
+            dur: Duration::from_secs(2),
+            redis_requests: 20_000,
+            subscribers: 100,
+            rate: 500,
+            trucks: 300,
+            dispatchers: 5,
+            idle: 300,
+            upload_mib: 16,
+        }
+    }
+}
+
+/// Where the load goes.
+pub struct Target {
+    pub base: String,
+    pub admin: String,
+    /// vinpath's process, for its memory.
+    pub pid: u32,
+    pub redis_port: u16,
+    /// The disk the file store writes to, for the `dd` baseline.
+    pub disk: PathBuf,
+}
+
+/// Runs every scenario and returns the figures.
+pub async fn run(target: &Target, sizes: &Sizes) -> Result<Vec<Figure>, String> {
+    let api = Api::new(&target.base, &target.admin, 128);
+    let key = api.carrier("bench").await?;
+    let ticks = Rc::new(RefCell::new(Ticks::new()));
+    let mut figures = Vec::new();
+    eprintln!("bench: 1 single-event POSTs");
+    figures.extend(ingest::single_events(&api, &key, &ticks, sizes).await?);
+    eprintln!("bench: 2 batches");
+    figures.extend(ingest::batches(&api, &key, &ticks, sizes, target.redis_port).await?);
+    eprintln!("bench: 3 POST to customer websockets");
+    figures.extend(fanout::to_customers(&api, &key, &ticks, sizes).await?);
+    eprintln!("bench: 4 trucks to dispatcher websockets");
+    let (fleet, tokens) = fanout::to_dispatchers(&api, &key, &ticks, sizes).await?;
+    figures.extend(fleet);
+    eprintln!("bench: 5 idle customer websockets");
+    figures.extend(memory::idle_sockets(&api, &tokens, target.pid, sizes).await?);
+    eprintln!("bench: 6 clip upload");
+    figures.extend(memory::upload(&api, &key, target.pid, &target.disk, sizes).await?);
+    eprintln!("bench: 7 Redis round trips");
+    figures.extend(ingest::round_trips(&api, &key, &ticks).await?);
+    Ok(figures)
+}
