@@ -82,8 +82,12 @@ pub struct CarContext {
     pub order_id: String,
     pub milestone: String,
     pub route: Route,
+    /// Whether the route was planned (set through the API); straight legs
+    /// stand in otherwise, and a truck on real roads is far off those.
+    pub route_planned: bool,
     pub destination: (f64, f64),
     pub promised_by: Option<DateTime<Utc>>,
+    /// The ETA the customer was last told.
     pub eta: Option<DateTime<Utc>>,
     pub arriving_sent: bool,
     /// Kinds of the car's open alerts.
@@ -278,7 +282,9 @@ fn judge_car(
     } else if open("stationary") {
         clear.push("stationary");
     }
-    if progress.off_route_m > opts.off_route_m {
+    // Off route and late matter while the car is on the road.
+    let on_road = matches!(milestone, "loaded" | "in_transit" | "arrived");
+    if on_road && car.route_planned && progress.off_route_m > opts.off_route_m {
         if !open("off_route") {
             raise.push((
                 "off_route",
@@ -288,10 +294,10 @@ fn judge_car(
                 ),
             ));
         }
-    } else if progress.off_route_m < opts.off_route_m * 0.8 && open("off_route") {
+    } else if (!on_road || progress.off_route_m < opts.off_route_m * 0.8) && open("off_route") {
         clear.push("off_route");
     }
-    let late = car.promised_by.filter(|p| eta > *p);
+    let late = car.promised_by.filter(|p| on_road && eta > *p);
     match late {
         Some(p) if !open("late") => raise.push((
             "late",
@@ -308,7 +314,9 @@ fn judge_car(
         milestones,
         eta,
         eta_changed: eta::moved_enough(car.eta, eta),
-        arriving: !car.arriving_sent && to_destination <= opts.arriving_m,
+        arriving: !car.arriving_sent
+            && matches!(milestone, "in_transit" | "out_for_delivery")
+            && to_destination <= opts.arriving_m,
         raise,
         clear,
     }

@@ -15,7 +15,7 @@ use super::{ApiError, AppState, Caller};
 use crate::domain::{CarrierId, TruckId};
 use crate::media::sniff::{SNIFF_BYTES, video_type};
 use crate::media::{MediaError, UploadError};
-use crate::store::clips::{Claim, ClipMeta};
+use crate::store::clips::{AttachError, Claim, ClipMeta};
 
 const KINDS: [&str; 4] = ["transport", "storage", "inspection", "handover"];
 
@@ -173,17 +173,19 @@ async fn upload(
             }
         }
     }
+    // Should this request be dropped mid-upload (the client went away),
+    // the key is freed for the retry.
+    let pending = idem.as_ref().map(|key| Pending {
+        store: state.store.clone(),
+        carrier: carrier.clone(),
+        key: key.clone(),
+        open: true,
+    });
     let result = store_clip(&state, &carrier, kind, captured_at, order_ids, &mut payload).await;
-    if let Some(key) = &idem {
-        let settled = state
-            .store
-            .settle_upload(
-                &carrier,
-                key,
-                result.as_ref().ok().map(|m| m.clip_id.as_str()),
-            )
-            .await;
-        if let Err(e) = settled {
+    if let Some(mut p) = pending {
+        p.open = false;
+        let made = result.as_ref().ok().map(|m| m.clip_id.as_str());
+        if let Err(e) = state.store.settle_upload(&carrier, &p.key, made).await {
             tracing::warn!(error = %super::error::chain(&e), "could not settle an idempotency key");
         }
     }
@@ -245,17 +247,30 @@ async fn store_clip(
         order_ids,
         created_at: now,
     };
+    let delete = async |key: &str| {
+        if let Err(d) = state.clips.delete(key).await {
+            tracing::error!(error = %d, key, "could not delete an unrecorded clip");
+        }
+    };
     match state.store.attach_clip(&meta, now).await {
+        Ok(reached) if reached.is_empty() => {
+            delete(&meta.key).await;
+            Err(ApiError::Conflict(
+                "order_changed",
+                "the order is no longer this carrier's".into(),
+            ))
+        }
         Ok(reached) => {
             meta.order_ids = reached;
             Ok(meta)
         }
-        Err(e) => {
-            if let Err(d) = state.clips.delete(&meta.key).await {
-                tracing::error!(error = %d, key = meta.key, "could not delete an unrecorded clip");
-            }
+        Err(AttachError::NotRecorded(e)) => {
+            delete(&meta.key).await;
             Err(e.into())
         }
+        // Recorded: the clip stays for the orders that have it, and the
+        // retention sweep knows it.
+        Err(AttachError::Partial(e)) => Err(e.into()),
     }
 }
 
@@ -391,5 +406,28 @@ async fn play(
 }
 
 fn first_satisfiable(specs: &[ByteRangeSpec], size: u64) -> Option<(u64, u64)> {
-    specs.first()?.to_satisfiable_range(size)
+    specs.iter().find_map(|s| s.to_satisfiable_range(size))
+}
+
+/// An idempotency key claimed for an upload under way.
+struct Pending {
+    store: crate::store::Store,
+    carrier: CarrierId,
+    key: String,
+    open: bool,
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if self.open {
+            let (store, carrier, key) = (
+                self.store.clone(),
+                self.carrier.clone(),
+                std::mem::take(&mut self.key),
+            );
+            actix_web::rt::spawn(async move {
+                let _ = store.settle_upload(&carrier, &key, None).await;
+            });
+        }
+    }
 }

@@ -152,7 +152,7 @@ impl ClipStore {
             .put_multipart(&path)
             .await
             .map_err(MediaError::from)?;
-        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART);
+        let mut writer = Unfinished(Some(WriteMultipart::new_with_chunk_size(upload, PART)));
         let mut size = head.len() as u64;
         writer.put(head);
         let failure = loop {
@@ -165,7 +165,7 @@ impl ClipStore {
                         break Some(UploadError::TooLarge(max));
                     }
                     writer.put(chunk);
-                    if let Err(e) = writer.wait_for_capacity(2).await {
+                    if let Err(e) = writer.wait_for_capacity().await {
                         break Some(UploadError::Store(e.into()));
                     }
                 }
@@ -206,5 +206,53 @@ impl ClipStore {
             .signed_url(http::Method::GET, &Path::from(key), ttl)
             .await?;
         Ok(Some(url.to_string()))
+    }
+}
+
+/// A multipart upload under way. Dropped unfinished (the request was
+/// dropped mid-stream), it is aborted in the background, so no part stays.
+struct Unfinished(Option<WriteMultipart>);
+
+impl Unfinished {
+    fn put(&mut self, bytes: Bytes) {
+        if let Some(w) = &mut self.0 {
+            w.put(bytes);
+        }
+    }
+
+    /// Waits while two parts are in flight, so memory stays bounded.
+    async fn wait_for_capacity(&mut self) -> object_store::Result<()> {
+        match &mut self.0 {
+            Some(w) => w.wait_for_capacity(2).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn finish(mut self) -> object_store::Result<()> {
+        match self.0.take() {
+            Some(w) => w.finish().await.map(|_| ()),
+            None => Ok(()),
+        }
+    }
+
+    async fn abort(mut self) -> object_store::Result<()> {
+        match self.0.take() {
+            Some(w) => w.abort().await,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        if let Some(w) = self.0.take()
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
+            rt.spawn(async move {
+                if let Err(e) = w.abort().await {
+                    tracing::warn!(error = %e, "could not abort an abandoned upload");
+                }
+            });
+        }
     }
 }

@@ -25,6 +25,24 @@ pub struct ClipMeta {
     pub created_at: DateTime<Utc>,
 }
 
+/// Why a stored clip could not be recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum AttachError {
+    /// Nothing of it reached Redis: the object may go.
+    #[error("the clip was not recorded")]
+    NotRecorded(#[source] StoreError),
+    /// Its record exists, its orders may not all have it: the object stays
+    /// (the retention sweep knows it).
+    #[error("the clip was recorded in part")]
+    Partial(#[source] StoreError),
+}
+
+impl From<StoreError> for AttachError {
+    fn from(e: StoreError) -> Self {
+        AttachError::NotRecorded(e)
+    }
+}
+
 /// The state of an `Idempotency-Key`.
 pub enum Claim {
     /// First use: the caller uploads, then finishes or releases the claim.
@@ -107,7 +125,7 @@ impl Store {
         &self,
         meta: &ClipMeta,
         received_at: DateTime<Utc>,
-    ) -> Result<Vec<String>> {
+    ) -> Result<Vec<String>, AttachError> {
         let clip = serde_json::to_string(&ClipListing {
             clip_id: meta.clip_id.clone(),
             clip_kind: meta.kind.clone(),
@@ -126,16 +144,22 @@ impl Store {
             "content_type": meta.content_type,
         })
         .to_string();
+        // The record first: once it exists, whatever happens next, the
+        // clip is known and the retention sweep will find it.
+        let json =
+            |m: &ClipMeta| serde_json::to_string(m).map_err(|e| StoreError::Corrupt(e.to_string()));
         let mut pipe = redis::pipe();
         pipe.cmd("SET")
             .arg(keys::clip(&meta.clip_id))
-            .arg(serde_json::to_string(meta).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+            .arg(json(meta)?)
             .ignore();
         pipe.cmd("ZADD")
             .arg(keys::CLIPS)
             .arg(meta.created_at.timestamp_millis())
             .arg(&meta.clip_id)
             .ignore();
+        let () = self.query(&pipe).await.map_err(AttachError::NotRecorded)?;
+        let mut pipe = redis::pipe();
         let mut orders = Vec::new();
         for o in &meta.order_ids {
             let Ok(id) = OrderId::parse(o) else { continue };
@@ -153,7 +177,10 @@ impl Store {
                 .arg(keys::LIVE_CHANNEL);
             orders.push(o.clone());
         }
-        let values = self.query_each(&mut pipe).await?;
+        let values = self
+            .query_each(&mut pipe)
+            .await
+            .map_err(AttachError::Partial)?;
         let mut reached = Vec::new();
         for (o, v) in orders.into_iter().zip(values) {
             match v {
@@ -164,9 +191,33 @@ impl Store {
                 {
                     reached.push(o)
                 }
-                redis::Value::ServerError(e) => return Err(StoreError::Redis(e.into())),
+                redis::Value::ServerError(e) => {
+                    return Err(AttachError::Partial(StoreError::Redis(e.into())));
+                }
                 _ => {}
             }
+        }
+        if reached.len() != meta.order_ids.len() {
+            // Some orders changed hands meanwhile: the record names only the
+            // orders that have the clip (none: the record goes).
+            let mut pipe = redis::pipe();
+            if reached.is_empty() {
+                pipe.cmd("DEL").arg(keys::clip(&meta.clip_id)).ignore();
+                pipe.cmd("ZREM")
+                    .arg(keys::CLIPS)
+                    .arg(&meta.clip_id)
+                    .ignore();
+            } else {
+                let kept = ClipMeta {
+                    order_ids: reached.clone(),
+                    ..meta.clone()
+                };
+                pipe.cmd("SET")
+                    .arg(keys::clip(&meta.clip_id))
+                    .arg(json(&kept)?)
+                    .ignore();
+            }
+            let () = self.query(&pipe).await.map_err(AttachError::Partial)?;
         }
         Ok(reached)
     }

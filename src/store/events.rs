@@ -47,6 +47,8 @@ impl Outcome {
 pub(super) struct Applied {
     pub status: String,
     pub code: String,
+    /// The order's milestone after the event.
+    pub milestone: String,
     pub truck: String,
     pub old_truck: String,
     pub message: String,
@@ -67,6 +69,7 @@ pub(super) fn applied(v: Value) -> Result<Applied> {
             Ok(Applied {
                 status: at(0),
                 code: at(1),
+                milestone: at(2),
                 truck: at(3),
                 old_truck: at(5),
                 message: at(6),
@@ -260,6 +263,15 @@ impl Store {
         segment: &[(usize, CarrierEvent)],
         outcomes: &mut [Option<Outcome>],
     ) -> Result<()> {
+        // Scans at a site show the car there: know the sites as they are now.
+        let at_sites = segment
+            .iter()
+            .any(|(_, e)| matches!(&e.body, EventBody::Scan(s) if s.site_id.is_some()));
+        let sites = if at_sites {
+            self.current_sites().await?
+        } else {
+            self.cached_sites()
+        };
         let mut pipe = redis::pipe();
         for (_, e) in segment {
             let EventBody::Scan(s) = &e.body else {
@@ -284,9 +296,7 @@ impl Store {
                     | Milestone::OutForDelivery
                     | Milestone::Delivered,
                 ) => "-".to_owned(),
-                (Some(id), _) => {
-                    super::fixes::site_json(&self.cached_sites(), Some(id.as_str()), e.occurred_at)
-                }
+                (Some(id), _) => super::fixes::site_json(&sites, Some(id.as_str()), e.occurred_at),
                 (None, _) => String::new(),
             };
             let tail = [
@@ -333,6 +343,22 @@ impl Store {
                     new: Some((a.truck.clone(), a.since)),
                 }),
                 _ => {}
+            }
+            if a.status == "accepted" {
+                let milestone = Milestone::parse(&a.milestone);
+                // Stops and silence matter only in transit; lateness and
+                // the route only until the car is delivered or cancelled.
+                let ended: &[&str] = match milestone {
+                    Some(m) if m.is_final() => &["stationary", "no_signal", "off_route", "late"],
+                    Some(Milestone::InTransit) | None => &[],
+                    Some(_) => &["stationary", "no_signal"],
+                };
+                if !ended.is_empty() {
+                    followups.push(Followup::ClearAlerts {
+                        order: s.order_id.to_string(),
+                        kinds: ended,
+                    });
+                }
             }
             outcomes[*i] = Some(outcome(&a)?);
         }
@@ -396,14 +422,21 @@ impl Store {
         if a.code == "unknown_order" {
             return Ok(None);
         }
-        if a.status == "accepted" && !a.old_truck.is_empty() {
+        if a.status == "accepted" {
+            let mut pipe = redis::pipe();
+            super::trucks::clear_alerts(
+                &mut pipe,
+                order.as_str(),
+                &["stationary", "no_signal", "off_route", "late"],
+            );
             // The car's truck is named by its carrier: find it on the order.
-            if let Some(state) = self.order(order).await? {
+            if !a.old_truck.is_empty()
+                && let Some(state) = self.order(order).await?
+            {
                 let name = format!("{}/{}", state.carrier_id, a.old_truck);
-                let mut pipe = redis::pipe();
                 super::trucks::unbind(&mut pipe, &name, order.as_str(), a.old_since);
-                let () = self.query(&pipe).await?;
             }
+            let () = self.query(&pipe).await?;
         }
         Ok(Some(outcome(&a)?))
     }

@@ -110,19 +110,21 @@ fn car_context(order: &str, fields: Value, route: Value, alerts: Value) -> Optio
     };
     let origin = place(1)?;
     let destination = place(2)?;
-    let route = redis::from_redis_value::<Option<String>>(route)
+    let planned = redis::from_redis_value::<Option<String>>(route)
         .ok()
         .flatten()
         .and_then(|r| serde_json::from_str::<Vec<[f64; 2]>>(&r).ok())
-        .and_then(|coords| Route::new(coords.into_iter().map(|[lon, lat]| (lat, lon)).collect()))
-        .unwrap_or_else(|| {
-            Route::straight((origin.lat, origin.lon), (destination.lat, destination.lon))
-        });
+        .and_then(|coords| Route::new(coords.into_iter().map(|[lon, lat]| (lat, lon)).collect()));
+    let route_planned = planned.is_some();
+    let route = planned.unwrap_or_else(|| {
+        Route::straight((origin.lat, origin.lon), (destination.lat, destination.lon))
+    });
     let open: Vec<Option<String>> = redis::from_redis_value(alerts).unwrap_or_default();
     Some(CarContext {
         order_id: order.to_owned(),
         milestone: get(0)?,
         route,
+        route_planned,
         destination: (destination.lat, destination.lon),
         promised_by: ms(3),
         eta: ms(4),
@@ -472,13 +474,15 @@ impl Store {
                     ));
                 }
                 for (kind, detail) in &o.raise {
-                    alert_ops.push((
-                        true,
-                        kind,
-                        car.order_id.clone(),
-                        detail.clone(),
-                        e.occurred_at,
-                    ));
+                    // A stop is an alert since the car stopped, not since
+                    // it was noticed.
+                    let since = match state.still {
+                        Some(still) if *kind == "stationary" => {
+                            DateTime::from_timestamp_millis(still.since_ms).unwrap_or(e.occurred_at)
+                        }
+                        _ => e.occurred_at,
+                    };
+                    alert_ops.push((true, kind, car.order_id.clone(), detail.clone(), since));
                 }
                 car.open.retain(|k| !o.clear.contains(&k.as_str()));
                 car.open

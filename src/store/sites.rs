@@ -105,7 +105,15 @@ impl Store {
         Ok(sites)
     }
 
-    /// The sites this instance last read (for placing scans at their site).
+    /// The sites as they are now (one round trip for their version).
+    pub(super) async fn current_sites(&self) -> Result<Arc<Vec<SiteInfo>>> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("GET").arg(keys::SITES_VERSION);
+        let (version,): (Option<i64>,) = self.query(&pipe).await?;
+        self.sites_at(version.unwrap_or(0)).await
+    }
+
+    /// The sites this instance last read.
     pub(super) fn cached_sites(&self) -> Arc<Vec<SiteInfo>> {
         self.inner
             .sites

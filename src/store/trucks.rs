@@ -21,6 +21,11 @@ pub(super) enum Followup {
         old: Option<(String, i64)>,
         new: Option<(String, i64)>,
     },
+    /// A scan took the car out of what these alerts are about.
+    ClearAlerts {
+        order: String,
+        kinds: &'static [&'static str],
+    },
 }
 
 /// Adds the removal of `order` from truck `name`, unless it was loaded
@@ -33,6 +38,22 @@ pub(super) fn unbind(pipe: &mut Pipeline, name: &str, order: &str, upto: i64) {
         .arg(order)
         .arg(upto)
         .ignore();
+}
+
+/// Adds the clearing of an order's alerts of these kinds (each announced
+/// once, if it was open).
+pub(super) fn clear_alerts(pipe: &mut Pipeline, order: &str, kinds: &[&str]) {
+    for kind in kinds {
+        pipe.cmd("FCALL")
+            .arg("vinpath_alert")
+            .arg(1)
+            .arg(keys::ALERTS)
+            .arg("clear")
+            .arg(format!("{kind}:{order}"))
+            .arg("")
+            .arg(keys::LIVE_CHANNEL)
+            .ignore();
+    }
 }
 
 fn bind(pipe: &mut Pipeline, carrier: &str, name: &str, order: &str, since: i64) {
@@ -58,18 +79,23 @@ impl Store {
         }
         let carrier = call.carrier.as_str();
         let mut pipe = redis::pipe();
-        for Followup::Bind { order, old, new } in followups {
-            if let Some((truck, since)) = old {
-                unbind(&mut pipe, &format!("{carrier}/{truck}"), &order, since);
-            }
-            if let Some((truck, since)) = new {
-                bind(
-                    &mut pipe,
-                    carrier,
-                    &format!("{carrier}/{truck}"),
-                    &order,
-                    since,
-                );
+        for f in followups {
+            match f {
+                Followup::Bind { order, old, new } => {
+                    if let Some((truck, since)) = old {
+                        unbind(&mut pipe, &format!("{carrier}/{truck}"), &order, since);
+                    }
+                    if let Some((truck, since)) = new {
+                        bind(
+                            &mut pipe,
+                            carrier,
+                            &format!("{carrier}/{truck}"),
+                            &order,
+                            since,
+                        );
+                    }
+                }
+                Followup::ClearAlerts { order, kinds } => clear_alerts(&mut pipe, &order, kinds),
             }
         }
         let () = self.query(&pipe).await?;

@@ -182,6 +182,23 @@ fn clips_path(order: &str, kind: &str, minutes: i64) -> String {
     )
 }
 
+/// What Redis holds about clips: records and the sweep's index.
+async fn clip_keys(redis: &TestRedis) -> (usize, usize) {
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    let records: Vec<String> = redis::cmd("KEYS")
+        .arg("vp:clip:*")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    let indexed: usize = redis::cmd("ZCARD")
+        .arg("vp:clips")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    (records.len(), indexed)
+}
+
 async fn suite(place: Where) {
     let redis = TestRedis::start();
     let mut s = settings(&redis);
@@ -316,6 +333,11 @@ async fn suite(place: Where) {
         403
     );
     assert_eq!(place.objects(), stored, "nothing left by refused uploads");
+    assert_eq!(
+        clip_keys(&redis).await,
+        (2, 2),
+        "no record of refused uploads"
+    );
 
     // Idempotency: a retried upload returns the first clip.
     let first = upload(
@@ -343,6 +365,11 @@ async fn suite(place: Where) {
         place.objects(),
         stored.map(|n| n + 1),
         "one object for a retried upload"
+    );
+    assert_eq!(
+        clip_keys(&redis).await,
+        (3, 3),
+        "one record for a retried upload"
     );
 
     // Playback, whole and by range, for the customer.
@@ -569,22 +596,57 @@ async fn a_truck_clip_reaches_every_car_on_board_live() {
         "{kinds:?}"
     );
     // A truck that is not the carrier's, or is empty, takes no clip.
-    let r = upload(
-        &app,
-        &key,
-        "/api/v1/trucks/NOPE/clips?kind=transport&captured_at=2026-11-24T10:00:00Z",
-        MP4,
-        "video/mp4",
-        None,
-    )
-    .await;
-    assert_eq!(r.status, 404);
+    let path = |t: &str| {
+        format!(
+            "/api/v1/trucks/{t}/clips?kind=transport&captured_at={}",
+            at(-1)
+        )
+    };
+    assert_eq!(
+        upload(&app, &key, &path("NOPE"), MP4, "video/mp4", None)
+            .await
+            .status,
+        404
+    );
+    let other = app.carrier("other").await;
+    assert_eq!(
+        upload(&app, &other, &path("YUE-A-1"), MP4, "video/mp4", None)
+            .await
+            .status,
+        404,
+        "trucks are the carrier's own"
+    );
+    for o in ["JD-1", "JD-2"] {
+        app.post_expect(
+            &key,
+            json!([scan(&format!("{o}-u"), o, "unloaded", 0)]),
+            "accepted",
+        )
+        .await;
+    }
+    let r = upload(&app, &key, &path("YUE-A-1"), MP4, "video/mp4", None).await;
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (409, Some("empty_truck"))
+    );
+    assert_eq!(
+        clip_keys(&redis).await,
+        (1, 1),
+        "only the first truck clip is recorded"
+    );
 }
 
 #[actix_web::test]
-async fn an_upload_cut_off_halfway_leaves_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let place = Where::File(dir);
+async fn an_upload_cut_off_halfway_leaves_nothing_on_disk() {
+    cut_off(Where::File(tempfile::tempdir().unwrap())).await;
+}
+
+#[actix_web::test]
+async fn an_upload_cut_off_halfway_leaves_nothing_on_s3() {
+    cut_off(Where::S3(TestS3::start())).await;
+}
+
+async fn cut_off(place: Where) {
     let redis = TestRedis::start();
     let mut s = settings(&redis);
     place.apply(&mut s);

@@ -42,7 +42,7 @@ async fn sites_and_routes_are_checked() {
     app.call("POST", "/api/v1/sites", admin, Some(dup))
         .await
         .assert_problem(409, "exists");
-    let open_ring = json!({"site_id": "x", "kind": "warehouse", "area": {"type": "Polygon", "coordinates": [[[114.0, 30.0], [114.1, 30.0], [114.1, 30.1]]]}});
+    let open_ring = json!({"site_id": "x", "kind": "warehouse", "area": {"type": "Polygon", "coordinates": [[[114.0, 30.0], [114.1, 30.0], [114.1, 30.1], [114.0, 30.1]]]}});
     app.call("POST", "/api/v1/sites", admin, Some(open_ring))
         .await
         .assert_problem(422, "invalid_field");
@@ -260,7 +260,7 @@ async fn the_recorded_drive_from_the_plant_to_wuhan() {
     assert_eq!(kinds.iter().filter(|k| *k == "notice").count(), 1);
     let etas = kinds.iter().filter(|k| *k == "eta").count();
     assert!(
-        (1..100).contains(&etas),
+        (1..=events.len() / 10).contains(&etas),
         "ETA told when it moved, not on every fix: {etas}"
     );
     assert_eq!(kinds.iter().filter(|k| *k == "milestone").count(), 2);

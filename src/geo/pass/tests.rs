@@ -22,6 +22,7 @@ fn car(milestone: &str) -> CarContext {
         order_id: "JD-1".into(),
         milestone: milestone.into(),
         route: Route::straight((23.03, 113.47), (30.62, 114.14)),
+        route_planned: true,
         destination: (30.62, 114.14),
         promised_by: None,
         eta: None,

@@ -25,6 +25,7 @@ end
 
 -- Keeps a clean fix in a vehicle's track (its last 2000 fixes by time).
 local function keep(key, at, member)
+  if member == '' then return end
   redis.call('ZADD', key, at, member)
   if redis.call('ZCARD', key) > 2000 then redis.call('ZREMRANGEBYRANK', key, 0, -2001) end
 end
@@ -278,7 +279,10 @@ local function geo_car(keys, argv)
       ',"cursor":"' .. id .. '","milestone":"' .. f[3] .. '","change":"' .. change ..
       '","gap":false,"event":' .. record .. '}')
   end
-  if argv[3] ~= '' then tell(argv[3], 'e') end
+  if argv[3] ~= '' then
+    redis.call('HSET', keys[1], 'eta_told', argv[2])
+    tell(argv[3], 'e')
+  end
   if argv[4] ~= '' and not f[6] then
     redis.call('HSET', keys[1], 'arriving', '1')
     tell(argv[4], 'n')
