@@ -38,6 +38,8 @@ pub struct Settings {
     pub clip_retention_days: i64,
     /// How often serve runs the retention sweep.
     pub sweep_every: Duration,
+    /// The pages' map tiles.
+    pub tiles: crate::http::pages::Tiles,
     /// How often serve looks for trackers gone quiet.
     pub signal_every: Duration,
     pub store: StoreOptions,
@@ -64,6 +66,7 @@ impl Default for Settings {
             clip_retention_days: 90,
             sweep_every: Duration::from_secs(3600),
             signal_every: Duration::from_secs(60),
+            tiles: crate::http::pages::Tiles::default(),
             store: StoreOptions::default(),
             live: LiveOptions::default(),
             clock: Clock::System,
@@ -159,6 +162,7 @@ impl Application {
             clips,
             max_clip_bytes: settings.max_clip_bytes,
             clip_redirect: settings.clip_redirect,
+            tiles: settings.tiles.clone(),
             live: settings.live.clone(),
         });
         http::metrics::install();

@@ -104,6 +104,23 @@ struct Config {
     /// Kilometres from the destination at which the customer hears "arriving soon".
     #[arg(long, env = "VINPATH_ARRIVING_KM", default_value_t = 5.0)]
     arriving_km: f64,
+    /// Map tiles for the pages, a {z}/{x}/{y} URL template; empty: an offline basemap of land outlines only.
+    #[arg(
+        long,
+        env = "VINPATH_TILE_URL",
+        default_value = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    )]
+    tile_url: String,
+    /// Attribution shown for the tiles.
+    #[arg(
+        long,
+        env = "VINPATH_TILE_ATTRIBUTION",
+        default_value = "© OpenStreetMap contributors"
+    )]
+    tile_attribution: String,
+    /// The tiles' datum: wgs84, or gcj02 for Chinese providers (positions are converted in the browser).
+    #[arg(long, env = "VINPATH_TILE_DATUM", default_value = "wgs84")]
+    tile_datum: String,
     /// History entries kept per order (older cursors get a reset snapshot).
     #[arg(long, env = "VINPATH_HISTORY_LIMIT", default_value_t = 10_000)]
     history_limit: usize,
@@ -134,6 +151,11 @@ async fn main() -> ExitCode {
         max_clip_bytes: args.max_clip_bytes,
         clip_redirect: args.clip_redirect,
         clip_retention_days: args.clip_retention_days,
+        tiles: vinpath::http::pages::Tiles {
+            url: args.tile_url,
+            attribution: args.tile_attribution,
+            datum: args.tile_datum,
+        },
         store: StoreOptions {
             history_limit: args.history_limit.max(1),
             geo: GeoOptions {

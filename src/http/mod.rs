@@ -11,6 +11,7 @@ mod fleet;
 pub mod metrics;
 mod ops;
 mod orders;
+pub mod pages;
 mod sites;
 mod track;
 
@@ -43,6 +44,8 @@ pub struct AppState {
     pub max_clip_bytes: u64,
     /// Answer clip reads on S3 with a 302 to a presigned URL.
     pub clip_redirect: bool,
+    /// The pages' map tiles.
+    pub tiles: pages::Tiles,
     pub live: LiveOptions,
 }
 
@@ -69,6 +72,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/healthz", web::get().to(ops::healthz))
     .route("/readyz", web::get().to(ops::readyz))
     .route("/metrics", web::get().to(metrics::render))
+    .route("/t/{token}", web::get().to(pages::track))
+    .route("/dispatch", web::get().to(pages::dispatch))
+    .route("/assets/{path:.*}", web::get().to(pages::asset))
     .service(
         web::scope("/api/v1")
             .route("/carriers", web::post().to(admin::create_carrier))
@@ -117,9 +123,11 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     if path.starts_with("/api/") || path.starts_with("/ws/") {
         return Err(ApiError::NotFound("no such route".into()));
     }
-    Ok(HttpResponse::NotFound()
-        .content_type("text/html; charset=utf-8")
-        .body("<!doctype html><meta charset=utf-8><title>Not found</title><h1>Not found</h1><p>This page does not exist.</p>"))
+    let tiles = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.tiles.clone())
+        .unwrap_or_default();
+    Ok(pages::not_found(&tiles))
 }
 
 /// Headers every answer carries.

@@ -47,9 +47,7 @@ pub async fn view(
         return Err(not_found());
     }
     let base = state.clip_base(&path);
-    let view = snap
-        .state
-        .public_view(&snap.timeline, &snap.clips, |c| format!("{base}{c}"));
+    let view = snap.public_view(|c| format!("{base}{c}"));
     Ok(HttpResponse::Ok().json(view))
 }
 

@@ -26,10 +26,8 @@ impl Track {
         let Some(snap) = self.store.order_snapshot(&self.order).await? else {
             return Ok(false);
         };
+        let view = snap.public_view(|id| format!("{}{id}", self.clip_base));
         self.last = snap.cursor;
-        let view = snap.state.public_view(&snap.timeline, &snap.clips, |id| {
-            format!("{}{id}", self.clip_base)
-        });
         let text = messages::snapshot(&self.last, view, reset);
         Ok(self.peer.send(text).await)
     }

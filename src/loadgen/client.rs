@@ -14,8 +14,6 @@ pub type Socket = actix_codec::Framed<awc::BoxedSocket, ws::Codec>;
 #[derive(Clone)]
 pub struct Api {
     pub client: awc::Client,
-    /// Websockets hold their connection: a client of their own, unbounded.
-    sockets: awc::Client,
     pub base: String,
     pub admin: String,
 }
@@ -29,17 +27,8 @@ impl Api {
             .connector(connector)
             .timeout(Duration::from_secs(60))
             .finish();
-        let sockets = awc::Client::builder()
-            .connector(
-                awc::Connector::new()
-                    .limit(0)
-                    .timeout(Duration::from_secs(10)),
-            )
-            .timeout(Duration::from_secs(60))
-            .finish();
         Self {
             client,
-            sockets,
             base: base.trim_end_matches('/').to_owned(),
             admin: admin.to_owned(),
         }
@@ -173,8 +162,12 @@ impl Api {
 
     pub async fn ws(&self, path: &str) -> Result<Socket, String> {
         let url = format!("{}{path}", self.base.replacen("http", "ws", 1));
-        let (_, conn) = self
-            .sockets
+        // A websocket holds its connection for good: each gets a client of
+        // its own rather than a place in the shared pool.
+        let client = awc::Client::builder()
+            .connector(awc::Connector::new().timeout(Duration::from_secs(10)))
+            .finish();
+        let (_, conn) = client
             .ws(url)
             .max_frame_size(16 << 20)
             .connect()

@@ -369,7 +369,7 @@ impl Store {
                                     at: e.occurred_at,
                                     noise: noise[k],
                                     record: &record,
-                                    tail: &[&pos, truck, stale, ""],
+                                    tail: &[&pos, truck, stale, &track],
                                 },
                             );
                         }

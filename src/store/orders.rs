@@ -67,8 +67,21 @@ pub struct OrderSnapshot {
     pub state: OrderState,
     pub timeline: Vec<TimelineEntry>,
     pub clips: Vec<ClipListing>,
+    /// The road travelled: the car's last kept fixes, `[lat, lon]`, oldest first.
+    pub track: Vec<[f64; 2]>,
     /// The cursor of the latest history entry ("0-0" for none).
     pub cursor: String,
+}
+
+impl OrderSnapshot {
+    /// What the customer sees, with the road travelled.
+    pub fn public_view(&self, clip_url: impl Fn(&str) -> String) -> serde_json::Value {
+        let mut v = self
+            .state
+            .public_view(&self.timeline, &self.clips, clip_url);
+        v["track"] = serde_json::json!(self.track);
+        v
+    }
 }
 
 /// A tracking link: the token to hand out, shown once.
@@ -251,13 +264,18 @@ impl Store {
             .arg("+")
             .arg("-")
             .arg("COUNT")
-            .arg(1);
+            .arg(1)
+            .cmd("ZRANGE")
+            .arg(keys::order_track(id))
+            .arg(-500)
+            .arg(-1);
         type Latest = Vec<(String, HashMap<String, String>)>;
-        let (h, tl, clips, latest): (
+        let (h, tl, clips, latest, track): (
             HashMap<String, String>,
             Vec<String>,
             HashMap<String, String>,
             Latest,
+            Vec<String>,
         ) = self.query(&pipe).await?;
         let cursor = latest
             .into_iter()
@@ -268,6 +286,13 @@ impl Store {
             state,
             timeline: parse_timeline(tl),
             clips: super::clips::parse_order_clips(clips),
+            track: track
+                .iter()
+                .filter_map(|m| {
+                    let mut it = m.splitn(3, ':').skip(1).map(|v| v.parse::<f64>());
+                    Some([it.next()?.ok()?, it.next()?.ok()?])
+                })
+                .collect(),
             cursor,
         }))
     }

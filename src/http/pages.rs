@@ -1,0 +1,136 @@
+//! The pages: the customer's tracking page, the dispatchers' live map, and
+//! their assets, embedded in the binary so one file deploys. Pages carry a
+//! content security policy with no inline script.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use rust_embed::RustEmbed;
+
+use super::AppState;
+
+#[derive(RustEmbed)]
+#[folder = "web/"]
+#[include = "pages/*"]
+#[include = "node_modules/leaflet/dist/leaflet.js"]
+#[include = "node_modules/leaflet/dist/leaflet.css"]
+#[include = "node_modules/leaflet/dist/images/*"]
+#[include = "node_modules/topojson-client/dist/topojson-client.min.js"]
+#[include = "node_modules/world-atlas/land-110m.json"]
+#[include = "node_modules/world-atlas/land-50m.json"]
+struct Web;
+
+/// Where the map's tiles come from.
+#[derive(Debug, Clone, Default)]
+pub struct Tiles {
+    /// A `{z}/{x}/{y}` URL template; empty: the offline basemap only.
+    pub url: String,
+    pub attribution: String,
+    /// `wgs84` or `gcj02` (Chinese providers such as AMap and Tencent).
+    pub datum: String,
+}
+
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: https: http:; \
+    media-src 'self' blob: https:; connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// A page with the tile settings in its body's data attributes.
+fn page(name: &str, status: actix_web::http::StatusCode, tiles: &Tiles) -> HttpResponse {
+    let html = Web::get(&format!("pages/{name}"))
+        .map(|f| String::from_utf8_lossy(&f.data).into_owned())
+        .unwrap_or_default();
+    let config = format!(
+        "data-tile-url=\"{}\" data-tile-attribution=\"{}\" data-tile-datum=\"{}\"",
+        escape(&tiles.url),
+        escape(&tiles.attribution),
+        escape(&tiles.datum)
+    );
+    HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(html.replace("{{CONFIG}}", &config))
+}
+
+/// The friendly page for a link that does not work, as a 404.
+pub fn not_found(tiles: &Tiles) -> HttpResponse {
+    page(
+        "notfound.html",
+        actix_web::http::StatusCode::NOT_FOUND,
+        tiles,
+    )
+}
+
+/// `GET /t/{token}`: the tracking page, or the friendly 404 in every case
+/// where the API would answer 404.
+pub async fn track(state: web::Data<AppState>, path: web::Path<String>) -> HttpResponse {
+    let valid = match super::track::resolve(&state, &path).await {
+        Ok(id) => match state.store.order(&id).await {
+            Ok(Some(o)) => !super::track::expired(&state, &o),
+            _ => false,
+        },
+        Err(_) => false,
+    };
+    if valid {
+        page("track.html", actix_web::http::StatusCode::OK, &state.tiles)
+    } else {
+        not_found(&state.tiles)
+    }
+}
+
+pub async fn dispatch(state: web::Data<AppState>) -> HttpResponse {
+    page(
+        "dispatch.html",
+        actix_web::http::StatusCode::OK,
+        &state.tiles,
+    )
+}
+
+/// `GET /assets/{path}`: the pages' scripts, styles and map data.
+pub async fn asset(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+    let path = path.into_inner();
+    let key = if path.starts_with("node_modules/") {
+        path
+    } else {
+        format!("pages/{path}")
+    };
+    let Some(file) = Web::get(&key) else {
+        return HttpResponse::NotFound()
+            .content_type("text/plain")
+            .body("not found");
+    };
+    let etag = format!(
+        "\"{}\"",
+        file.metadata
+            .sha256_hash()
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    if req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some(etag.as_str())
+    {
+        return HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag))
+            .finish();
+    }
+    let mime = file.metadata.mimetype().to_owned();
+    HttpResponse::Ok()
+        .insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_str(&mime)
+                .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+        ))
+        .insert_header((header::ETAG, etag))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .body(file.data.into_owned())
+}

@@ -1,0 +1,123 @@
+// Shared by vinpath's pages: language, the map's basemap and datum, a
+// websocket that reconnects by itself, and time formatting. No framework.
+"use strict";
+
+const VP = (() => {
+  const zh = (navigator.languages || [navigator.language || "en"]).some((l) => /^zh/i.test(l));
+  const T = {
+    en: {
+      ordered: "Ordered", produced: "Built", released: "Ready for dispatch", loaded: "On the truck",
+      in_transit: "On the road", arrived: "At a stop", unloaded: "Off the truck", gated_in: "At the warehouse",
+      in_storage: "In storage", pdi: "Inspection", in_repair: "Being fixed", ready_for_delivery: "Ready for delivery",
+      out_for_delivery: "Out for delivery", delivered: "Delivered", on_hold: "On hold", cancelled: "Cancelled",
+      eta: "Expected", promised: "Promised by", updated: "Updated", ago: "ago", just_now: "just now",
+      min: "min", h: "h", live: "Live", reconnecting: "Reconnecting…", gap: "some scans were missed",
+      clips: "Videos of your car", no_clips: "No videos yet", timeline: "Journey",
+      transport: "On the truck", storage: "In the warehouse", inspection: "Inspection", handover: "Handover",
+      arriving: "Your car is arriving soon", token: "Dispatcher token", open: "Open", alerts: "Alerts",
+      all: "All", search: "Order or VIN", stationary: "Standing still", off_route: "Off route", late: "Late",
+      no_signal: "No signal", vehicles: "vehicles", with_alerts: "With alerts", carrier: "Carrier",
+      close: "Close", history: "History", truck: "Truck",
+    },
+    zh: {
+      ordered: "已下单", produced: "已生产", released: "待发运", loaded: "已装车", in_transit: "运输中",
+      arrived: "已到站", unloaded: "已卸车", gated_in: "已入库", in_storage: "在库", pdi: "交车前检查",
+      in_repair: "维修中", ready_for_delivery: "待交付", out_for_delivery: "派送中", delivered: "已交付",
+      on_hold: "暂停", cancelled: "已取消", eta: "预计送达", promised: "承诺送达", updated: "更新于", ago: "前",
+      just_now: "刚刚", min: "分钟", h: "小时", live: "实时", reconnecting: "正在重新连接…", gap: "部分扫描缺失",
+      clips: "您的爱车视频", no_clips: "暂无视频", timeline: "行程", transport: "运输途中", storage: "仓库中",
+      inspection: "检查", handover: "交付", arriving: "您的爱车即将到达", token: "调度员令牌", open: "打开",
+      alerts: "告警", all: "全部", search: "订单号或车架号", stationary: "长时间停留", off_route: "偏离路线",
+      late: "可能延误", no_signal: "无信号", vehicles: "辆车", with_alerts: "有告警", carrier: "承运商",
+      close: "关闭", history: "历史", truck: "板车",
+    },
+  };
+  const lang = zh ? "zh" : "en";
+  const t = (k) => T[lang][k] || T.en[k] || k;
+
+  const when = (iso) => iso ? new Date(iso).toLocaleString(zh ? "zh-CN" : undefined,
+    { month: "short", day: "numeric", weekday: "short", hour: "2-digit", minute: "2-digit" }) : "—";
+
+  const ago = (iso) => {
+    if (!iso) return "—";
+    const m = Math.round((Date.now() - new Date(iso).getTime()) / 60000);
+    if (m < 1) return t("just_now");
+    const text = m < 120 ? `${m} ${t("min")}` : `${Math.round(m / 60)} ${t("h")}`;
+    return zh ? `${text}${t("ago")}` : `${text} ${t("ago")}`;
+  };
+
+  // WGS-84 to GCJ-02, for Chinese tile providers (positions are stored in
+  // WGS-84 and converted only when drawn on such tiles).
+  const A = 6378245.0, EE = 0.00669342162296594323;
+  const outside = (lat, lon) => lon < 72.004 || lon > 137.8347 || lat < 0.8293 || lat > 55.8271;
+  const tLat = (x, y) => { let r = -100 + 2 * x + 3 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * Math.sqrt(Math.abs(x));
+    r += (20 * Math.sin(6 * x * Math.PI) + 20 * Math.sin(2 * x * Math.PI)) * 2 / 3;
+    r += (20 * Math.sin(y * Math.PI) + 40 * Math.sin(y / 3 * Math.PI)) * 2 / 3;
+    return r + (160 * Math.sin(y / 12 * Math.PI) + 320 * Math.sin(y * Math.PI / 30)) * 2 / 3; };
+  const tLon = (x, y) => { let r = 300 + x + 2 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * Math.sqrt(Math.abs(x));
+    r += (20 * Math.sin(6 * x * Math.PI) + 20 * Math.sin(2 * x * Math.PI)) * 2 / 3;
+    r += (20 * Math.sin(x * Math.PI) + 40 * Math.sin(x / 3 * Math.PI)) * 2 / 3;
+    return r + (150 * Math.sin(x / 12 * Math.PI) + 300 * Math.sin(x / 30 * Math.PI)) * 2 / 3; };
+  const gcj02 = (lat, lon) => {
+    if (outside(lat, lon)) return [lat, lon];
+    let dLat = tLat(lon - 105, lat - 35), dLon = tLon(lon - 105, lat - 35);
+    const rad = lat / 180 * Math.PI; let magic = Math.sin(rad); magic = 1 - EE * magic * magic;
+    const sq = Math.sqrt(magic);
+    dLat = (dLat * 180) / ((A * (1 - EE)) / (magic * sq) * Math.PI);
+    dLon = (dLon * 180) / (A / sq * Math.cos(rad) * Math.PI);
+    return [lat + dLat, lon + dLon];
+  };
+
+  // A map that is never blank: land outlines from Natural Earth drawn
+  // offline (land only, so no borders are drawn at all), tiles on top when
+  // a tile server is configured and reachable.
+  const map = (el, atlas) => {
+    const cfg = document.body.dataset;
+    const datum = cfg.tileDatum === "gcj02" ? gcj02 : (lat, lon) => [lat, lon];
+    const m = L.map(el, { preferCanvas: true, worldCopyJump: true, zoomControl: true }).setView([31, 112], 4);
+    m.getContainer().style.background = "#cfe3f2";
+    fetch(atlas).then((r) => r.json()).then((topo) => {
+      const land = topojson.feature(topo, topo.objects.land);
+      L.geoJSON(land, { interactive: false, style: { color: "#b9c4a8", weight: 1, fillColor: "#eef1e6", fillOpacity: 1 } }).addTo(m).bringToBack();
+    }).catch(() => {});
+    if (cfg.tileUrl) {
+      L.tileLayer(cfg.tileUrl, { attribution: cfg.tileAttribution || "", maxZoom: 18 }).addTo(m);
+    }
+    return { map: m, at: (lat, lon) => datum(lat, lon) };
+  };
+
+  // A websocket that reconnects with backoff and tells its state.
+  const socket = (url, { onMessage, onState, resumeUrl }) => {
+    let ws, delay = 500, closed = false;
+    const open = () => {
+      ws = new WebSocket((resumeUrl && resumeUrl()) || url);
+      ws.onopen = () => { delay = 500; onState(true); };
+      ws.onmessage = (e) => { try { onMessage(JSON.parse(e.data)); } catch (_) { /* not ours */ } };
+      ws.onclose = () => {
+        onState(false);
+        if (!closed) setTimeout(open, delay + Math.random() * 250);
+        delay = Math.min(delay * 2, 15000);
+      };
+    };
+    open();
+    return { close: () => { closed = true; ws.close(); } };
+  };
+
+  const wsUrl = (path) => `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${path}`;
+  const el = (tag, attrs = {}, ...children) => {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) {
+      if (k === "text") e.textContent = v; else if (k.startsWith("data-")) e.setAttribute(k, v); else e[k] = v;
+    }
+    for (const c of children) if (c) e.append(c);
+    return e;
+  };
+
+  const colors = {
+    ordered: "#9aa5b1", produced: "#9aa5b1", released: "#7b8794", loaded: "#3e7cb1", in_transit: "#2f80ed",
+    arrived: "#9b51e0", unloaded: "#bb6bd9", gated_in: "#f2994a", in_storage: "#f2c94c", pdi: "#e2b93b",
+    in_repair: "#eb5757", ready_for_delivery: "#6fcf97", out_for_delivery: "#27ae60", on_hold: "#eb5757",
+  };
+
+  return { t, lang, when, ago, map, socket, wsUrl, el, colors, gcj02 };
+})();

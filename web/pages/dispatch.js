@@ -1,0 +1,167 @@
+// The dispatchers' live map: every active car, coloured by milestone, kept
+// live over /ws/fleet. Position frames are applied once per animation frame
+// and drawn on a canvas, so thousands of cars stay smooth.
+"use strict";
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const { t, when, el } = VP;
+  $("token-label").textContent = t("token");
+  $("open").textContent = t("open");
+
+  const start = (token) => {
+    const auth = { Authorization: `Bearer ${token}` };
+    const api = (path) => fetch(path, { headers: auth }).then((r) => r.ok ? r.json() : Promise.reject(r.status));
+    const cars = new Map();      // order_id → {order, marker}
+    const alerts = new Map();    // alert_id → alert
+    const pending = new Map();   // order_id → latest position, applied on the next frame
+    let frame = 0;
+    const m = VP.map($("map"), "/assets/node_modules/world-atlas/land-50m.json");
+    const renderer = L.canvas({ padding: 0.3 });
+    $("search").placeholder = t("search");
+    $("alerts-title").textContent = t("alerts");
+    $("alert-filter-label").textContent = t("with_alerts");
+
+    const visible = (o) => {
+      const ms = $("milestone-filter").value, carrier = $("carrier-filter").value;
+      const q = $("search").value.trim().toUpperCase();
+      if (ms && o.milestone !== ms) return false;
+      if (carrier && o.carrier_id !== carrier) return false;
+      if ($("alert-filter").checked && ![...alerts.values()].some((a) => a.order_id === o.order_id)) return false;
+      if (q && !o.order_id.toUpperCase().includes(q) && !(o.vin || "").includes(q)) return false;
+      return true;
+    };
+
+    const place = (c) => {
+      const o = c.order, p = o.position;
+      const show = p && visible(o);
+      if (!show) { if (c.marker) { c.marker.remove(); c.marker = null; } return; }
+      const at = m.at(p.lat, p.lon);
+      const color = VP.colors[o.milestone] || "#52606d";
+      if (!c.marker) {
+        c.marker = L.circleMarker(at, { renderer, radius: 5, weight: 1, color: "#fff", fillColor: color, fillOpacity: .95 })
+          .on("click", () => details(o.order_id)).addTo(m.map);
+      } else {
+        c.marker.setLatLng(at).setStyle({ fillColor: color });
+      }
+    };
+
+    const count = () => {
+      const n = [...cars.values()].filter((c) => c.marker).length;
+      $("map").dataset.vehicles = String(n);
+      $("count").textContent = `${n} ${t("vehicles")}`;
+    };
+
+    const redraw = () => { for (const c of cars.values()) place(c); count(); drawAlerts(); };
+
+    const drawAlerts = () => {
+      const list = [...alerts.values()].sort((a, b) => (b.since || "").localeCompare(a.since || ""));
+      $("alerts").replaceChildren(...list.map((a) => el("li", { "data-alert-id": a.alert_id, onclick: () => details(a.order_id) },
+        el("strong", { text: `${t(a.kind)} · ${a.order_id}` }), el("div", { className: "muted", text: `${a.detail || ""} ${when(a.since)}` }))));
+    };
+
+    const filters = (fleet) => {
+      const ms = ["", "ordered", "produced", "released", "loaded", "in_transit", "arrived", "unloaded", "gated_in", "in_storage",
+        "pdi", "in_repair", "ready_for_delivery", "out_for_delivery", "on_hold"];
+      $("milestone-filter").replaceChildren(...ms.map((v) => el("option", { value: v, text: v ? t(v) : `${t("all")}` })));
+      const carriers = ["", ...new Set(fleet.map((o) => o.carrier_id))];
+      $("carrier-filter").replaceChildren(...carriers.map((v) => el("option", { value: v, text: v || `${t("carrier")}: ${t("all")}` })));
+      for (const id of ["milestone-filter", "carrier-filter", "alert-filter"]) $(id).onchange = redraw;
+      $("search").oninput = () => {
+        redraw();
+        const hit = [...cars.values()].find((c) => c.marker);
+        if ($("search").value.trim() && hit) m.map.setView(hit.marker.getLatLng(), Math.max(m.map.getZoom(), 8));
+      };
+    };
+
+    const snapshot = (msg) => {
+      for (const c of cars.values()) if (c.marker) c.marker.remove();
+      cars.clear(); alerts.clear();
+      for (const o of msg.fleet) {
+        cars.set(o.order_id, { order: o, marker: null });
+        for (const a of o.alerts || []) alerts.set(a.alert_id, a);
+      }
+      filters(msg.fleet);
+      redraw();
+    };
+
+    const flush = () => {
+      frame = 0;
+      for (const [id, p] of pending) {
+        const c = cars.get(id);
+        if (!c) continue;
+        c.order.position = { ...(c.order.position || {}), lat: p.lat, lon: p.lon, at: p.at };
+        if (p.milestone) c.order.milestone = p.milestone;
+        place(c);
+      }
+      pending.clear();
+      count();
+    };
+
+    const onMessage = (msg) => {
+      if (msg.type === "snapshot") return snapshot(msg);
+      if (msg.type === "positions") {
+        for (const v of msg.vehicles) if (v.order_id) pending.set(v.order_id, v);
+        if (!frame) frame = requestAnimationFrame(flush);
+        return;
+      }
+      if (msg.type !== "event") return;
+      const e = msg.event;
+      const c = cars.get(e.order_id);
+      if (e.kind === "milestone" && c) {
+        c.order.milestone = e.milestone;
+        if (e.milestone === "delivered" || e.milestone === "cancelled") { if (c.marker) c.marker.remove(); cars.delete(e.order_id); }
+        else place(c);
+        count();
+      } else if (e.kind === "alert") {
+        if (e.state === "raised") alerts.set(e.alert_id, { ...e, kind: e.alert_kind });
+        else alerts.delete(e.alert_id);
+        drawAlerts();
+      }
+    };
+
+    const details = async (id) => {
+      const box = $("details");
+      box.hidden = false;
+      box.replaceChildren(el("h2", { text: id }));
+      try {
+        const [o, h] = await Promise.all([api(`/api/v1/orders/${encodeURIComponent(id)}`),
+          api(`/api/v1/orders/${encodeURIComponent(id)}/history?limit=1000`)]);
+        const steps = h.events.filter((e) => e.status === "accepted" && e.milestone && (e.kind === "scan" || e.kind === "geofence" || e.kind === "cancel"));
+        box.append(el("div", { text: `${t(o.milestone)} · ${o.model} · ${o.vin || ""}` }),
+          el("div", { className: "muted", text: `${t("eta")}: ${when(o.eta)} · ${t("promised")}: ${when(o.promised_by)}` }),
+          o.truck_id ? el("div", { text: `${t("truck")}: ${o.truck_id}` }) : null,
+          el("ol", {}, ...steps.map((e) => el("li", { "data-milestone": e.milestone, text: `${t(e.milestone)} · ${when(e.occurred_at)}${e.gap ? " · " + t("gap") : ""}` }))));
+        for (const a of alerts.values()) if (a.order_id === id) box.append(el("div", { className: "error", text: `${t(a.kind)}: ${a.detail || ""}` }));
+        for (const c of h.events.filter((e) => e.kind === "clip").reverse()) {
+          const r = await fetch(`/api/v1/orders/${encodeURIComponent(id)}/clips/${c.clip_id}`, { headers: auth });
+          if (!r.ok) continue;
+          const video = el("video", { controls: true, preload: "metadata", src: URL.createObjectURL(await r.blob()) });
+          box.append(el("figure", { "data-clip-id": c.clip_id }, video, el("figcaption", { className: "muted", text: `${t(c.clip_kind)} · ${when(c.captured_at)}` })));
+        }
+      } catch (status) {
+        box.append(el("p", { className: "error", text: String(status) }));
+      }
+    };
+
+    const setState = (live) => { $("status").dataset.live = String(live); $("status").textContent = live ? t("live") : t("reconnecting"); };
+    setState(false);
+    VP.socket(VP.wsUrl(`/ws/fleet?access_token=${encodeURIComponent(token)}`), { onMessage, onState: setState });
+  };
+
+  const begin = async (token) => {
+    const r = await fetch("/api/v1/fleet", { headers: { Authorization: `Bearer ${token}` } });
+    if (!r.ok) {
+      sessionStorage.removeItem("vinpath-token");
+      $("login").hidden = false; $("app").hidden = true;
+      $("login-error").hidden = false; $("login-error").textContent = `${r.status}`;
+      return;
+    }
+    sessionStorage.setItem("vinpath-token", token);
+    $("login").hidden = true; $("app").hidden = false;
+    start(token);
+  };
+  $("login").onsubmit = (e) => { e.preventDefault(); begin(new FormData(e.target).get("token")); };
+  const kept = sessionStorage.getItem("vinpath-token");
+  if (kept) begin(kept);
+})();
