@@ -52,6 +52,9 @@ struct Loadgen {
     /// Where to write the figures as JSON.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Only these figures (1 to 7), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<u8>,
 }
 
 #[derive(Args)]
@@ -219,7 +222,7 @@ async fn loadgen(l: Loadgen) -> ExitCode {
     } else {
         Sizes::full()
     };
-    match loadgen::run(&target, &sizes).await {
+    match loadgen::run(&target, &sizes, &l.only).await {
         Ok(figures) => {
             print!("{}", stats::table(&figures));
             if let Some(path) = l.json {

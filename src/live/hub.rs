@@ -119,7 +119,8 @@ impl Hub {
         let mut orders = self.inner.orders.lock().unwrap_or_else(|p| p.into_inner());
         let rx = orders
             .entry(order_id.to_owned())
-            .or_insert_with(|| broadcast::channel(256).0)
+            // Small: a socket that falls behind catches up from Redis.
+            .or_insert_with(|| broadcast::channel(16).0)
             .subscribe();
         OrderSubscription {
             rx,

@@ -62,8 +62,11 @@ pub async fn to_customers(
     let sent: Sent = Rc::default();
     let samples = Rc::new(RefCell::new(Samples::default()));
     let mut readers = Vec::new();
-    for token in &tokens {
-        let mut conn = api.ws(&format!("/ws/track/{token}")).await?;
+    for (i, token) in tokens.iter().enumerate() {
+        let mut conn = api
+            .ws(&format!("/ws/track/{token}"))
+            .await
+            .map_err(|e| format!("socket {i}: {e}"))?;
         next_json(&mut conn).await.ok_or("no snapshot")?;
         let (sent, samples, ticks) = (sent.clone(), samples.clone(), ticks.clone());
         readers.push(actix_web::rt::spawn(async move {

@@ -71,26 +71,72 @@ pub struct Target {
     pub disk: PathBuf,
 }
 
-/// Runs every scenario and returns the figures.
-pub async fn run(target: &Target, sizes: &Sizes) -> Result<Vec<Figure>, String> {
-    let api = Api::new(&target.base, &target.admin, 128);
-    let key = api.carrier("bench").await?;
+/// Runs the scenarios (all, or the figures `only` names) and returns the
+/// figures.
+pub async fn run(target: &Target, sizes: &Sizes, only: &[u8]) -> Result<Vec<Figure>, String> {
+    let want = |n: u8| only.is_empty() || only.contains(&n);
+    // A fresh client per scenario: a pool worn by one scenario's load
+    // (awc's connector can come out of it disconnected) must not fail the next.
+    let fresh = || Api::new(&target.base, &target.admin, 128);
+    let key = fresh().carrier("bench").await?;
     let ticks = Rc::new(RefCell::new(Ticks::new()));
     let mut figures = Vec::new();
-    eprintln!("bench: 1 single-event POSTs");
-    figures.extend(ingest::single_events(&api, &key, &ticks, sizes).await?);
-    eprintln!("bench: 2 batches");
-    figures.extend(ingest::batches(&api, &key, &ticks, sizes, target.redis_port).await?);
-    eprintln!("bench: 3 POST to customer websockets");
-    figures.extend(fanout::to_customers(&api, &key, &ticks, sizes).await?);
-    eprintln!("bench: 4 trucks to dispatcher websockets");
-    let (fleet, tokens) = fanout::to_dispatchers(&api, &key, &ticks, sizes).await?;
-    figures.extend(fleet);
-    eprintln!("bench: 5 idle customer websockets");
-    figures.extend(memory::idle_sockets(&api, &tokens, target.pid, sizes).await?);
-    eprintln!("bench: 6 clip upload");
-    figures.extend(memory::upload(&api, &key, target.pid, &target.disk, sizes).await?);
-    eprintln!("bench: 7 Redis round trips");
-    figures.extend(ingest::round_trips(&api, &key, &ticks).await?);
+    let step = |n: u8, what: &str| eprintln!("bench: {n} {what}");
+    let label = |n: u8| move |e: String| format!("figure {n}: {e}");
+    if want(1) {
+        step(1, "single-event POSTs");
+        figures.extend(
+            ingest::single_events(&fresh(), &key, &ticks, sizes)
+                .await
+                .map_err(label(1))?,
+        );
+    }
+    if want(2) {
+        step(2, "batches");
+        figures.extend(
+            ingest::batches(&fresh(), &key, &ticks, sizes, target.redis_port)
+                .await
+                .map_err(label(2))?,
+        );
+    }
+    if want(3) {
+        step(3, "POST to customer websockets");
+        figures.extend(
+            fanout::to_customers(&fresh(), &key, &ticks, sizes)
+                .await
+                .map_err(label(3))?,
+        );
+    }
+    if want(4) || want(5) {
+        step(4, "trucks to dispatcher websockets");
+        let (fleet, tokens) = fanout::to_dispatchers(&fresh(), &key, &ticks, sizes)
+            .await
+            .map_err(label(4))?;
+        figures.extend(fleet);
+        if want(5) {
+            step(5, "idle customer websockets");
+            figures.extend(
+                memory::idle_sockets(&fresh(), &tokens, target.pid, sizes)
+                    .await
+                    .map_err(label(5))?,
+            );
+        }
+    }
+    if want(6) {
+        step(6, "clip upload");
+        figures.extend(
+            memory::upload(&fresh(), &key, target.pid, &target.disk, sizes)
+                .await
+                .map_err(label(6))?,
+        );
+    }
+    if want(7) {
+        step(7, "Redis round trips");
+        figures.extend(
+            ingest::round_trips(&fresh(), &key, &ticks)
+                .await
+                .map_err(label(7))?,
+        );
+    }
     Ok(figures)
 }

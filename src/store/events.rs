@@ -47,8 +47,9 @@ impl Outcome {
 pub(super) struct Applied {
     pub status: String,
     pub code: String,
-    /// The order's milestone after the event.
+    /// The order's milestone after the event, and before it.
     pub milestone: String,
+    pub previous: String,
     pub truck: String,
     pub old_truck: String,
     pub message: String,
@@ -70,6 +71,7 @@ pub(super) fn applied(v: Value) -> Result<Applied> {
                 status: at(0),
                 code: at(1),
                 milestone: at(2),
+                previous: at(9),
                 truck: at(3),
                 old_truck: at(5),
                 message: at(6),
@@ -137,22 +139,31 @@ pub(super) fn position_json(
     serde_json::to_string(&p).unwrap_or_default()
 }
 
+/// Which dedupe bucket a time falls in.
+fn bucket(store: &Store, t: DateTime<Utc>) -> i64 {
+    let span = 86_400 * i64::from(store.options().dedupe_days.max(1));
+    t.timestamp().div_euclid(span)
+}
+
 /// The frame every order function call shares.
 pub(super) struct Call<'a> {
     pub store: &'a Store,
     pub carrier: &'a CarrierId,
     pub received_at: DateTime<Utc>,
-    pub day: i64,
+    /// The dedupe bucket of this call's time (buckets are `dedupe_days` long).
+    pub bucket: i64,
 }
 
 impl Call<'_> {
+    /// The dedupe sets to check, newest first: this bucket and the one
+    /// before, so an id is remembered at least one bucket (`dedupe_days`).
     pub fn seen_keys(&self, key: impl Fn(i64) -> String) -> Vec<String> {
-        let days = i64::from(self.store.options().dedupe_days);
-        (0..=days).map(|d| key(self.day - d)).collect()
+        vec![key(self.bucket), key(self.bucket - 1)]
     }
 
+    /// A set lives through its bucket and the next, and a day more.
     pub fn ttl(&self) -> i64 {
-        (i64::from(self.store.options().dedupe_days) + 1) * 86_400
+        (2 * i64::from(self.store.options().dedupe_days) + 1) * 86_400
     }
 
     pub fn member(&self, e: &CarrierEvent) -> String {
@@ -225,7 +236,7 @@ impl Store {
             store: self,
             carrier,
             received_at,
-            day: received_at.timestamp().div_euclid(86_400),
+            bucket: bucket(self, received_at),
         };
         // A segment is a run of scans or a run of fixes: fixes must see the
         // bindings earlier scans made, and scans come after older fixes.
@@ -344,14 +355,15 @@ impl Store {
                 }),
                 _ => {}
             }
-            if a.status == "accepted" {
+            if a.status == "accepted" && a.previous != a.milestone {
+                let left_transit = a.previous == Milestone::InTransit.as_str();
                 let milestone = Milestone::parse(&a.milestone);
                 // Stops and silence matter only in transit; lateness and
                 // the route only until the car is delivered or cancelled.
                 let ended: &[&str] = match milestone {
                     Some(m) if m.is_final() => &["stationary", "no_signal", "off_route", "late"],
-                    Some(Milestone::InTransit) | None => &[],
-                    Some(_) => &["stationary", "no_signal"],
+                    Some(_) if left_transit => &["stationary", "no_signal"],
+                    _ => &[],
                 };
                 if !ended.is_empty() {
                     followups.push(Followup::ClearAlerts {
@@ -377,7 +389,7 @@ impl Store {
             store: self,
             carrier: &carrier,
             received_at: now,
-            day: now.timestamp().div_euclid(86_400),
+            bucket: bucket(self, now),
         };
         let by_current: String = Milestone::ALL
             .iter()

@@ -28,8 +28,8 @@ pub fn order_timeline(id: &OrderId) -> String {
     format!("vp:{{o:{id}}}:tl")
 }
 
-pub fn order_seen(id: &OrderId, day: i64) -> String {
-    format!("vp:{{o:{id}}}:seen:{day}")
+pub fn order_seen(id: &OrderId, bucket: i64) -> String {
+    format!("vp:{{o:{id}}}:seen:{bucket}")
 }
 
 /// How a truck is named inside keys and the fleet set.
@@ -45,8 +45,8 @@ pub fn truck_orders(name: &str) -> String {
     format!("vp:{{t:{name}}}:orders")
 }
 
-pub fn truck_seen(name: &str, day: i64) -> String {
-    format!("vp:{{t:{name}}}:seen:{day}")
+pub fn truck_seen(name: &str, bucket: i64) -> String {
+    format!("vp:{{t:{name}}}:seen:{bucket}")
 }
 
 /// A credential, by the hex SHA-256 of its token.

@@ -62,7 +62,7 @@ pub struct StoreOptions {
     /// Entries kept in each order's history stream (older ones are trimmed
     /// and answer a websocket resume with a reset snapshot).
     pub history_limit: usize,
-    /// Days an event id is remembered for duplicate detection (at least 7).
+    /// Days an event id is remembered at least, for duplicate detection.
     pub dedupe_days: u32,
     /// Alert thresholds and ETA assumptions.
     pub geo: crate::geo::pass::GeoOptions,
@@ -72,7 +72,7 @@ impl Default for StoreOptions {
     fn default() -> Self {
         Self {
             history_limit: 10_000,
-            dedupe_days: 8,
+            dedupe_days: 7,
             geo: crate::geo::pass::GeoOptions::default(),
         }
     }

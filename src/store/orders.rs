@@ -269,14 +269,10 @@ impl Store {
             .arg(keys::order_track(id))
             .arg(-500)
             .arg(-1);
-        type Latest = Vec<(String, HashMap<String, String>)>;
-        let (h, tl, clips, latest, track): (
-            HashMap<String, String>,
-            Vec<String>,
-            HashMap<String, String>,
-            Latest,
-            Vec<String>,
-        ) = self.query(&pipe).await?;
+        type Fields = HashMap<String, String>;
+        type Latest = Vec<(String, Fields)>;
+        type Read = (Fields, Vec<String>, Fields, Latest, Vec<String>);
+        let (h, tl, clips, latest, track): Read = self.query(&pipe).await?;
         let cursor = latest
             .into_iter()
             .next()

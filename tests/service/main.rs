@@ -7,5 +7,6 @@ mod events;
 mod geo;
 mod live;
 mod orders;
+mod pages;
 mod resilience;
 mod support;

@@ -109,6 +109,7 @@ fn redis_ping(port: u16) -> bool {
 
 /// A running vinpath.
 pub struct TestApp {
+    handle: actix_web::dev::ServerHandle,
     pub base: String,
     pub admin: String,
     pub client: awc::Client,
@@ -145,15 +146,22 @@ impl TestApp {
             .expect("tests set an admin token");
         let app = Application::build(settings).await.expect("vinpath starts");
         let base = format!("http://127.0.0.1:{}", app.port());
+        let handle = app.handle();
         actix_web::rt::spawn(app.run_until_stopped());
         let client = awc::Client::builder()
             .timeout(Duration::from_secs(10))
             .finish();
         Self {
+            handle,
             base,
             admin,
             client,
         }
+    }
+
+    /// Stops the server (its websockets drop), as a restart would.
+    pub async fn stop(&self) {
+        self.handle.stop(false).await;
     }
 
     pub fn ws_base(&self) -> String {

@@ -76,9 +76,13 @@ const VP = (() => {
     const datum = cfg.tileDatum === "gcj02" ? gcj02 : (lat, lon) => [lat, lon];
     const m = L.map(el, { preferCanvas: true, worldCopyJump: true, zoomControl: true }).setView([31, 112], 4);
     m.getContainer().style.background = "#cfe3f2";
+    // The land sits in a pane of its own, under tiles and markers.
+    m.createPane("land").style.zIndex = 150;
+    const landRenderer = L.canvas({ pane: "land" });
     fetch(atlas).then((r) => r.json()).then((topo) => {
       const land = topojson.feature(topo, topo.objects.land);
-      L.geoJSON(land, { interactive: false, style: { color: "#b9c4a8", weight: 1, fillColor: "#eef1e6", fillOpacity: 1 } }).addTo(m).bringToBack();
+      L.geoJSON(land, { pane: "land", renderer: landRenderer, interactive: false,
+        style: { color: "#b9c4a8", weight: 1, fillColor: "#eef1e6", fillOpacity: 1 } }).addTo(m);
     }).catch(() => {});
     if (cfg.tileUrl) {
       L.tileLayer(cfg.tileUrl, { attribution: cfg.tileAttribution || "", maxZoom: 18 }).addTo(m);

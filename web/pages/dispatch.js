@@ -15,7 +15,7 @@
     const cars = new Map();      // order_id → {order, marker}
     const alerts = new Map();    // alert_id → alert
     const pending = new Map();   // order_id → latest position, applied on the next frame
-    let frame = 0;
+    let frame = 0, fitted = false;
     const m = VP.map($("map"), "/assets/node_modules/world-atlas/land-50m.json");
     const renderer = L.canvas({ padding: 0.3 });
     $("search").placeholder = t("search");
@@ -83,6 +83,8 @@
       }
       filters(msg.fleet);
       redraw();
+      const drawn = [...cars.values()].filter((c) => c.marker).map((c) => c.marker.getLatLng());
+      if (drawn.length && !fitted) { m.map.fitBounds(L.latLngBounds(drawn).pad(0.3), { maxZoom: 9 }); fitted = true; }
     };
 
     const flush = () => {
@@ -93,6 +95,7 @@
         c.order.position = { ...(c.order.position || {}), lat: p.lat, lon: p.lon, at: p.at };
         if (p.milestone) c.order.milestone = p.milestone;
         place(c);
+        $("map").dataset.lastMoved = id;
       }
       pending.clear();
       count();

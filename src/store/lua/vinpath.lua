@@ -39,7 +39,7 @@ end
 
 -- Order event.
 -- KEYS: 1 order hash, 2 history stream, 3 timeline list, 4 track (zset of kept fixes),
---       5.. dedupe day sets (newest first)
+--       5.. dedupe sets (newest first)
 -- ARGV: 1 kind (scan|fix|cancel), 2 carrier ('' = any), 3 dedupe member ('' = none),
 --       4 occurred_at ms, 5 received_at ms, 6 noise code, 7 record json,
 --       8 history max length, 9 dedupe ttl s, 10 live channel,
@@ -156,13 +156,13 @@ local function apply(keys, argv)
       '","gap":' .. tostring(gap) .. ',"event":' .. argv[7] .. '}')
   end
   return {'accepted', gap and 'gap' or '', milestone, new_truck, id, truck, '',
-    tostring(new_since), tostring(truck_since)}
+    tostring(new_since), tostring(truck_since), cur}
 end
 
 -- Truck fix: moves the truck itself; the orders on board are then applied
 -- one by one with `apply` (kind fix, through this truck).
 -- KEYS: 1 truck hash, 2 orders on board (zset, scored by loading time), 3 track,
---       4.. dedupe day sets (newest first)
+--       4.. dedupe sets (newest first)
 -- ARGV: 1 carrier, 2 truck id, 3 dedupe member, 4 occurred_at ms, 5 noise code,
 --       6 position json, 7 dedupe ttl s, 8 live channel, 9 track member
 -- Returns {status, code, {orders on board}}
