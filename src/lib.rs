@@ -13,4 +13,5 @@ pub mod jobs;
 pub mod live;
 pub mod loadgen;
 pub mod media;
+pub mod simulate;
 pub mod store;

@@ -27,6 +27,27 @@ enum Command {
     Sweep(Config),
     /// Drive a running vinpath with benchmark load (scripts/bench runs it).
     Loadgen(Loadgen),
+    /// Drive a running vinpath with a demo fleet, as carriers would (scripts/demo runs it).
+    Simulate(Simulate),
+}
+
+#[derive(Args)]
+struct Simulate {
+    /// vinpath's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    base: String,
+    /// Its admin token.
+    #[arg(long, env = "VINPATH_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: String,
+    /// The demo carrier's API key; unset: the carrier is created.
+    #[arg(long)]
+    carrier_key: Option<String>,
+    /// The demo carrier's id.
+    #[arg(long, default_value = "sf-auto")]
+    carrier: String,
+    /// Simulated seconds per real second.
+    #[arg(long, default_value_t = 900.0)]
+    speed: f64,
 }
 
 #[derive(Args)]
@@ -141,6 +162,22 @@ async fn main() -> ExitCode {
         Command::Serve(c) => (c, false),
         Command::Sweep(c) => (c, true),
         Command::Loadgen(l) => return loadgen(l).await,
+        Command::Simulate(s) => {
+            let sim = vinpath::simulate::Simulation {
+                base: s.base,
+                admin: s.admin_token,
+                carrier_key: s.carrier_key,
+                carrier: s.carrier,
+                speed: s.speed,
+            };
+            return match vinpath::simulate::run(sim).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("vinpath simulate: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
     };
     let settings = Settings {
         listen: args.listen,

@@ -4,7 +4,7 @@
 //! and sets each figure beside a baseline taken on this machine in the
 //! same run (plain HTTP, plain Redis, plain disk).
 
-mod client;
+pub mod client;
 mod fanout;
 mod ingest;
 mod memory;
