@@ -30,7 +30,7 @@ pub struct Tiles {
 }
 
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: https: http:; \
-    media-src 'self' blob: https:; connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+    media-src 'self' blob: https:; connect-src 'self' ws: wss: https:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")

@@ -65,10 +65,15 @@ async fn fold(
             }
             live = rx.recv() => match live {
                 Ok(Live::Order(c)) => {
-                    if c.change.contains('p') {
+                    if c.change.contains('p') || c.change.contains('q') {
                         latest.insert(format!("o:{}", c.order_id), messages::order_vehicle(&c));
                     }
                     if c.change.contains('m') {
+                        // A position still held for the next frame carries
+                        // the milestone it had: keep it current.
+                        if let Some(v) = latest.get_mut(&format!("o:{}", c.order_id)) {
+                            v["milestone"] = serde_json::json!(c.milestone);
+                        }
                         let _ = tx.send(FleetFrame::Text(messages::fleet_milestone(&c).into()));
                     }
                     if c.change.contains('c') {

@@ -20,7 +20,8 @@ pub struct OrderChange {
     pub truck_id: String,
     pub cursor: String,
     pub milestone: String,
-    /// `m` milestone, `p` position, or both.
+    /// What changed: `m` milestone, `p` position, `q` position inside a
+    /// site (for dispatchers only), `e` ETA, `n` notice, `c` clip.
     pub change: String,
     pub gap: bool,
     pub event: Map<String, Value>,

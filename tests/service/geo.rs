@@ -264,6 +264,27 @@ async fn the_recorded_drive_from_the_plant_to_wuhan() {
         "ETA told when it moved, not on every fix: {etas}"
     );
     assert_eq!(kinds.iter().filter(|k| *k == "milestone").count(), 2);
+
+    // A move inside the warehouse is the dispatchers' business only.
+    let inside = json!({"event_id": "inside-1", "kind": "gps", "truck_id": "YUE-A-12345",
+        "occurred_at": at_from(arrival, 50), "lat": 30.6203, "lon": 114.1398});
+    app.post_expect(&key, json!([inside]), "accepted").await;
+    while let Some(m) = customer.next_within(Duration::from_millis(800)).await {
+        assert_ne!(
+            m["event"]["kind"], "position",
+            "no bay position for the customer: {m}"
+        );
+    }
+    let mut seen = false;
+    while let Some(m) = fleet.next_within(Duration::from_millis(1200)).await {
+        seen |= m["type"] == "positions"
+            && m["vehicles"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|v| v["order_id"] == "JD-WUH");
+    }
+    assert!(seen, "dispatchers still see the car move");
 }
 
 #[actix_web::test]

@@ -91,15 +91,24 @@ const VP = (() => {
   };
 
   // A websocket that reconnects with backoff and tells its state.
-  const socket = (url, { onMessage, onState, resumeUrl }) => {
+  // `onDead` is asked, after a connection that never delivered anything,
+  // whether to give up (a link that no longer works).
+  const socket = (url, { onMessage, onState, resumeUrl, onDead }) => {
     let ws, delay = 500, closed = false;
     const open = () => {
+      let heard = false;
       ws = new WebSocket((resumeUrl && resumeUrl()) || url);
-      ws.onopen = () => { delay = 500; onState(true); };
-      ws.onmessage = (e) => { try { onMessage(JSON.parse(e.data)); } catch (_) { /* not ours */ } };
-      ws.onclose = () => {
+      ws.onopen = () => onState(true);
+      ws.onmessage = (e) => {
+        // Only a connection that works resets the backoff.
+        if (!heard) { heard = true; delay = 500; }
+        try { onMessage(JSON.parse(e.data)); } catch (_) { /* not ours */ }
+      };
+      ws.onclose = async () => {
         onState(false);
-        if (!closed) setTimeout(open, delay + Math.random() * 250);
+        if (closed) return;
+        if (!heard && onDead && await onDead()) return;
+        setTimeout(open, delay + Math.random() * 250);
         delay = Math.min(delay * 2, 15000);
       };
     };

@@ -101,15 +101,28 @@
       count();
     };
 
+    // Orders created after the snapshot: fetched once, then live.
+    const asked = new Set();
+    const learn = (id) => {
+      if (cars.has(id) || asked.has(id)) return;
+      asked.add(id);
+      api(`/api/v1/orders/${encodeURIComponent(id)}`).then((o) => {
+        if (o.milestone === "delivered" || o.milestone === "cancelled") return;
+        cars.set(id, { order: { ...o, alerts: [] }, marker: null });
+        place(cars.get(id)); count();
+      }).catch(() => asked.delete(id));
+    };
+
     const onMessage = (msg) => {
       if (msg.type === "snapshot") return snapshot(msg);
       if (msg.type === "positions") {
-        for (const v of msg.vehicles) if (v.order_id) pending.set(v.order_id, v);
+        for (const v of msg.vehicles) if (v.order_id) { learn(v.order_id); pending.set(v.order_id, v); }
         if (!frame) frame = requestAnimationFrame(flush);
         return;
       }
       if (msg.type !== "event") return;
       const e = msg.event;
+      if (e.order_id) learn(e.order_id);
       const c = cars.get(e.order_id);
       if (e.kind === "milestone" && c) {
         c.order.milestone = e.milestone;
@@ -123,13 +136,25 @@
       }
     };
 
+    let shownId = null;
+    const history = async (id) => {
+      const events = [];
+      let next = null;
+      do {
+        const page = await api(`/api/v1/orders/${encodeURIComponent(id)}/history?limit=1000${next ? `&after=${encodeURIComponent(next)}` : ""}`);
+        events.push(...page.events.filter((e) => e.kind !== "gps"));
+        next = page.next;
+      } while (next);
+      return { events };
+    };
     const details = async (id) => {
       const box = $("details");
+      shownId = id;
       box.hidden = false;
       box.replaceChildren(el("h2", { text: id }));
       try {
-        const [o, h] = await Promise.all([api(`/api/v1/orders/${encodeURIComponent(id)}`),
-          api(`/api/v1/orders/${encodeURIComponent(id)}/history?limit=1000`)]);
+        const [o, h] = await Promise.all([api(`/api/v1/orders/${encodeURIComponent(id)}`), history(id)]);
+        if (shownId !== id) return;
         const steps = h.events.filter((e) => e.status === "accepted" && e.milestone && (e.kind === "scan" || e.kind === "geofence" || e.kind === "cancel"));
         box.append(el("div", { text: `${t(o.milestone)} · ${o.model} · ${o.vin || ""}` }),
           el("div", { className: "muted", text: `${t("eta")}: ${when(o.eta)} · ${t("promised")}: ${when(o.promised_by)}` }),
@@ -138,7 +163,7 @@
         for (const a of alerts.values()) if (a.order_id === id) box.append(el("div", { className: "error", text: `${t(a.kind)}: ${a.detail || ""}` }));
         for (const c of h.events.filter((e) => e.kind === "clip").reverse()) {
           const r = await fetch(`/api/v1/orders/${encodeURIComponent(id)}/clips/${c.clip_id}`, { headers: auth });
-          if (!r.ok) continue;
+          if (!r.ok || shownId !== id) continue;
           const video = el("video", { controls: true, preload: "metadata", src: URL.createObjectURL(await r.blob()) });
           box.append(el("figure", { "data-clip-id": c.clip_id }, video, el("figcaption", { className: "muted", text: `${t(c.clip_kind)} · ${when(c.captured_at)}` })));
         }

@@ -31,26 +31,27 @@
 
   const drawTimeline = () => {
     const list = $("timeline");
-    list.replaceChildren(...order.timeline.slice().reverse().map((e, i) => el("li",
+    // Newest first, by when it happened (late scans arrive out of order).
+    const steps = order.timeline.slice().sort((a, b) => new Date(b.at) - new Date(a.at));
+    list.replaceChildren(...steps.map((e, i) => el("li",
       { "data-milestone": e.milestone, className: i === 0 ? "current" : "" },
       el("span", { text: t(e.milestone) }), el("span", { className: "at", text: when(e.at) }),
       e.gap ? el("span", { className: "gap", text: t("gap") }) : null)));
   };
 
   const drawClips = () => {
-    const clips = order.clips.slice().sort((a, b) => b.captured_at.localeCompare(a.captured_at));
-    $("no-clips").hidden = clips.length > 0;
-    for (const c of clips) {
+    $("no-clips").hidden = order.clips.length > 0;
+    for (const c of order.clips) {
       if (shown.has(c.clip_id)) continue;
       shown.add(c.clip_id);
-      const video = el("video", { controls: true, preload: "metadata", playsInline: true, src: c.url });
+      // Same origin as the page, whatever the configured public URL.
+      const video = el("video", { controls: true, preload: "metadata", playsInline: true, src: new URL(c.url, location.href).pathname });
       const box = el("figure", { className: "clip", "data-clip-id": c.clip_id }, video,
         el("figcaption", { className: "caption", text: `${t(c.kind)} · ${when(c.captured_at)}` }));
-      const first = $("clips").querySelector(".clip");
-      const older = [...$("clips").children].find((x) => x.dataset.capturedAt < c.captured_at);
       box.dataset.capturedAt = c.captured_at;
+      // Newest first: before the first one filmed earlier.
+      const older = [...$("clips").children].find((x) => new Date(x.dataset.capturedAt) < new Date(c.captured_at));
       $("clips").insertBefore(box, older || null);
-      void first;
     }
   };
 
@@ -59,7 +60,9 @@
     $("model").textContent = order.model;
     $("vin").textContent = order.vin_masked || "";
     $("milestone").textContent = t(order.milestone);
-    $("eta").textContent = order.milestone === "delivered" ? when(order.milestone_at) : when(order.eta);
+    const done = order.milestone === "delivered";
+    $("eta-label").textContent = done ? t("delivered") : t("eta");
+    $("eta").textContent = done ? when(order.milestone_at) : when(order.eta);
     $("promised").textContent = when(order.promised_by);
     $("updated").textContent = ago(order.updated_at);
   };
@@ -75,7 +78,8 @@
     if (msg.type !== "event" || !order) return;
     cursor = msg.cursor;
     const e = msg.event;
-    order.updated_at = new Date().toISOString();
+    const happened = e.at || e.captured_at;
+    if (happened && (!order.updated_at || happened > order.updated_at)) order.updated_at = happened;
     if (e.kind === "milestone") {
       order.milestone = e.milestone; order.milestone_at = e.at;
       order.timeline.push({ milestone: e.milestone, at: e.at, gap: e.gap });
@@ -101,6 +105,14 @@
     onState: setState,
     // After a drop, resume from the last cursor: no gap, no repeat.
     resumeUrl: () => cursor ? VP.wsUrl(`/ws/track/${encodeURIComponent(token)}?after=${encodeURIComponent(cursor)}`) : null,
+    // A link rotated away or expired meanwhile: show the friendly page.
+    onDead: async () => {
+      try {
+        const r = await fetch(`/api/v1/track/${encodeURIComponent(token)}`);
+        if (r.status === 404) { location.reload(); return true; }
+      } catch (_) { /* offline: keep trying */ }
+      return false;
+    },
   });
   // "Updated N minutes ago" stays true while nothing happens.
   setInterval(() => { if (order) $("updated").textContent = ago(order.updated_at); }, 30000);

@@ -148,6 +148,9 @@ local function apply(keys, argv)
     end
   end
   redis.call('HSET', o, 'updated_at', received)
+  -- Inside a site the customer sees the site, not the bay: the move is 'q',
+  -- a position for dispatchers only.
+  if redis.call('HEXISTS', o, 'site') == 1 then change = (string.gsub(change, 'p', 'q')) end
   local id = record('accepted', '', gap, change)
   if change ~= '' then
     redis.call('PUBLISH', argv[10], '{"kind":"order","order_id":' .. cjson.encode(order_id) ..
