@@ -310,6 +310,27 @@ async fn the_dispatcher_map_shows_moves_and_alerts() {
         app.post_expect(&key, json!([fix]), "accepted").await;
     }
     app.order("JD-4", "sf-auto").await; // no position yet: not drawn
+    // A truck that delivered its only car still shows on the map.
+    app.order("JD-5", "sf-auto").await;
+    load(&app, &key, "JD-5", "T9", -60).await;
+    app.post_expect(
+        &key,
+        json!([scan("JD-5-u", "JD-5", "unloaded", -40)]),
+        "accepted",
+    )
+    .await;
+    app.post_expect(
+        &key,
+        json!([scan("JD-5-d", "JD-5", "delivered", -39)]),
+        "accepted",
+    )
+    .await;
+    app.post_expect(
+        &key,
+        json!([truck_fix("t9", "T9", -30, 22.9, 113.4)]),
+        "accepted",
+    )
+    .await;
     let driver = Driver::start();
     let c = driver.browser(false, "en-US").await;
     c.goto(&format!("{}/dispatch", app.base)).await.unwrap();
@@ -319,11 +340,11 @@ async fn the_dispatcher_map_shows_moves_and_alerts() {
     assert!(
         until(
             &c,
-            "return document.getElementById('map').dataset.vehicles === '3'",
+            "return document.getElementById('map').dataset.vehicles === '4'",
             Duration::from_secs(10)
         )
         .await,
-        "one marker per car with a position"
+        "one marker per active car with a position, and the empty truck"
     );
 
     // A fix moves its car.

@@ -13,6 +13,7 @@
     const auth = { Authorization: `Bearer ${token}` };
     const api = (path) => fetch(path, { headers: auth }).then((r) => r.ok ? r.json() : Promise.reject(r.status));
     const cars = new Map();      // order_id → {order, marker}
+    const empties = new Map();   // truck_id → marker of a truck with no car aboard
     const alerts = new Map();    // alert_id → alert
     const pending = new Map();   // order_id → latest position, applied on the next frame
     let frame = 0, fitted = false;
@@ -46,8 +47,18 @@
       }
     };
 
+    // A truck with no car aboard still shows, grey and square-ish.
+    const placeTruck = (tr) => {
+      if (!tr.position || (tr.order_ids || []).length) return;
+      const at = m.at(tr.position.lat, tr.position.lon);
+      const old = empties.get(tr.truck_id);
+      if (old) { old.setLatLng(at); return; }
+      empties.set(tr.truck_id, L.circleMarker(at, { renderer, radius: 4, weight: 2, color: "#52606d", fillColor: "#cbd2d9", fillOpacity: 1 })
+        .bindTooltip(`${t("truck")} ${tr.truck_id}`).addTo(m.map));
+    };
+
     const count = () => {
-      const n = [...cars.values()].filter((c) => c.marker).length;
+      const n = [...cars.values()].filter((c) => c.marker).length + empties.size;
       $("map").dataset.vehicles = String(n);
       $("count").textContent = `${n} ${t("vehicles")}`;
     };
@@ -76,7 +87,9 @@
 
     const snapshot = (msg) => {
       for (const c of cars.values()) if (c.marker) c.marker.remove();
-      cars.clear(); alerts.clear();
+      for (const mk of empties.values()) mk.remove();
+      cars.clear(); alerts.clear(); empties.clear();
+      for (const tr of msg.trucks || []) placeTruck(tr);
       for (const o of msg.fleet) {
         cars.set(o.order_id, { order: o, marker: null });
         for (const a of o.alerts || []) alerts.set(a.alert_id, a);
@@ -116,7 +129,10 @@
     const onMessage = (msg) => {
       if (msg.type === "snapshot") return snapshot(msg);
       if (msg.type === "positions") {
-        for (const v of msg.vehicles) if (v.order_id) { learn(v.order_id); pending.set(v.order_id, v); }
+        for (const v of msg.vehicles) {
+          if (v.order_id) { learn(v.order_id); pending.set(v.order_id, v); }
+          else if (empties.has(v.truck_id)) empties.get(v.truck_id).setLatLng(m.at(v.lat, v.lon));
+        }
         if (!frame) frame = requestAnimationFrame(flush);
         return;
       }
