@@ -216,7 +216,7 @@ async fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
             Err(e) => {
-                eprintln!("vinpath: {}", error_text(&e));
+                eprintln!("vinpath: {}", vinpath::http::chain(&e));
                 ExitCode::FAILURE
             }
         };
@@ -224,7 +224,7 @@ async fn main() -> ExitCode {
     let app = match Application::build(settings).await {
         Ok(app) => app,
         Err(e) => {
-            eprintln!("vinpath: {}", error_text(&e));
+            eprintln!("vinpath: {}", vinpath::http::chain(&e));
             return ExitCode::FAILURE;
         }
     };
@@ -293,15 +293,4 @@ fn stop_on_signals(handle: actix_web::dev::ServerHandle) -> std::io::Result<()> 
         handle.stop(true).await;
     });
     Ok(())
-}
-
-fn error_text(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }

@@ -20,7 +20,7 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 pub use auth::Caller;
-pub use error::ApiError;
+pub use error::{ApiError, chain};
 
 use crate::clock::Clock;
 use crate::live::fleet::FleetFeed;
