@@ -307,7 +307,9 @@ impl Store {
                     | Milestone::OutForDelivery
                     | Milestone::Delivered,
                 ) => "-".to_owned(),
-                (Some(id), _) => super::fixes::site_json(&sites, Some(id.as_str()), e.occurred_at),
+                (Some(id), _) => {
+                    super::geo_writes::site_json(&sites, Some(id.as_str()), e.occurred_at)
+                }
                 (None, _) => String::new(),
             };
             let tail = [

@@ -8,6 +8,7 @@ pub mod clips;
 pub mod embedded;
 pub mod events;
 mod fixes;
+mod geo_writes;
 pub mod history;
 mod keys;
 pub mod orders;

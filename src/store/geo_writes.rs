@@ -1,0 +1,180 @@
+//! The geo pass's writes for a segment of fixes: what each vehicle's
+//! newest fix means (geofence milestones, ETA, notices, alerts), each write
+//! guarded by that fix still being the vehicle's newest.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::events::{Apply, Call, verdicts};
+use super::fixes::{Vehicle, VehicleWork, point};
+use super::{Store, keys};
+use crate::domain::{CarrierEvent, EventBody, Milestone, OrderId, utc};
+use crate::geo::pass::{self, CarOutcome};
+
+/// Where a car inside a site is shown: the site, not the bay.
+pub(super) fn site_json(sites: &[pass::SiteInfo], id: Option<&str>, at: DateTime<Utc>) -> String {
+    id.and_then(|id| sites.iter().find(|s| s.site.id == id))
+        .map(|s| {
+            json!({"site_id": s.site.id, "lat": s.lat, "lon": s.lon, "at": utc(at)}).to_string()
+        })
+        .unwrap_or_default()
+}
+
+impl Store {
+    /// Runs the geo pass over a vehicle's would-be newest fixes and adds
+    /// its guarded writes.
+    pub(super) fn plan_geo(
+        &self,
+        call: &Call<'_>,
+        segment: &[(usize, CarrierEvent)],
+        noise: &[&'static str],
+        w: &mut VehicleWork,
+        sites: &[pass::SiteInfo],
+        writes: &mut redis::Pipeline,
+    ) {
+        let opts = &self.options().geo;
+        let mut state = w.geo.clone();
+        let mut newest = w.pos_at;
+        let mut cars = w.cars.clone();
+        let mut last: Option<(i64, Vec<CarOutcome>)> = None;
+        let mut synthetic: Vec<(String, &'static str, String, DateTime<Utc>)> = Vec::new();
+        // Alerts raised and cleared, in the order they happened (a late
+        // batch may hold both), with the fix time.
+        let mut alert_ops: Vec<(bool, &'static str, String, String, DateTime<Utc>)> = Vec::new();
+        for &k in &w.fixes {
+            let e = &segment[k].1;
+            let EventBody::Fix(f) = &e.body else { continue };
+            let p = point(e, f);
+            if !noise[k].is_empty() || p.at_ms < newest {
+                continue;
+            }
+            newest = p.at_ms;
+            let out = pass::evaluate(&state, p, f.speed_kmh, sites, &cars, opts);
+            state = out.vehicle.clone();
+            for (car, o) in cars.iter_mut().zip(&out.cars) {
+                for (m, site, at) in &o.milestones {
+                    let at = DateTime::from_timestamp_millis(*at).unwrap_or(e.occurred_at);
+                    synthetic.push((car.order_id.clone(), m, site.clone(), at));
+                    car.milestone = (*m).to_owned();
+                }
+                for kind in &o.clear {
+                    alert_ops.push((
+                        false,
+                        kind,
+                        car.order_id.clone(),
+                        String::new(),
+                        e.occurred_at,
+                    ));
+                }
+                for (kind, detail) in &o.raise {
+                    // A stop is an alert since the car stopped, not since
+                    // it was noticed.
+                    let since = match state.still {
+                        Some(still) if *kind == "stationary" => {
+                            DateTime::from_timestamp_millis(still.since_ms).unwrap_or(e.occurred_at)
+                        }
+                        _ => e.occurred_at,
+                    };
+                    alert_ops.push((true, kind, car.order_id.clone(), detail.clone(), since));
+                }
+                car.open.retain(|k| !o.clear.contains(&k.as_str()));
+                car.open
+                    .extend(o.raise.iter().map(|(k, _)| (*k).to_owned()));
+                car.arriving_sent |= o.arriving;
+            }
+            last = Some((p.at_ms, out.cars));
+        }
+        let Some((at, outs)) = last else { return };
+        let Ok(state_json) = serde_json::to_string(&state) else {
+            return;
+        };
+        writes
+            .cmd("FCALL")
+            .arg("vinpath_geo_vehicle")
+            .arg(1)
+            .arg(w.vehicle.hash())
+            .arg(at)
+            .arg(state_json);
+        let at_time = DateTime::from_timestamp_millis(at).unwrap_or_default();
+        let inside = site_json(sites, state.fence.inside.as_deref(), at_time);
+        for (before, (after, o)) in w.cars.iter().zip(cars.iter().zip(outs)) {
+            let eta_record = if crate::geo::eta::moved_enough(before.eta, o.eta) {
+                json!({"event_id": format!("eta-{at}"), "kind": "eta", "eta": utc(o.eta), "occurred_at": utc(at_time), "received_at": utc(call.received_at)}).to_string()
+            } else {
+                String::new()
+            };
+            let notice = if after.arriving_sent && !before.arriving_sent {
+                json!({"event_id": format!("arriving-{at}"), "kind": "notice", "text": "Your car is arriving soon", "occurred_at": utc(at_time), "received_at": utc(call.received_at)}).to_string()
+            } else {
+                String::new()
+            };
+            writes
+                .cmd("FCALL")
+                .arg("vinpath_geo_car")
+                .arg(2)
+                .arg(keys::order(o.order_id.as_str()))
+                .arg(keys::order_log(o.order_id.as_str()))
+                .arg(at)
+                .arg(o.eta.timestamp_millis())
+                .arg(eta_record)
+                .arg(notice)
+                .arg(self.options().history_limit)
+                .arg(keys::LIVE_CHANNEL)
+                .arg(&inside);
+        }
+        let truck = match &w.vehicle {
+            Vehicle::Truck(_, t) => Some(t.as_str()),
+            Vehicle::Order(_) => None,
+        };
+        for (raise, kind, order, detail, since) in alert_ops {
+            let id = format!("{kind}:{order}");
+            let alert = json!({"alert_id": id, "kind": kind, "order_id": order, "truck_id": truck, "since": utc(since), "detail": detail});
+            writes
+                .cmd("FCALL")
+                .arg("vinpath_alert")
+                .arg(1)
+                .arg(keys::ALERTS)
+                .arg(if raise { "raise" } else { "clear" })
+                .arg(&id)
+                .arg(alert.to_string())
+                .arg(keys::LIVE_CHANNEL);
+        }
+        for (order, milestone, site, at) in synthetic {
+            let Ok(id) = OrderId::parse(&order) else {
+                continue;
+            };
+            let Some(m) = Milestone::parse(milestone) else {
+                continue;
+            };
+            let (by_current, from_hold) = verdicts(m);
+            let event_id = format!(
+                "geo-{}-{site}-{milestone}-{}",
+                w.vehicle.label(),
+                at.timestamp_millis()
+            );
+            let record = json!({"event_id": event_id, "kind": "geofence", "order_id": order, "milestone": milestone, "site_id": site, "occurred_at": utc(at), "received_at": utc(call.received_at)}).to_string();
+            let member = format!("geo|{event_id}");
+            let tail = [
+                milestone,
+                by_current.as_str(),
+                from_hold.as_str(),
+                "",
+                "",
+                "",
+            ];
+            call.push_apply(
+                writes,
+                Apply {
+                    order: &id,
+                    kind: "scan",
+                    carrier: "",
+                    member: &member,
+                    at,
+                    noise: "",
+                    record: &record,
+                    tail: &tail,
+                },
+            );
+        }
+    }
+}
