@@ -12,6 +12,7 @@ pub mod metrics;
 mod ops;
 mod orders;
 pub mod pages;
+mod playback;
 mod sites;
 mod track;
 
@@ -105,11 +106,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .route(
                 "/orders/{id}/clips/{clip}",
-                web::get().to(clips::play_for_order),
+                web::get().to(playback::play_for_order),
             )
             .route(
                 "/track/{token}/clips/{clip}",
-                web::get().to(clips::play_for_customer),
+                web::get().to(playback::play_for_customer),
             ),
     )
     .route("/ws/track/{token}", web::get().to(track::socket))
