@@ -124,6 +124,8 @@ impl Application {
             .ensure_admin_token(settings.admin_token.as_deref())
             .await?;
         store.ensure_secret(settings.secret.as_deref()).await?;
+        // Scans are placed at their sites from this copy: start with one.
+        store.current_sites().await?;
 
         let listener = TcpListener::bind(&settings.listen)
             .map_err(|e| StartError::Listen(settings.listen.clone(), e))?;

@@ -7,6 +7,8 @@
 //! truck fixes to every car on board. A truck fix that follows a scan
 //! starts a new segment, so it sees the bindings that scan made.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use redis::Value;
 
@@ -274,15 +276,13 @@ impl Store {
         segment: &[(usize, CarrierEvent)],
         outcomes: &mut [Option<Outcome>],
     ) -> Result<()> {
-        // Scans at a site show the car there: know the sites as they are now.
+        // Scans at a site show the car there, placed from this instance's
+        // copy of the sites; the same round trip reads the sites' version,
+        // and a changed version refreshes the copy for what follows.
         let at_sites = segment
             .iter()
             .any(|(_, e)| matches!(&e.body, EventBody::Scan(s) if s.site_id.is_some()));
-        let sites = if at_sites {
-            self.current_sites().await?
-        } else {
-            self.cached_sites()
-        };
+        let sites = self.cached_sites();
         let mut pipe = redis::pipe();
         for (_, e) in segment {
             let EventBody::Scan(s) = &e.body else {
@@ -335,7 +335,34 @@ impl Store {
                 },
             );
         }
-        let values = self.query_each(&mut pipe).await?;
+        if at_sites {
+            pipe.cmd("GET").arg(keys::SITES_VERSION);
+        }
+        let mut values = self.query_each(&mut pipe).await?;
+        // The copy was out of date (a site created on another instance):
+        // refresh it and place the cars these scans left unplaced.
+        let mut placed_late = Vec::new();
+        if at_sites && let Some(v) = values.pop() {
+            let version = redis::from_redis_value::<Option<i64>>(v)
+                .ok()
+                .flatten()
+                .unwrap_or(0);
+            let fresh = self.sites_at(version).await?;
+            if !Arc::ptr_eq(&fresh, &sites) {
+                for (_, e) in segment {
+                    if let EventBody::Scan(s) = &e.body
+                        && let Some(id) = &s.site_id
+                        && !sites.iter().any(|x| x.site.id == id.as_str())
+                    {
+                        let json =
+                            super::geo_writes::site_json(&fresh, Some(id.as_str()), e.occurred_at);
+                        if !json.is_empty() {
+                            placed_late.push((s.order_id.clone(), json));
+                        }
+                    }
+                }
+            }
+        }
         let mut followups = Vec::new();
         for ((i, e), v) in segment.iter().zip(values) {
             let EventBody::Scan(s) = &e.body else {
@@ -373,6 +400,14 @@ impl Store {
                         kinds: ended,
                     });
                 }
+            }
+            if a.status == "accepted"
+                && let Some((_, json)) = placed_late.iter().find(|(o, _)| *o == s.order_id)
+            {
+                followups.push(Followup::PlaceAtSite {
+                    order: s.order_id.to_string(),
+                    site: json.clone(),
+                });
             }
             outcomes[*i] = Some(outcome(&a)?);
         }

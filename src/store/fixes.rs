@@ -303,25 +303,24 @@ impl Store {
                 let record = e.record(call.received_at).to_string();
                 let m = call.member(e);
                 let track = member(&p);
-                match &w.vehicle {
-                    Vehicle::Order(o) => {
-                        let Ok(order) = OrderId::parse(o) else {
-                            continue;
+                // The fix applied to one car (its own, or carried by a truck).
+                let apply_fix = |pipe: &mut redis::Pipeline, order: &str, tail: &[&str]| {
+                    if let Ok(order) = OrderId::parse(order) {
+                        let fix = Apply {
+                            order: &order,
+                            kind: "fix",
+                            carrier,
+                            member: &m,
+                            at: e.occurred_at,
+                            noise: noise[k],
+                            record: &record,
+                            tail,
                         };
-                        call.push_apply(
-                            &mut pipe,
-                            Apply {
-                                order: &order,
-                                kind: "fix",
-                                carrier,
-                                member: &m,
-                                at: e.occurred_at,
-                                noise: noise[k],
-                                record: &record,
-                                tail: &[&pos, "", "", &track],
-                            },
-                        );
+                        call.push_apply(pipe, fix);
                     }
+                };
+                match &w.vehicle {
+                    Vehicle::Order(o) => apply_fix(&mut pipe, o, &[&pos, "", "", &track]),
                     Vehicle::Truck(name, truck) => {
                         let mut ks = vec![
                             keys::truck(name),
@@ -344,22 +343,7 @@ impl Store {
                             .arg(&track);
                         let stale = if p.at_ms < w.pos_at { "1" } else { "" };
                         for car in &w.cars {
-                            let Ok(order) = OrderId::parse(&car.order_id) else {
-                                continue;
-                            };
-                            call.push_apply(
-                                &mut pipe,
-                                Apply {
-                                    order: &order,
-                                    kind: "fix",
-                                    carrier,
-                                    member: &m,
-                                    at: e.occurred_at,
-                                    noise: noise[k],
-                                    record: &record,
-                                    tail: &[&pos, truck, stale, &track],
-                                },
-                            );
+                            apply_fix(&mut pipe, &car.order_id, &[&pos, truck, stale, &track]);
                         }
                     }
                 }

@@ -90,6 +90,10 @@ impl Store {
             .arg(keys::SITES_VERSION)
             .ignore();
         let (created,): (bool,) = self.query(&pipe).await?;
+        if created {
+            // This instance knows at once; others at their next scan or fix.
+            self.current_sites().await?;
+        }
         Ok(created)
     }
 
@@ -105,8 +109,9 @@ impl Store {
         Ok(sites)
     }
 
-    /// The sites as they are now (one round trip for their version).
-    pub(super) async fn current_sites(&self) -> Result<Arc<Vec<SiteInfo>>> {
+    /// The sites as they are now (one round trip for their version, a
+    /// second only when they changed).
+    pub async fn current_sites(&self) -> Result<Arc<Vec<SiteInfo>>> {
         let mut pipe = redis::pipe();
         pipe.cmd("GET").arg(keys::SITES_VERSION);
         let (version,): (Option<i64>,) = self.query(&pipe).await?;

@@ -21,6 +21,8 @@ pub(super) enum Followup {
         old: Option<(String, i64)>,
         new: Option<(String, i64)>,
     },
+    /// A scan named a site this instance had not heard of yet.
+    PlaceAtSite { order: String, site: String },
     /// A scan took the car out of what these alerts are about.
     ClearAlerts {
         order: String,
@@ -96,6 +98,13 @@ impl Store {
                     }
                 }
                 Followup::ClearAlerts { order, kinds } => clear_alerts(&mut pipe, &order, kinds),
+                Followup::PlaceAtSite { order, site } => {
+                    pipe.cmd("HSET")
+                        .arg(keys::order(order.as_str()))
+                        .arg("site")
+                        .arg(site)
+                        .ignore();
+                }
             }
         }
         let () = self.query(&pipe).await?;

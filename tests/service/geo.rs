@@ -334,3 +334,41 @@ async fn a_quiet_tracker_in_transit_raises_no_signal_and_its_next_fix_clears_it(
         .await;
     assert_eq!(r.body["alerts"], json!([]));
 }
+
+/// A scan at a site shows the car at the site, even on an instance that
+/// had not yet heard of the site.
+#[actix_web::test]
+async fn a_scan_at_a_site_places_the_car_there_on_any_instance() {
+    let redis = TestRedis::start();
+    let a = TestApp::spawn(&redis).await;
+    let b = TestApp::spawn(&redis).await;
+    let key = a.carrier("sf-auto").await;
+    let site = json!({"site_id": "jd-wuhan", "name": "JD Wuhan", "kind": "warehouse", "center": {"lat": 30.62, "lon": 114.14}, "radius_m": 400});
+    assert_eq!(
+        a.call("POST", "/api/v1/sites", Some(&a.admin), Some(site))
+            .await
+            .status,
+        201
+    );
+    for (app, order) in [(&a, "JD-A"), (&b, "JD-B")] {
+        let token = app.order(order, "sf-auto").await;
+        load(app, &key, order, "T1", -60).await;
+        let mut unloaded = scan(&format!("{order}-u"), order, "unloaded", -20);
+        unloaded["site_id"] = json!("jd-wuhan");
+        unloaded["lat"] = json!(30.6213);
+        unloaded["lon"] = json!(114.1388);
+        app.post_expect(&key, json!([unloaded]), "accepted").await;
+        let view = app
+            .call("GET", &format!("/api/v1/track/{token}"), None, None)
+            .await;
+        assert_eq!(
+            view.body["position"]["site_id"], "jd-wuhan",
+            "{order}: {}",
+            view.body
+        );
+        assert_eq!(
+            view.body["position"]["lat"], 30.62,
+            "{order}: the site, not the bay"
+        );
+    }
+}
