@@ -153,7 +153,7 @@ impl Application {
         ));
         let hub = Hub::start(store.client().clone());
         let fleet = FleetFeed::start(&hub, &settings.live);
-        let state = web::Data::new(AppState {
+        let state = AppState {
             store: store.clone(),
             hub,
             fleet,
@@ -166,11 +166,16 @@ impl Application {
             clip_redirect: settings.clip_redirect,
             tiles: settings.tiles.clone(),
             live: settings.live.clone(),
-        });
+        };
         http::metrics::install();
         let mut server = HttpServer::new(move || {
+            // Each worker talks to Redis over its own connection.
+            let mut worker = state.clone();
+            if let Ok(store) = state.store.own_connection() {
+                worker.store = store;
+            }
             App::new()
-                .app_data(state.clone())
+                .app_data(web::Data::new(worker))
                 .wrap(http::security_headers())
                 .wrap_fn(|req, srv| {
                     let method = req.method().clone();

@@ -30,6 +30,7 @@ use crate::media::ClipStore;
 use crate::store::Store;
 
 /// What every handler shares: cheap handles and settings.
+#[derive(Clone)]
 pub struct AppState {
     pub store: Store,
     pub hub: Hub,

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::Sizes;
 use super::client::{Api, Ticks, order_fix};
-use super::stats::{Figure, Samples};
+use super::stats::{CpuMeter, Figure, Samples};
+use super::{Sizes, Target};
 
 /// Runs `workers` loops of `step` until `dur` has passed; returns the
 /// number of steps and their latencies.
@@ -49,6 +49,7 @@ pub async fn single_events(
     key: &str,
     ticks: &Rc<RefCell<Ticks>>,
     sizes: &Sizes,
+    target: &Target,
 ) -> Result<Vec<Figure>, String> {
     api.orders("S", "bench", 64).await?;
     let health = {
@@ -76,32 +77,36 @@ pub async fn single_events(
             }
         }
     };
+    let cpu = CpuMeter::start(target.pid, target.redis_port);
     let (n, mut lat) = hammer(64, sizes.dur, post).await;
     let rate = n as f64 / sizes.dur.as_secs_f64();
-    Ok(vec![
+    let mut figures = vec![
         Figure::new("1", "single-event POSTs, 64 connections", rate, "events/s")
             .against(baseline, 0.35),
         Figure::new("1", "  latency p50", lat.quantile_ms(0.5), "ms").info(),
         Figure::new("1", "  latency p99", lat.quantile_ms(0.99), "ms").info(),
-    ])
+    ];
+    figures.extend(cpu.figures("1", n));
+    Ok(figures)
 }
 
 fn redis_benchmark_baseline(redis_port: u16, requests: usize) -> Result<f64, String> {
     // The Redis work of one ingested fix: the function that applies it to
-    // its order (dedupe, state, history, track, live channel).
+    // its order (dedupe in this week's and last week's ids, state, track,
+    // history, ETA and geo memory, live channel), called as vinpath calls
+    // it. Each call is a new fix at the same time, so it moves the car.
     let order = "vp:{o:M-0}";
-    let day = chrono::Utc::now().timestamp().div_euclid(86_400);
-    let mut args: Vec<String> = vec!["FCALL".into(), "vinpath_apply".into(), "13".into()];
+    let week = chrono::Utc::now().timestamp().div_euclid(7 * 86_400);
+    let mut args: Vec<String> = vec!["FCALL".into(), "vinpath_apply".into(), "6".into()];
     for k in [
         order.to_owned(),
         format!("{order}:log"),
         format!("{order}:tl"),
         format!("{order}:track"),
+        format!("{order}:seen:{week}"),
+        format!("{order}:seen:{}", week - 1),
     ] {
         args.push(k);
-    }
-    for d in 0..9 {
-        args.push(format!("{order}:seen:{}", day - d));
     }
     let at = (chrono::Utc::now() - chrono::Duration::hours(1))
         .timestamp_millis()
@@ -109,6 +114,8 @@ fn redis_benchmark_baseline(redis_port: u16, requests: usize) -> Result<f64, Str
     let pos =
         r#"{"lat":23.03,"lon":113.47,"at":"2026-11-24T00:00:00Z","speed_kmh":null,"heading":null}"#;
     let record = r#"{"event_id":"b","kind":"gps","order_id":"M-0","lat":23.03,"lon":113.47}"#;
+    let geo = r#"{"fence":{"inside":null},"still":null}"#;
+    let track = format!("{at}:23.03:113.47");
     for a in [
         "fix",
         "bench",
@@ -118,12 +125,17 @@ fn redis_benchmark_baseline(redis_port: u16, requests: usize) -> Result<f64, Str
         "",
         record,
         "10000",
-        "777600",
+        "1296000",
         "vp:bench",
         pos,
         "",
         "",
-        "x",
+        &track,
+        geo,
+        &at,
+        "",
+        "",
+        "",
     ] {
         args.push(a.to_owned());
     }
@@ -157,7 +169,7 @@ pub async fn batches(
     key: &str,
     ticks: &Rc<RefCell<Ticks>>,
     sizes: &Sizes,
-    redis_port: u16,
+    target: &Target,
 ) -> Result<Vec<Figure>, String> {
     api.orders("M", "bench", 100).await?;
     let post = {
@@ -180,12 +192,15 @@ pub async fn batches(
             }
         }
     };
+    let cpu = CpuMeter::start(target.pid, target.redis_port);
     let (n, _) = hammer(8, sizes.dur, post).await;
     let rate = n as f64 * 100.0 / sizes.dur.as_secs_f64();
-    let baseline = redis_benchmark_baseline(redis_port, sizes.redis_requests)?;
-    Ok(vec![
-        Figure::new("2", "100-event batches", rate, "events/s").against(baseline, 0.75),
-    ])
+    let used = cpu.figures("2", n * 100);
+    let baseline = redis_benchmark_baseline(target.redis_port, sizes.redis_requests)?;
+    let mut figures =
+        vec![Figure::new("2", "100-event batches", rate, "events/s").against(baseline, 0.75)];
+    figures.extend(used);
+    Ok(figures)
 }
 
 pub async fn round_trips(

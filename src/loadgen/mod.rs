@@ -86,7 +86,7 @@ pub async fn run(target: &Target, sizes: &Sizes, only: &[u8]) -> Result<Vec<Figu
     if want(1) {
         step(1, "single-event POSTs");
         figures.extend(
-            ingest::single_events(&fresh(), &key, &ticks, sizes)
+            ingest::single_events(&fresh(), &key, &ticks, sizes, target)
                 .await
                 .map_err(label(1))?,
         );
@@ -94,7 +94,7 @@ pub async fn run(target: &Target, sizes: &Sizes, only: &[u8]) -> Result<Vec<Figu
     if want(2) {
         step(2, "batches");
         figures.extend(
-            ingest::batches(&fresh(), &key, &ticks, sizes, target.redis_port)
+            ingest::batches(&fresh(), &key, &ticks, sizes, target)
                 .await
                 .map_err(label(2))?,
         );

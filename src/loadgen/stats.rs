@@ -133,6 +133,69 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
         .ok()
 }
 
+/// CPU seconds a process has used so far (user and system, all threads).
+pub fn cpu_secs(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which may hold spaces: utime and
+    // stime are the 12th and 13th, in clock ticks.
+    let rest = stat.rsplit_once(')')?.1;
+    let mut fields = rest.split_whitespace().skip(11);
+    let ticks: f64 = fields.next()?.parse::<f64>().ok()? + fields.next()?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+/// CPU seconds Redis has used so far, from its own INFO.
+pub fn redis_cpu_secs(port: u16) -> Option<f64> {
+    let out = std::process::Command::new("redis-cli")
+        .args(["-p", &port.to_string(), "INFO", "cpu"])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let field = |name: &str| -> Option<f64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+    };
+    Some(field("used_cpu_user:")? + field("used_cpu_sys:")?)
+}
+
+/// CPU time vinpath and Redis spend on a stretch of load, per unit of work.
+pub struct CpuMeter {
+    pid: u32,
+    redis_port: u16,
+    start: (Option<f64>, Option<f64>),
+}
+
+impl CpuMeter {
+    pub fn start(pid: u32, redis_port: u16) -> Self {
+        Self {
+            pid,
+            redis_port,
+            start: (cpu_secs(pid), redis_cpu_secs(redis_port)),
+        }
+    }
+
+    /// Microseconds of CPU per unit for (vinpath, Redis), NaN when unknown.
+    pub fn per(&self, units: usize) -> (f64, f64) {
+        let per = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(a), Some(b)) if units > 0 => (b - a) * 1e6 / units as f64,
+            _ => f64::NAN,
+        };
+        (
+            per(self.start.0, cpu_secs(self.pid)),
+            per(self.start.1, redis_cpu_secs(self.redis_port)),
+        )
+    }
+
+    /// The two as info lines of figure `id`.
+    pub fn figures(&self, id: &str, units: usize) -> [Figure; 2] {
+        let (v, r) = self.per(units);
+        [
+            Figure::new(id, "  vinpath CPU per event", v, "µs").info(),
+            Figure::new(id, "  Redis CPU per event", r, "µs").info(),
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

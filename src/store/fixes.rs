@@ -144,6 +144,8 @@ pub(super) struct VehicleWork {
     pub(super) pos_at: i64,
     pub(super) geo: VehicleGeo,
     pub(super) cars: Vec<CarContext>,
+    /// What its newest fix in the segment means.
+    pub(super) plan: Option<super::geo_writes::GeoPlan>,
 }
 
 impl Store {
@@ -227,6 +229,7 @@ impl Store {
                     .and_then(|g| serde_json::from_str(&g).ok())
                     .unwrap_or_default(),
                 cars: Vec::new(),
+                plan: None,
             };
             match &w.vehicle {
                 Vehicle::Truck(..) => {
@@ -284,10 +287,11 @@ impl Store {
                     noise[k] = "implausible_speed";
                 }
             }
-            self.plan_geo(call, segment, &noise, w, &sites, &mut geo_writes);
+            w.plan = self.plan_geo(call, segment, &noise, w, &sites, &mut geo_writes);
         }
 
-        // Round trip 3: every fix applied, then the geo conclusions.
+        // Round trip 3: every fix applied (the newest with its geo
+        // conclusions), then the milestones and alerts they raised.
         for w in &work {
             for &k in &w.fixes {
                 let e = &segment[k].1;
@@ -303,6 +307,7 @@ impl Store {
                 let record = e.record(call.received_at).to_string();
                 let m = call.member(e);
                 let track = member(&p);
+                let plan = w.plan.as_ref().filter(|g| g.fix == k);
                 // The fix applied to one car (its own, or carried by a truck).
                 let apply_fix = |pipe: &mut redis::Pipeline, order: &str, tail: &[&str]| {
                     if let Ok(order) = OrderId::parse(order) {
@@ -320,7 +325,11 @@ impl Store {
                     }
                 };
                 match &w.vehicle {
-                    Vehicle::Order(o) => apply_fix(&mut pipe, o, &[&pos, "", "", &track]),
+                    Vehicle::Order(o) => {
+                        let geo = plan.map(|g| g.car_args(0, true)).unwrap_or_default();
+                        let tail = [&pos, "", "", &track, geo[0], geo[1], geo[2], geo[3], geo[4]];
+                        apply_fix(&mut pipe, o, &tail)
+                    }
                     Vehicle::Truck(name, truck) => {
                         let mut ks = vec![
                             keys::truck(name),
@@ -340,10 +349,15 @@ impl Store {
                             .arg(&pos)
                             .arg(call.ttl())
                             .arg(keys::LIVE_CHANNEL)
-                            .arg(&track);
+                            .arg(&track)
+                            .arg(plan.map(|g| g.state.as_str()).unwrap_or_default());
                         let stale = if p.at_ms < w.pos_at { "1" } else { "" };
-                        for car in &w.cars {
-                            apply_fix(&mut pipe, &car.order_id, &[&pos, truck, stale, &track]);
+                        for (i, car) in w.cars.iter().enumerate() {
+                            let geo = plan.map(|g| g.car_args(i, false)).unwrap_or_default();
+                            let tail = [
+                                &pos, truck, stale, &track, geo[0], geo[1], geo[2], geo[3], geo[4],
+                            ];
+                            apply_fix(&mut pipe, &car.order_id, &tail);
                         }
                     }
                 }

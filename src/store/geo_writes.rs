@@ -1,6 +1,7 @@
-//! The geo pass's writes for a segment of fixes: what each vehicle's
-//! newest fix means (geofence milestones, ETA, notices, alerts), each write
-//! guarded by that fix still being the vehicle's newest.
+//! The geo pass's conclusions for a segment of fixes: what each vehicle's
+//! newest fix means. Its geo state, ETA, notices and site ride with that
+//! fix's own apply (written only if it is still the newest then); the
+//! rare geofence milestones and alerts are calls of their own.
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -20,9 +21,41 @@ pub(super) fn site_json(sites: &[pass::SiteInfo], id: Option<&str>, at: DateTime
         .unwrap_or_default()
 }
 
+/// What a vehicle's newest fix in a segment means, for its apply calls.
+pub(super) struct GeoPlan {
+    /// The fix (an index into the segment) it was concluded from.
+    pub fix: usize,
+    /// The vehicle's geo state after it.
+    pub state: String,
+    /// The site the vehicle is in ('' none), as customers see it.
+    pub inside: String,
+    /// One per car, in the order of the vehicle's cars.
+    pub cars: Vec<CarPlan>,
+}
+
+pub(super) struct CarPlan {
+    pub eta_ms: String,
+    /// The ETA event, when it moved enough to tell ('' otherwise).
+    pub eta_record: String,
+    /// The "arriving soon" notice, the first time ('' otherwise).
+    pub notice: String,
+}
+
+impl GeoPlan {
+    /// The apply arguments after the fix's own (15..19 in the Lua library)
+    /// for car `i`; `own` when the car is the vehicle.
+    pub fn car_args(&self, i: usize, own: bool) -> [&str; 5] {
+        let state = if own { self.state.as_str() } else { "" };
+        match self.cars.get(i) {
+            Some(c) => [state, &c.eta_ms, &c.eta_record, &c.notice, &self.inside],
+            None => ["", "", "", "", ""],
+        }
+    }
+}
+
 impl Store {
-    /// Runs the geo pass over a vehicle's would-be newest fixes and adds
-    /// its guarded writes.
+    /// Runs the geo pass over a vehicle's would-be newest fixes: returns
+    /// what the newest means, and adds the milestones and alerts it raised.
     pub(super) fn plan_geo(
         &self,
         call: &Call<'_>,
@@ -31,12 +64,12 @@ impl Store {
         w: &mut VehicleWork,
         sites: &[pass::SiteInfo],
         writes: &mut redis::Pipeline,
-    ) {
+    ) -> Option<GeoPlan> {
         let opts = &self.options().geo;
         let mut state = w.geo.clone();
         let mut newest = w.pos_at;
         let mut cars = w.cars.clone();
-        let mut last: Option<(i64, Vec<CarOutcome>)> = None;
+        let mut last: Option<(usize, i64, Vec<CarOutcome>)> = None;
         let mut synthetic: Vec<(String, &'static str, String, DateTime<Utc>)> = Vec::new();
         // Alerts raised and cleared, in the order they happened (a late
         // batch may hold both), with the fix time.
@@ -82,21 +115,16 @@ impl Store {
                     .extend(o.raise.iter().map(|(k, _)| (*k).to_owned()));
                 car.arriving_sent |= o.arriving;
             }
-            last = Some((p.at_ms, out.cars));
+            last = Some((k, p.at_ms, out.cars));
         }
-        let Some((at, outs)) = last else { return };
-        let Ok(state_json) = serde_json::to_string(&state) else {
-            return;
-        };
-        writes
-            .cmd("FCALL")
-            .arg("vinpath_geo_vehicle")
-            .arg(1)
-            .arg(w.vehicle.hash())
-            .arg(at)
-            .arg(state_json);
+        let (fix, at, outs) = last?;
         let at_time = DateTime::from_timestamp_millis(at).unwrap_or_default();
-        let inside = site_json(sites, state.fence.inside.as_deref(), at_time);
+        let mut plan = GeoPlan {
+            fix,
+            state: serde_json::to_string(&state).ok()?,
+            inside: site_json(sites, state.fence.inside.as_deref(), at_time),
+            cars: Vec::new(),
+        };
         for (before, (after, o)) in w.cars.iter().zip(cars.iter().zip(outs)) {
             let eta_record = if crate::geo::eta::moved_enough(before.eta, o.eta) {
                 json!({"event_id": format!("eta-{at}"), "kind": "eta", "eta": utc(o.eta), "occurred_at": utc(at_time), "received_at": utc(call.received_at)}).to_string()
@@ -108,19 +136,11 @@ impl Store {
             } else {
                 String::new()
             };
-            writes
-                .cmd("FCALL")
-                .arg("vinpath_geo_car")
-                .arg(2)
-                .arg(keys::order(o.order_id.as_str()))
-                .arg(keys::order_log(o.order_id.as_str()))
-                .arg(at)
-                .arg(o.eta.timestamp_millis())
-                .arg(eta_record)
-                .arg(notice)
-                .arg(self.options().history_limit)
-                .arg(keys::LIVE_CHANNEL)
-                .arg(&inside);
+            plan.cars.push(CarPlan {
+                eta_ms: o.eta.timestamp_millis().to_string(),
+                eta_record,
+                notice,
+            });
         }
         let truck = match &w.vehicle {
             Vehicle::Truck(_, t) => Some(t.as_str()),
@@ -176,5 +196,6 @@ impl Store {
                 },
             );
         }
+        Some(plan)
     }
 }

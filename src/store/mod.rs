@@ -81,14 +81,16 @@ impl Default for StoreOptions {
 
 /// A handle to vinpath's Redis: a reconnecting multiplexed connection, the
 /// client for dedicated connections (pub/sub), and a round-trip counter.
+/// Clones share the connection; [`Store::own_connection`] gives a thread
+/// its own, so its round trips never hop to another thread.
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<Inner>,
+    conn: ConnectionManager,
 }
 
 struct Inner {
     client: redis::Client,
-    conn: ConnectionManager,
     round_trips: AtomicU64,
     options: StoreOptions,
     sites: sites::SiteCache,
@@ -102,17 +104,11 @@ impl Store {
     /// and loads vinpath's functions when it can.
     pub async fn connect(url: &str, options: StoreOptions) -> Result<Self> {
         let client = redis::Client::open(url).map_err(StoreError::Redis)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_millis(500)))
-            .set_response_timeout(Some(Duration::from_millis(1000)))
-            .set_number_of_retries(1)
-            .set_min_delay(Duration::from_millis(50))
-            .set_max_delay(Duration::from_millis(200));
-        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
+        let conn = manager(&client)?;
         let store = Self {
+            conn,
             inner: Arc::new(Inner {
                 client,
-                conn,
                 round_trips: AtomicU64::new(0),
                 options,
                 sites: sites::SiteCache::default(),
@@ -126,6 +122,16 @@ impl Store {
             tracing::warn!(error = ?e, "could not load vinpath's Redis functions yet; will retry on use");
         }
         Ok(store)
+    }
+
+    /// A handle like this one with a connection of its own, driven by the
+    /// runtime of the thread that first uses it (an HTTP worker's), so
+    /// that worker's round trips stay on its thread. Call it on that thread.
+    pub fn own_connection(&self) -> Result<Self> {
+        Ok(Self {
+            inner: self.inner.clone(),
+            conn: manager(&self.inner.client)?,
+        })
     }
 
     pub fn client(&self) -> &redis::Client {
@@ -145,7 +151,7 @@ impl Store {
         let mut cmd = redis::cmd("FUNCTION");
         cmd.arg("LOAD").arg("REPLACE").arg(LIBRARY);
         self.inner.round_trips.fetch_add(1, Ordering::Relaxed);
-        let _: String = cmd.query_async(&mut self.inner.conn.clone()).await?;
+        let _: String = cmd.query_async(&mut self.conn.clone()).await?;
         Ok(())
     }
 
@@ -153,11 +159,11 @@ impl Store {
     /// (a fresh Redis after a failover), none of them ran: load and retry.
     pub async fn query<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T> {
         self.inner.round_trips.fetch_add(1, Ordering::Relaxed);
-        match pipe.query_async(&mut self.inner.conn.clone()).await {
+        match pipe.query_async(&mut self.conn.clone()).await {
             Err(e) if is_missing_function(&e) => {
                 self.load_functions().await?;
                 self.inner.round_trips.fetch_add(1, Ordering::Relaxed);
-                Ok(pipe.query_async(&mut self.inner.conn.clone()).await?)
+                Ok(pipe.query_async(&mut self.conn.clone()).await?)
             }
             other => Ok(other?),
         }
@@ -199,8 +205,23 @@ impl Store {
     pub async fn shutdown_server(&self) {
         let mut cmd = redis::cmd("SHUTDOWN");
         cmd.arg("SAVE");
-        let _: std::result::Result<(), _> = cmd.query_async(&mut self.inner.conn.clone()).await;
+        let _: std::result::Result<(), _> = cmd.query_async(&mut self.conn.clone()).await;
     }
+}
+
+/// A lazy reconnecting connection: vinpath starts while Redis is down, and
+/// a request fails fast (503) rather than waiting out a long outage.
+fn manager(client: &redis::Client) -> Result<ConnectionManager> {
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(Duration::from_millis(500)))
+        .set_response_timeout(Some(Duration::from_millis(1000)))
+        .set_number_of_retries(1)
+        .set_min_delay(Duration::from_millis(50))
+        .set_max_delay(Duration::from_millis(200));
+    Ok(ConnectionManager::new_lazy_with_config(
+        client.clone(),
+        config,
+    )?)
 }
 
 fn is_missing_function(e: &RedisError) -> bool {

@@ -48,16 +48,22 @@ end
 --       13 scan/cancel: verdicts from on_hold by held-from milestone
 --       14 scan: truck id, 15 scan: position json, 16 scan: vin, 17 scan: site json
 --       13 fix: '1' when the truck judged the fix stale; 14 fix: track member
+--       15.. fix, when the geo pass found it to be the car's newest: 15 the
+--       vehicle's geo state ('' when it is the truck's), 16 eta ms, 17 eta
+--       record ('' = not worth telling), 18 notice record ('' = none),
+--       19 site json the car is in ('' = none). Written only if the fix
+--       still is the newest when applied.
 -- Returns {status, code, milestone, truck, cursor, old truck, message,
 --          truck since, old truck since}
 local function apply(keys, argv)
   local o = keys[1]
   local f = redis.call('HMGET', o, 'order_id', 'carrier_id', 'm', 'stale_at', 'held',
-    'truck', 'truck_since', 'pos_at', 'vin')
+    'truck', 'truck_since', 'pos_at', 'vin', 'site', 'arriving')
   if not f[1] then return {'rejected', 'unknown_order'} end
   local order_id, carrier, cur = f[1], f[2], f[3]
   local stale_at, held, truck = num(f[4]), str(f[5]), str(f[6])
   local truck_since, pos_at, vin = num(f[7]), num(f[8]), str(f[9])
+  local inside, arriving = str(f[10]), f[11]
   local kind, member, at, received = argv[1], argv[3], num(argv[4]), argv[5]
   local function answer(status, code, cursor, message)
     return {status, code, cur, truck, cursor or '', '', message or '', tostring(truck_since), ''}
@@ -87,6 +93,7 @@ local function apply(keys, argv)
 
   local milestone, new_truck, gap, change = cur, truck, false, ''
   local new_since = truck_since
+  local concluded = false
   if kind == 'fix' then
     if FINAL[cur] then
       return answer('stale', '', record('stale', '', false, ''))
@@ -97,7 +104,18 @@ local function apply(keys, argv)
     if at < pos_at or argv[13] == '1' then
       return answer('stale', '', record('stale', '', false, ''))
     end
-    redis.call('HSET', o, 'pos', argv[11], 'pos_at', at)
+    local fields = {'pos', argv[11], 'pos_at', at, 'updated_at', received}
+    if str(argv[16]) ~= '' then
+      concluded, inside = true, argv[19]
+      fields[#fields + 1] = 'eta'; fields[#fields + 1] = argv[16]
+      if argv[15] ~= '' then fields[#fields + 1] = 'geo'; fields[#fields + 1] = argv[15] end
+      if inside ~= '' then
+        fields[#fields + 1] = 'site'; fields[#fields + 1] = inside
+      else
+        redis.call('HDEL', o, 'site')
+      end
+    end
+    redis.call('HSET', o, unpack(fields))
     change = 'p'
   else
     local to = argv[11]
@@ -119,7 +137,11 @@ local function apply(keys, argv)
     if scan_vin ~= '' and vin == '' then redis.call('HSET', o, 'vin', scan_vin) end
     -- 17: the site the scan names ('' none, '-' the car left any site).
     local site = str(argv[17])
-    if site == '-' then redis.call('HDEL', o, 'site') elseif site ~= '' then redis.call('HSET', o, 'site', site) end
+    if site == '-' then
+      redis.call('HDEL', o, 'site'); inside = ''
+    elseif site ~= '' then
+      redis.call('HSET', o, 'site', site); inside = site
+    end
     if to == 'loaded' and str(argv[14]) ~= '' then new_truck = argv[14] end
     if verdict == 'S' then
       -- The same milestone again: only details change, but a later scan
@@ -147,16 +169,30 @@ local function apply(keys, argv)
       change = change .. 'p'
     end
   end
-  redis.call('HSET', o, 'updated_at', received)
+  if kind ~= 'fix' then redis.call('HSET', o, 'updated_at', received) end
   -- Inside a site the customer sees the site, not the bay: the move is 'q',
   -- a position for dispatchers only.
-  if redis.call('HEXISTS', o, 'site') == 1 then change = (string.gsub(change, 'p', 'q')) end
+  if inside ~= '' then change = (string.gsub(change, 'p', 'q')) end
   local id = record('accepted', '', gap, change)
-  if change ~= '' then
-    redis.call('PUBLISH', argv[10], '{"kind":"order","order_id":' .. cjson.encode(order_id) ..
-      ',"carrier_id":' .. cjson.encode(carrier) .. ',"truck_id":' .. cjson.encode(new_truck) ..
-      ',"cursor":"' .. id .. '","milestone":"' .. milestone .. '","change":"' .. change ..
-      '","gap":' .. tostring(gap) .. ',"event":' .. argv[7] .. '}')
+  local head = '{"kind":"order","order_id":' .. cjson.encode(order_id) ..
+    ',"carrier_id":' .. cjson.encode(carrier) .. ',"truck_id":' .. cjson.encode(new_truck) ..
+    ',"milestone":"' .. milestone .. '","cursor":"'
+  local function tell(cursor, what, g, event)
+    redis.call('PUBLISH', argv[10], head .. cursor .. '","change":"' .. what ..
+      '","gap":' .. tostring(g) .. ',"event":' .. event .. '}')
+  end
+  if change ~= '' then tell(id, change, gap, argv[7]) end
+  -- What the newest fix means for the customer, after the fix itself.
+  local function notify(rec, what)
+    tell(redis.call('XADD', keys[2], 'MAXLEN', argv[8], '*', 's', 'accepted', 'e', rec, 'x', what), what, false, rec)
+  end
+  if concluded and argv[17] ~= '' then
+    redis.call('HSET', o, 'eta_told', argv[16])
+    notify(argv[17], 'e')
+  end
+  if concluded and argv[18] ~= '' and not arriving then
+    redis.call('HSET', o, 'arriving', '1')
+    notify(argv[18], 'n')
   end
   return {'accepted', gap and 'gap' or '', milestone, new_truck, id, truck, '',
     tostring(new_since), tostring(truck_since), cur}
@@ -167,7 +203,8 @@ end
 -- KEYS: 1 truck hash, 2 orders on board (zset, scored by loading time), 3 track,
 --       4.. dedupe sets (newest first)
 -- ARGV: 1 carrier, 2 truck id, 3 dedupe member, 4 occurred_at ms, 5 noise code,
---       6 position json, 7 dedupe ttl s, 8 live channel, 9 track member
+--       6 position json, 7 dedupe ttl s, 8 live channel, 9 track member,
+--       10 the truck's geo state from this fix ('' = none), written with it
 -- Returns {status, code, {orders on board}}
 local function truck_fix(keys, argv)
   if redis.call('EXISTS', keys[1]) == 0 then return {'rejected', 'unknown_truck', {}} end
@@ -178,7 +215,11 @@ local function truck_fix(keys, argv)
   if argv[5] ~= '' then return {'filtered', argv[5], on_board} end
   keep(keys[3], at, argv[9])
   if at < num(redis.call('HGET', keys[1], 'pos_at')) then return {'stale', '', on_board} end
-  redis.call('HSET', keys[1], 'pos', argv[6], 'pos_at', at)
+  if str(argv[10]) ~= '' then
+    redis.call('HSET', keys[1], 'pos', argv[6], 'pos_at', at, 'geo', argv[10])
+  else
+    redis.call('HSET', keys[1], 'pos', argv[6], 'pos_at', at)
+  end
   redis.call('PUBLISH', argv[8], '{"kind":"truck","carrier_id":' .. cjson.encode(argv[1]) ..
     ',"truck_id":' .. cjson.encode(argv[2]) .. ',"position":' .. argv[6] .. '}')
   return {'accepted', '', on_board}
@@ -255,44 +296,6 @@ end
 
 redis.register_function('vinpath_unbind', unbind)
 
--- Geo state of a vehicle (truck or car), written only while the fix it
--- was computed from is still the vehicle's newest position.
--- KEYS: 1 vehicle hash. ARGV: 1 fix time ms, 2 state json. Returns 1 if written.
-local function geo_vehicle(keys, argv)
-  if num(redis.call('HGET', keys[1], 'pos_at')) ~= num(argv[1]) then return 0 end
-  redis.call('HSET', keys[1], 'geo', argv[2])
-  return 1
-end
-
--- What a newest fix means for one car: its ETA (told to its customer when
--- it moved enough) and the "arriving soon" notice, once. Guarded like
--- geo_vehicle.
--- KEYS: 1 order hash, 2 history stream. ARGV: 1 fix time ms, 2 eta ms,
---   3 eta record json ('' = not worth telling), 4 notice record json ('' = none),
---   5 history max length, 6 live channel, 7 site json the vehicle is in ('' = none)
-local function geo_car(keys, argv)
-  local f = redis.call('HMGET', keys[1], 'order_id', 'carrier_id', 'm', 'truck', 'pos_at', 'arriving')
-  if not f[1] or num(f[5]) ~= num(argv[1]) then return 0 end
-  redis.call('HSET', keys[1], 'eta', argv[2])
-  if str(argv[7]) ~= '' then redis.call('HSET', keys[1], 'site', argv[7]) else redis.call('HDEL', keys[1], 'site') end
-  local function tell(record, change)
-    local id = redis.call('XADD', keys[2], 'MAXLEN', argv[5], '*', 's', 'accepted', 'e', record, 'x', change)
-    redis.call('PUBLISH', argv[6], '{"kind":"order","order_id":' .. cjson.encode(f[1]) ..
-      ',"carrier_id":' .. cjson.encode(f[2]) .. ',"truck_id":' .. cjson.encode(str(f[4])) ..
-      ',"cursor":"' .. id .. '","milestone":"' .. f[3] .. '","change":"' .. change ..
-      '","gap":false,"event":' .. record .. '}')
-  end
-  if argv[3] ~= '' then
-    redis.call('HSET', keys[1], 'eta_told', argv[2])
-    tell(argv[3], 'e')
-  end
-  if argv[4] ~= '' and not f[6] then
-    redis.call('HSET', keys[1], 'arriving', '1')
-    tell(argv[4], 'n')
-  end
-  return 1
-end
-
 -- Raises or clears an alert; only the call that changes something tells
 -- the fleet, so racing instances announce it once.
 -- KEYS: 1 open alerts hash. ARGV: 1 raise|clear, 2 alert id, 3 alert json, 4 live channel
@@ -310,6 +313,4 @@ local function alert(keys, argv)
   return 1
 end
 
-redis.register_function('vinpath_geo_vehicle', geo_vehicle)
-redis.register_function('vinpath_geo_car', geo_car)
 redis.register_function('vinpath_alert', alert)
