@@ -120,8 +120,10 @@ impl Hub {
         let mut orders = self.inner.orders.lock().unwrap_or_else(|p| p.into_inner());
         let rx = orders
             .entry(order_id.to_owned())
-            // Small: a socket that falls behind catches up from Redis.
-            .or_insert_with(|| broadcast::channel(16).0)
+            // Small, as every idle customer socket holds one: a burst for
+            // one order (a fix, its ETA, a notice, a milestone) fits, and a
+            // socket that falls further behind catches up from Redis.
+            .or_insert_with(|| broadcast::channel(4).0)
             .subscribe();
         OrderSubscription {
             rx,

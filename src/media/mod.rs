@@ -69,7 +69,9 @@ impl ClipStore {
                 return Err(MediaError::BadUrl(url.into()));
             }
             std::fs::create_dir_all(path).map_err(|e| MediaError::Dir(path.into(), e))?;
-            let fs = LocalFileSystem::new_with_prefix(FsPath::new(path))?;
+            // A clip acknowledged to a carrier (who may then delete their
+            // copy) must survive a crash: written files are synced.
+            let fs = LocalFileSystem::new_with_prefix(FsPath::new(path))?.with_fsync(true);
             return Ok(Self {
                 store: Arc::new(fs),
                 s3: None,
