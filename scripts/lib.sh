@@ -25,6 +25,9 @@ need_rust() {
     echo "error: cargo is missing: install Rust from your distribution or with rustup" >&2
     exit 1
   }
+  # jemalloc (vinpath's allocator) is built from C with make.
+  need_cmd cc build-essential
+  need_cmd make build-essential
   if command -v rustup >/dev/null 2>&1; then
     cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
     cargo clippy --version >/dev/null 2>&1 || rustup component add clippy

@@ -43,6 +43,7 @@ pub async fn idle_sockets(
             "MiB",
         )
         .info(),
+        Figure::new("5", "  vinpath RSS with them", after as f64 / 1024.0, "MiB").info(),
     ])
 }
 
