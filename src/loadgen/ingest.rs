@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::client::{Api, Ticks, order_fix};
-use super::stats::{CpuMeter, Figure, Samples};
+use super::stats::{Figure, Samples, WorkMeter};
 use super::{Sizes, Target};
 
 /// Runs `workers` loops of `step` until `dur` has passed; returns the
@@ -77,7 +77,7 @@ pub async fn single_events(
             }
         }
     };
-    let cpu = CpuMeter::start(target.pid, target.redis_port);
+    let cpu = WorkMeter::start(target.pid, target.redis_port);
     let (n, mut lat) = hammer(64, sizes.dur, post).await;
     let rate = n as f64 / sizes.dur.as_secs_f64();
     let mut figures = vec![
@@ -192,7 +192,7 @@ pub async fn batches(
             }
         }
     };
-    let cpu = CpuMeter::start(target.pid, target.redis_port);
+    let cpu = WorkMeter::start(target.pid, target.redis_port);
     let (n, _) = hammer(8, sizes.dur, post).await;
     let rate = n as f64 * 100.0 / sizes.dur.as_secs_f64();
     let used = cpu.figures("2", n * 100);

@@ -144,10 +144,11 @@ pub fn cpu_secs(pid: u32) -> Option<f64> {
     Some(ticks / 100.0)
 }
 
-/// CPU seconds Redis has used so far, from its own INFO.
-pub fn redis_cpu_secs(port: u16) -> Option<f64> {
+/// Redis's own account of its work so far: CPU seconds, and commands run
+/// (those a function runs included).
+pub fn redis_work(port: u16) -> Option<(f64, f64)> {
     let out = std::process::Command::new("redis-cli")
-        .args(["-p", &port.to_string(), "INFO", "cpu"])
+        .args(["-p", &port.to_string(), "INFO", "all"])
         .output()
         .ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
@@ -155,43 +156,69 @@ pub fn redis_cpu_secs(port: u16) -> Option<f64> {
         text.lines()
             .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
     };
-    Some(field("used_cpu_user:")? + field("used_cpu_sys:")?)
+    let cpu = field("used_cpu_user:")? + field("used_cpu_sys:")?;
+    let calls = text
+        .lines()
+        .filter(|l| l.starts_with("cmdstat_"))
+        .filter_map(|l| {
+            l.split("calls=")
+                .nth(1)?
+                .split(',')
+                .next()?
+                .parse::<f64>()
+                .ok()
+        })
+        .sum();
+    Some((cpu, calls))
 }
 
-/// CPU time vinpath and Redis spend on a stretch of load, per unit of work.
-pub struct CpuMeter {
+/// What vinpath and Redis spend on a stretch of load, per unit of work:
+/// CPU (noisy on a shared machine) and Redis commands (exact).
+pub struct WorkMeter {
     pid: u32,
     redis_port: u16,
-    start: (Option<f64>, Option<f64>),
+    start: (Option<f64>, Option<(f64, f64)>),
 }
 
-impl CpuMeter {
+impl WorkMeter {
     pub fn start(pid: u32, redis_port: u16) -> Self {
         Self {
             pid,
             redis_port,
-            start: (cpu_secs(pid), redis_cpu_secs(redis_port)),
+            start: (cpu_secs(pid), redis_work(redis_port)),
         }
     }
 
-    /// Microseconds of CPU per unit for (vinpath, Redis), NaN when unknown.
-    pub fn per(&self, units: usize) -> (f64, f64) {
-        let per = |a: Option<f64>, b: Option<f64>| match (a, b) {
-            (Some(a), Some(b)) if units > 0 => (b - a) * 1e6 / units as f64,
+    /// The figures per unit, as info lines of figure `id`.
+    pub fn figures(&self, id: &str, units: usize) -> [Figure; 3] {
+        let per = |a: Option<f64>, b: Option<f64>, scale: f64| match (a, b) {
+            (Some(a), Some(b)) if units > 0 => (b - a) * scale / units as f64,
             _ => f64::NAN,
         };
-        (
-            per(self.start.0, cpu_secs(self.pid)),
-            per(self.start.1, redis_cpu_secs(self.redis_port)),
-        )
-    }
-
-    /// The two as info lines of figure `id`.
-    pub fn figures(&self, id: &str, units: usize) -> [Figure; 2] {
-        let (v, r) = self.per(units);
+        let redis = redis_work(self.redis_port);
+        let (start_cpu, start_calls) = (self.start.1.map(|w| w.0), self.start.1.map(|w| w.1));
         [
-            Figure::new(id, "  vinpath CPU per event", v, "µs").info(),
-            Figure::new(id, "  Redis CPU per event", r, "µs").info(),
+            Figure::new(
+                id,
+                "  vinpath CPU per event",
+                per(self.start.0, cpu_secs(self.pid), 1e6),
+                "µs",
+            )
+            .info(),
+            Figure::new(
+                id,
+                "  Redis CPU per event",
+                per(start_cpu, redis.map(|w| w.0), 1e6),
+                "µs",
+            )
+            .info(),
+            Figure::new(
+                id,
+                "  Redis commands per event",
+                per(start_calls, redis.map(|w| w.1), 1.0),
+                "cmds",
+            )
+            .info(),
         ]
     }
 }

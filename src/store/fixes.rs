@@ -18,6 +18,9 @@ use crate::geo::pass::{CarContext, VehicleGeo};
 use crate::geo::route::Route;
 use crate::geo::speed::{TrackPoint, judge_batch};
 
+/// A vehicle's own fields the geo pass starts from.
+const VEHICLE_FIELDS: [&str; 2] = ["pos_at", "geo"];
+
 pub(super) const ALERT_KINDS: [&str; 4] = ["stationary", "off_route", "late", "no_signal"];
 
 /// What a fix locates, as keys see it.
@@ -80,17 +83,24 @@ fn points(v: Value) -> Vec<TrackPoint> {
         .collect()
 }
 
-/// Reads a car's context: order fields, route, open alerts.
-fn push_car_reads(pipe: &mut redis::Pipeline, order: &str) {
-    pipe.cmd("HMGET").arg(keys::order(order)).arg(&[
-        "m",
-        "origin",
-        "destination",
-        "promised_by",
-        "eta",
-        "arriving",
-        "pos_at",
-    ]);
+/// The order fields a car's context is made of, in `car_context`'s order.
+const CAR_FIELDS: [&str; 7] = [
+    "m",
+    "origin",
+    "destination",
+    "promised_by",
+    "eta",
+    "arriving",
+    "pos_at",
+];
+
+/// Reads a car's context: order fields (after `first` fields of the same
+/// hash the caller wants too), route, open alerts.
+fn push_car_reads(pipe: &mut redis::Pipeline, order: &str, first: &[&str]) {
+    pipe.cmd("HMGET")
+        .arg(keys::order(order))
+        .arg(first)
+        .arg(&CAR_FIELDS);
     pipe.cmd("GET").arg(keys::order_route(order));
     let ids: Vec<String> = ALERT_KINDS.iter().map(|k| format!("{k}:{order}")).collect();
     pipe.cmd("HMGET").arg(keys::ALERTS).arg(ids);
@@ -193,15 +203,17 @@ impl Store {
                 .arg("LIMIT")
                 .arg(0)
                 .arg(2);
-            pipe.cmd("HMGET").arg(v.hash()).arg("pos_at").arg("geo");
+            // The vehicle's own fields first: for a car, in the same read
+            // as its context.
             match v {
                 Vehicle::Truck(name, _) => {
+                    pipe.cmd("HMGET").arg(v.hash()).arg(&VEHICLE_FIELDS);
                     pipe.cmd("ZRANGE")
                         .arg(keys::truck_orders(name))
                         .arg(0)
                         .arg(-1);
                 }
-                Vehicle::Order(o) => push_car_reads(&mut pipe, o),
+                Vehicle::Order(o) => push_car_reads(&mut pipe, o, &VEHICLE_FIELDS),
             }
         }
         let mut values = self.query::<Vec<Value>>(&pipe).await?.into_iter();
@@ -218,8 +230,13 @@ impl Store {
             kept.extend(points(next()));
             kept.extend(points(next()));
             kept.sort_by_key(|p| p.at_ms);
+            let mut fields = match next() {
+                Value::Array(items) => items,
+                _ => Vec::new(),
+            };
+            let rest = fields.split_off(VEHICLE_FIELDS.len().min(fields.len()));
             let (pos_at, geo): (Option<i64>, Option<String>) =
-                redis::from_redis_value(next()).unwrap_or((None, None));
+                redis::from_redis_value(Value::Array(fields)).unwrap_or((None, None));
             let mut w = VehicleWork {
                 vehicle: v,
                 fixes: idx,
@@ -237,8 +254,8 @@ impl Store {
                     members.extend(on_board.into_iter().map(|o| (work.len(), o)));
                 }
                 Vehicle::Order(o) => {
-                    let (f, r, a) = (next(), next(), next());
-                    w.cars.extend(car_context(o, f, r, a));
+                    let (r, a) = (next(), next());
+                    w.cars.extend(car_context(o, Value::Array(rest), r, a));
                 }
             }
             work.push(w);
@@ -247,7 +264,7 @@ impl Store {
         if !members.is_empty() {
             let mut pipe = redis::pipe();
             for (_, o) in &members {
-                push_car_reads(&mut pipe, o);
+                push_car_reads(&mut pipe, o, &[]);
             }
             let mut values = self.query::<Vec<Value>>(&pipe).await?.into_iter();
             for (w, o) in members {

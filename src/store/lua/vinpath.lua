@@ -111,7 +111,7 @@ local function apply(keys, argv)
       if argv[15] ~= '' then fields[#fields + 1] = 'geo'; fields[#fields + 1] = argv[15] end
       if inside ~= '' then
         fields[#fields + 1] = 'site'; fields[#fields + 1] = inside
-      else
+      elseif f[10] then
         redis.call('HDEL', o, 'site')
       end
     end
