@@ -308,7 +308,7 @@ impl Store {
                     | Milestone::Delivered,
                 ) => "-".to_owned(),
                 (Some(id), _) => {
-                    super::geo_writes::site_json(&sites, Some(id.as_str()), e.occurred_at)
+                    super::geo_plan::site_json(&sites, Some(id.as_str()), e.occurred_at)
                 }
                 (None, _) => String::new(),
             };
@@ -355,7 +355,7 @@ impl Store {
                         && !sites.iter().any(|x| x.site.id == id.as_str())
                     {
                         let json =
-                            super::geo_writes::site_json(&fresh, Some(id.as_str()), e.occurred_at);
+                            super::geo_plan::site_json(&fresh, Some(id.as_str()), e.occurred_at);
                         if !json.is_empty() {
                             placed_late.push((s.order_id.clone(), json));
                         }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::events::{Apply, Call, verdicts};
-use super::fixes::{Vehicle, VehicleWork, point};
+use super::fix_context::{Vehicle, VehicleWork, point};
 use super::{Store, keys};
 use crate::domain::{CarrierEvent, EventBody, Milestone, OrderId, utc};
 use crate::geo::pass::{self, CarOutcome};
