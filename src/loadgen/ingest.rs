@@ -59,8 +59,10 @@ pub async fn single_events(
             async move { api.get_status("/healthz").await == Ok(200) }
         }
     };
+    let cpu = WorkMeter::start(target.pid, target.redis_port);
     let (n, _) = hammer(64, sizes.dur, health).await;
     let baseline = n as f64 / sizes.dur.as_secs_f64();
+    let health_cpu = cpu.vinpath_per(n);
     let post = {
         let (api, key, ticks) = (api.clone(), key.to_owned(), ticks.clone());
         move |w: usize| {
@@ -87,6 +89,7 @@ pub async fn single_events(
         Figure::new("1", "  latency p99", lat.quantile_ms(0.99), "ms").info(),
     ];
     figures.extend(cpu.figures("1", n));
+    figures.push(Figure::new("1", "  vinpath CPU per healthz request", health_cpu, "µs").info());
     Ok(figures)
 }
 

@@ -189,6 +189,14 @@ impl WorkMeter {
         }
     }
 
+    /// vinpath's CPU per unit alone, in microseconds.
+    pub fn vinpath_per(&self, units: usize) -> f64 {
+        match (self.start.0, cpu_secs(self.pid)) {
+            (Some(a), Some(b)) if units > 0 => (b - a) * 1e6 / units as f64,
+            _ => f64::NAN,
+        }
+    }
+
     /// The figures per unit, as info lines of figure `id`.
     pub fn figures(&self, id: &str, units: usize) -> [Figure; 3] {
         let per = |a: Option<f64>, b: Option<f64>, scale: f64| match (a, b) {
@@ -198,13 +206,7 @@ impl WorkMeter {
         let redis = redis_work(self.redis_port);
         let (start_cpu, start_calls) = (self.start.1.map(|w| w.0), self.start.1.map(|w| w.1));
         [
-            Figure::new(
-                id,
-                "  vinpath CPU per event",
-                per(self.start.0, cpu_secs(self.pid), 1e6),
-                "µs",
-            )
-            .info(),
+            Figure::new(id, "  vinpath CPU per event", self.vinpath_per(units), "µs").info(),
             Figure::new(
                 id,
                 "  Redis CPU per event",
