@@ -100,7 +100,7 @@ fn redis_benchmark_baseline(redis_port: u16, requests: usize) -> Result<f64, Str
     // it. Each call is a new fix at the same time, so it moves the car.
     let order = "vp:{o:M-0}";
     let week = chrono::Utc::now().timestamp().div_euclid(7 * 86_400);
-    let mut args: Vec<String> = vec!["FCALL".into(), "vinpath_apply".into(), "6".into()];
+    let mut args: Vec<String> = vec!["FCALL".into(), "vinpath2_apply".into(), "6".into()];
     for k in [
         order.to_owned(),
         format!("{order}:log"),

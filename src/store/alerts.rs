@@ -54,7 +54,7 @@ impl Store {
                 "since": utc(last), "detail": format!("no fix for {} min", (now - last).num_minutes()),
             });
             pipe.cmd("FCALL")
-                .arg("vinpath_alert")
+                .arg("vinpath2_alert")
                 .arg(1)
                 .arg(keys::ALERTS)
                 .arg("raise")

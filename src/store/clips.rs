@@ -164,7 +164,7 @@ impl Store {
         for o in &meta.order_ids {
             let Ok(id) = OrderId::parse(o) else { continue };
             pipe.cmd("FCALL")
-                .arg("vinpath_clip")
+                .arg("vinpath2_clip")
                 .arg(3)
                 .arg(keys::order(&id))
                 .arg(keys::order_log(&id))

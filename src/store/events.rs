@@ -172,7 +172,7 @@ impl Call<'_> {
         format!("{}|{}", self.carrier, e.event_id.as_str())
     }
 
-    /// Adds `vinpath_apply` for one order.
+    /// Adds `vinpath2_apply` for one order.
     pub fn push_apply(&self, pipe: &mut redis::Pipeline, a: Apply<'_>) {
         let order = a.order;
         let mut keys = vec![
@@ -183,7 +183,7 @@ impl Call<'_> {
         ];
         keys.extend(self.seen_keys(|d| keys::order_seen(order, d)));
         pipe.cmd("FCALL")
-            .arg("vinpath_apply")
+            .arg("vinpath2_apply")
             .arg(keys.len())
             .arg(&keys);
         pipe.arg(a.kind)
@@ -200,7 +200,7 @@ impl Call<'_> {
     }
 }
 
-/// The arguments of one `vinpath_apply` call (see the Lua library).
+/// The arguments of one `vinpath2_apply` call (see the Lua library).
 pub(super) struct Apply<'a> {
     pub order: &'a OrderId,
     /// `scan`, `fix` or `cancel`.

@@ -100,7 +100,7 @@ impl Store {
                         ];
                         ks.extend(call.seen_keys(|d| keys::truck_seen(name, d)));
                         pipe.cmd("FCALL")
-                            .arg("vinpath_truck_fix")
+                            .arg("vinpath2_truck_fix")
                             .arg(ks.len())
                             .arg(&ks);
                         pipe.arg(carrier)

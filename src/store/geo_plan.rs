@@ -48,7 +48,7 @@ impl GeoPlan {
         let state = if own { self.state.as_str() } else { "" };
         match self.cars.get(i) {
             Some(c) => [state, &c.eta_ms, &c.eta_record, &c.notice, &self.inside],
-            None => ["", "", "", "", ""],
+            None => [state, "", "", "", ""],
         }
     }
 }
@@ -74,11 +74,14 @@ impl Store {
         // Alerts raised and cleared, in the order they happened (a late
         // batch may hold both), with the fix time.
         let mut alert_ops: Vec<(bool, &'static str, String, String, DateTime<Utc>)> = Vec::new();
+        // A fix sent twice in one request is applied once, as its first
+        // copy: the conclusions ride with that one.
+        let mut ids = std::collections::HashSet::new();
         for &k in &w.fixes {
             let e = &segment[k].1;
             let EventBody::Fix(f) = &e.body else { continue };
             let p = point(e, f);
-            if !noise[k].is_empty() || p.at_ms < newest {
+            if !ids.insert(e.event_id.as_str()) || !noise[k].is_empty() || p.at_ms < newest {
                 continue;
             }
             newest = p.at_ms;
@@ -151,7 +154,7 @@ impl Store {
             let alert = json!({"alert_id": id, "kind": kind, "order_id": order, "truck_id": truck, "since": utc(since), "detail": detail});
             writes
                 .cmd("FCALL")
-                .arg("vinpath_alert")
+                .arg("vinpath2_alert")
                 .arg(1)
                 .arg(keys::ALERTS)
                 .arg(if raise { "raise" } else { "clear" })

@@ -214,7 +214,7 @@ impl Store {
             ];
             let mut pipe = redis::pipe();
             pipe.cmd("FCALL")
-                .arg("vinpath_create")
+                .arg("vinpath2_create")
                 .arg(2)
                 .arg(keys::order(&o.order_id))
                 .arg(keys::order_timeline(&o.order_id))
@@ -319,7 +319,7 @@ impl Store {
         }
         let mut pipe = redis::pipe();
         pipe.cmd("FCALL")
-            .arg("vinpath_patch")
+            .arg("vinpath2_patch")
             .arg(1)
             .arg(keys::order(id));
         for (k, v) in &fields {
@@ -344,7 +344,7 @@ impl Store {
             .arg(id.as_str())
             .ignore();
         pipe.cmd("FCALL")
-            .arg("vinpath_rotate")
+            .arg("vinpath2_rotate")
             .arg(1)
             .arg(keys::order(id))
             .arg(&h);

@@ -34,7 +34,7 @@ pub(super) enum Followup {
 /// onto it again after `upto` (ms).
 pub(super) fn unbind(pipe: &mut Pipeline, name: &str, order: &str, upto: i64) {
     pipe.cmd("FCALL")
-        .arg("vinpath_unbind")
+        .arg("vinpath2_unbind")
         .arg(1)
         .arg(keys::truck_orders(name))
         .arg(order)
@@ -47,7 +47,7 @@ pub(super) fn unbind(pipe: &mut Pipeline, name: &str, order: &str, upto: i64) {
 pub(super) fn clear_alerts(pipe: &mut Pipeline, order: &str, kinds: &[&str]) {
     for kind in kinds {
         pipe.cmd("FCALL")
-            .arg("vinpath_alert")
+            .arg("vinpath2_alert")
             .arg(1)
             .arg(keys::ALERTS)
             .arg("clear")

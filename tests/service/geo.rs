@@ -372,3 +372,25 @@ async fn a_scan_at_a_site_places_the_car_there_on_any_instance() {
         );
     }
 }
+
+/// A fix sent twice in one request is applied once, and what it means
+/// (the ETA) is written with that one.
+#[actix_web::test]
+async fn a_fix_sent_twice_in_one_request_still_sets_the_eta() {
+    let redis = TestRedis::start();
+    let app = TestApp::spawn(&redis).await;
+    let key = app.carrier("sf-auto").await;
+    app.order("JD-D", "sf-auto").await;
+    load(&app, &key, "JD-D", "T1", -20).await;
+    assert!(app.get_order("JD-D").await["eta"].is_null());
+    let fix = truck_fix("d1", "T1", -5, 23.1, 113.5);
+    let r = app.events(&key, json!([fix, fix])).await;
+    let statuses: Vec<&str> = r.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["accepted", "duplicate"], "{}", r.body);
+    assert!(app.get_order("JD-D").await["eta"].is_string());
+}

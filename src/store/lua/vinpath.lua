@@ -1,9 +1,14 @@
-#!lua name=vinpath
+#!lua name=vinpath2
 -- vinpath's Redis functions: each applies one event to one order (or one
 -- truck) atomically, so instances racing on the same order end consistent.
 -- Every key a function touches shares one hash slot (the order's or the
 -- truck's), ready for Redis Cluster. The rules themselves (which milestone
 -- may follow which) are decided in Rust and passed in as verdict letters.
+--
+-- The library and its functions carry a version (vinpath2_): bump it with
+-- any change to a function's arguments or answers, so instances of two
+-- versions share one Redis during a rollout, each with its own functions
+-- (FUNCTION LOAD REPLACE of one never removes the other's).
 
 -- Milestone positions in the order of Milestone::ALL (checked by a Rust
 -- test). A literal: library load time offers no ipairs.
@@ -49,10 +54,10 @@ end
 --       14 scan: truck id, 15 scan: position json, 16 scan: vin, 17 scan: site json
 --       13 fix: '1' when the truck judged the fix stale; 14 fix: track member
 --       15.. fix, when the geo pass found it to be the car's newest: 15 the
---       vehicle's geo state ('' when it is the truck's), 16 eta ms, 17 eta
---       record ('' = not worth telling), 18 notice record ('' = none),
---       19 site json the car is in ('' = none). Written only if the fix
---       still is the newest when applied.
+--       vehicle's geo state ('' when it is the truck's), 16 eta ms ('' =
+--       nothing for the car), 17 eta record ('' = not worth telling),
+--       18 notice record ('' = none), 19 site json the car is in ('' = none).
+--       Written only if the fix still is the newest when applied.
 -- Returns {status, code, milestone, truck, cursor, old truck, message,
 --          truck since, old truck since}
 local function apply(keys, argv)
@@ -105,10 +110,10 @@ local function apply(keys, argv)
       return answer('stale', '', record('stale', '', false, ''))
     end
     local fields = {'pos', argv[11], 'pos_at', at, 'updated_at', received}
+    if str(argv[15]) ~= '' then fields[#fields + 1] = 'geo'; fields[#fields + 1] = argv[15] end
     if str(argv[16]) ~= '' then
       concluded, inside = true, argv[19]
       fields[#fields + 1] = 'eta'; fields[#fields + 1] = argv[16]
-      if argv[15] ~= '' then fields[#fields + 1] = 'geo'; fields[#fields + 1] = argv[15] end
       if inside ~= '' then
         fields[#fields + 1] = 'site'; fields[#fields + 1] = inside
       elseif f[10] then
@@ -257,11 +262,11 @@ local function rotate(keys, argv)
   return old
 end
 
-redis.register_function('vinpath_create', create)
-redis.register_function('vinpath_patch', patch)
-redis.register_function('vinpath_rotate', rotate)
-redis.register_function('vinpath_apply', apply)
-redis.register_function('vinpath_truck_fix', truck_fix)
+redis.register_function('vinpath2_create', create)
+redis.register_function('vinpath2_patch', patch)
+redis.register_function('vinpath2_rotate', rotate)
+redis.register_function('vinpath2_apply', apply)
+redis.register_function('vinpath2_truck_fix', truck_fix)
 
 -- Attaches a stored clip to one order: the order's clip list, its history
 -- and its live subscribers, together.
@@ -281,7 +286,7 @@ local function clip(keys, argv)
   return {'accepted', '', id}
 end
 
-redis.register_function('vinpath_clip', clip)
+redis.register_function('vinpath2_clip', clip)
 
 -- Takes a car off a truck, unless it was loaded onto it again later than
 -- the loading this removal is about (instances may race).
@@ -294,7 +299,7 @@ local function unbind(keys, argv)
   return 1
 end
 
-redis.register_function('vinpath_unbind', unbind)
+redis.register_function('vinpath2_unbind', unbind)
 
 -- Raises or clears an alert; only the call that changes something tells
 -- the fleet, so racing instances announce it once.
@@ -313,4 +318,4 @@ local function alert(keys, argv)
   return 1
 end
 
-redis.register_function('vinpath_alert', alert)
+redis.register_function('vinpath2_alert', alert)
