@@ -144,6 +144,28 @@ pub fn cpu_secs(pid: u32) -> Option<f64> {
     Some(ticks / 100.0)
 }
 
+/// Rewrites Redis's append-only file and waits (up to a minute) until no
+/// rewrite is running or due.
+pub async fn compact_redis(port: u16) {
+    let cli = |args: &[&str]| {
+        std::process::Command::new("redis-cli")
+            .args(["-p", &port.to_string()])
+            .args(args)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    };
+    cli(&["BGREWRITEAOF"]);
+    for _ in 0..600 {
+        let info = cli(&["INFO", "persistence"]);
+        let busy = |f: &str| info.lines().any(|l| l.trim() == format!("{f}:1"));
+        if !busy("aof_rewrite_in_progress") && !busy("aof_rewrite_scheduled") {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 /// Redis's own account of its work so far: CPU seconds, and commands run
 /// (those a function runs included).
 pub fn redis_work(port: u16) -> Option<(f64, f64)> {
