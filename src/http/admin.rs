@@ -34,11 +34,7 @@ pub async fn create_carrier(
 ) -> Result<HttpResponse, ApiError> {
     caller.admin()?;
     let body: NewCarrier = super::body::json(&req, payload).await?;
-    let id = body
-        .carrier_id
-        .as_deref()
-        .ok_or_else(|| ApiError::invalid("carrier_id", "is required"))
-        .and_then(|s| CarrierId::parse(s).map_err(|m| ApiError::invalid("carrier_id", m)))?;
+    let id = super::body::required("carrier_id", body.carrier_id.as_deref(), CarrierId::parse)?;
     let name = name("name", body.name)?;
     let now = state.clock.now().timestamp_millis();
     match state.store.create_carrier(&id, &name, now).await? {

@@ -23,3 +23,14 @@ pub async fn json<T: DeserializeOwned>(
         }
     })
 }
+
+/// A required field of a body, parsed: 422 naming the field when it is
+/// missing or does not parse.
+pub fn required<T>(
+    field: &str,
+    value: Option<&str>,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<T, ApiError> {
+    let value = value.ok_or_else(|| ApiError::invalid(field, "is required"))?;
+    parse(value).map_err(|m| ApiError::invalid(field, m))
+}

@@ -26,11 +26,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     caller.admin()?;
     let body: SiteIn = super::body::json(&req, payload).await?;
-    let id = body
-        .site_id
-        .as_deref()
-        .ok_or_else(|| ApiError::invalid("site_id", "is required"))
-        .and_then(|s| SiteId::parse(s).map_err(|m| ApiError::invalid("site_id", m)))?;
+    let id = super::body::required("site_id", body.site_id.as_deref(), SiteId::parse)?;
     let kind = body
         .kind
         .filter(|k| ["plant", "warehouse", "compound"].contains(&k.as_str()))

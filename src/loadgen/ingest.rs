@@ -98,19 +98,15 @@ fn redis_benchmark_baseline(redis_port: u16, requests: usize) -> Result<f64, Str
     // its order (dedupe in this week's and last week's ids, state, track,
     // history, ETA and geo memory, live channel), called as vinpath calls
     // it. Each call is a new fix at the same time, so it moves the car.
-    let order = "vp:{o:M-0}";
+    let order = crate::domain::OrderId::parse("M-0").map_err(|e| e.to_string())?;
     let week = chrono::Utc::now().timestamp().div_euclid(7 * 86_400);
-    let mut args: Vec<String> = vec!["FCALL".into(), "vinpath2_apply".into(), "6".into()];
-    for k in [
-        order.to_owned(),
-        format!("{order}:log"),
-        format!("{order}:tl"),
-        format!("{order}:track"),
-        format!("{order}:seen:{week}"),
-        format!("{order}:seen:{}", week - 1),
-    ] {
-        args.push(k);
-    }
+    let keys = crate::store::order_apply_keys(&order, &[week, week - 1]);
+    let mut args: Vec<String> = vec![
+        "FCALL".into(),
+        "vinpath2_apply".into(),
+        keys.len().to_string(),
+    ];
+    args.extend(keys);
     let at = (chrono::Utc::now() - chrono::Duration::hours(1))
         .timestamp_millis()
         .to_string();
@@ -129,7 +125,7 @@ fn redis_benchmark_baseline(redis_port: u16, requests: usize) -> Result<f64, Str
         record,
         "10000",
         "1296000",
-        "vp:bench",
+        crate::store::LIVE_CHANNEL,
         pos,
         "",
         "",

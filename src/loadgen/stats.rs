@@ -135,9 +135,13 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
 
 /// CPU seconds a process has used so far (user and system, all threads).
 pub fn cpu_secs(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name, which may hold spaces: utime and
-    // stime are the 12th and 13th, in clock ticks.
+    stat_cpu_secs(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// CPU seconds from a `/proc/PID/stat` line.
+fn stat_cpu_secs(stat: &str) -> Option<f64> {
+    // Fields after the command name, which may hold spaces and ')': utime
+    // and stime are the 12th and 13th, in clock ticks.
     let rest = stat.rsplit_once(')')?.1;
     let mut fields = rest.split_whitespace().skip(11);
     let ticks: f64 = fields.next()?.parse::<f64>().ok()? + fields.next()?.parse::<f64>().ok()?;
@@ -179,8 +183,12 @@ pub fn redis_work(port: u16) -> Option<(f64, f64)> {
             .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
     };
     let cpu = field("used_cpu_user:")? + field("used_cpu_sys:")?;
-    let calls = text
-        .lines()
+    Some((cpu, commands(&text)))
+}
+
+/// Commands run, summed over `INFO commandstats` lines.
+fn commands(info: &str) -> f64 {
+    info.lines()
         .filter(|l| l.starts_with("cmdstat_"))
         .filter_map(|l| {
             l.split("calls=")
@@ -190,8 +198,7 @@ pub fn redis_work(port: u16) -> Option<(f64, f64)> {
                 .parse::<f64>()
                 .ok()
         })
-        .sum();
-    Some((cpu, calls))
+        .sum()
 }
 
 /// What vinpath and Redis spend on a stretch of load, per unit of work:
@@ -250,6 +257,21 @@ impl WorkMeter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_comes_from_utime_and_stime_after_an_odd_command_name() {
+        let stat = "42 (a b) c) S 1 42 42 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 3 0";
+        assert_eq!(stat_cpu_secs(stat), Some(3.0));
+        assert_eq!(stat_cpu_secs("garbage"), None);
+    }
+
+    #[test]
+    fn commands_sum_every_command_with_those_functions_ran() {
+        let info = "# Commandstats\r\ncmdstat_fcall:calls=10,usec=300,usec_per_call=30.00\r\n\
+                    cmdstat_hset:calls=25,usec=10,usec_per_call=0.40,rejected_calls=0\r\n\
+                    used_cpu_sys:1.5\r\n";
+        assert_eq!(commands(info), 35.0);
+    }
 
     #[test]
     fn quantiles() {

@@ -174,14 +174,7 @@ impl Call<'_> {
 
     /// Adds `vinpath2_apply` for one order.
     pub fn push_apply(&self, pipe: &mut redis::Pipeline, a: Apply<'_>) {
-        let order = a.order;
-        let mut keys = vec![
-            keys::order(order),
-            keys::order_log(order),
-            keys::order_timeline(order),
-            keys::order_track(order),
-        ];
-        keys.extend(self.seen_keys(|d| keys::order_seen(order, d)));
+        let keys = keys::order_apply(a.order, &[self.bucket, self.bucket - 1]);
         pipe.cmd("FCALL")
             .arg("vinpath2_apply")
             .arg(keys.len())

@@ -101,3 +101,16 @@ pub const ALERTS: &str = "vp:alerts";
 /// Sites: site id to its JSON; and a counter bumped on every change.
 pub const SITES: &str = "vp:sites";
 pub const SITES_VERSION: &str = "vp:sites:version";
+
+/// The keys `vinpath2_apply` takes for an order: its hash, history,
+/// timeline and track, then the dedupe sets of `buckets`, newest first.
+pub fn order_apply(id: &OrderId, buckets: &[i64]) -> Vec<String> {
+    let mut keys = vec![
+        order(id),
+        order_log(id),
+        order_timeline(id),
+        order_track(id),
+    ];
+    keys.extend(buckets.iter().map(|&b| order_seen(id, b)));
+    keys
+}

@@ -24,7 +24,7 @@ use redis::aio::ConnectionManager;
 use redis::aio::ConnectionManagerConfig;
 use redis::{FromRedisValue, Pipeline, RedisError};
 
-pub use keys::LIVE_CHANNEL;
+pub use keys::{LIVE_CHANNEL, order_apply as order_apply_keys};
 
 const LIBRARY: &str = include_str!("lua/vinpath.lua");
 
