@@ -1,14 +1,17 @@
 //! vinpath: tracks new cars from the plant to the customer's door.
 //!
 //! `domain` and `geo` are pure; `store` is the only module that knows
-//! Redis and `media` the only one that knows object storage; `live` and
-//! `http` are the edges; `app` puts them together.
+//! Redis and `media` the only one that knows object storage; `ingest`
+//! decides what carrier events mean (its planning is pure) and applies
+//! them through `store`; `live` and `http` are the edges; `app` puts them
+//! together.
 
 pub mod app;
 pub mod clock;
 pub mod domain;
 pub mod geo;
 pub mod http;
+pub mod ingest;
 pub mod jobs;
 pub mod live;
 pub mod loadgen;

@@ -3,7 +3,6 @@
 //! its own; the others beside it go on.
 
 use chrono::{DateTime, Duration, Utc};
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::{EventId, Milestone, OrderId, Position, SiteId, TruckId, Vin, utc};
@@ -75,7 +74,7 @@ pub struct CarrierEvent {
     pub body: EventBody,
 }
 
-#[derive(Deserialize)]
+/// The fields of a raw event, each read with a message that names it.
 struct Wire {
     kind: String,
     occurred_at: String,
@@ -92,6 +91,48 @@ struct Wire {
     hdop: Option<f64>,
 }
 
+impl Wire {
+    fn read(raw: &Value) -> Result<Self, EventRejection> {
+        let Value::Object(m) = raw else {
+            return Err(EventRejection::field("each event is a JSON object"));
+        };
+        let text = |k: &str| -> Result<Option<String>, EventRejection> {
+            match m.get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(_) => Err(EventRejection::field(format!("{k} must be a string"))),
+            }
+        };
+        let number = |k: &str| -> Result<Option<f64>, EventRejection> {
+            match m.get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::Number(n)) => Ok(n.as_f64()),
+                Some(_) => Err(EventRejection::field(format!(
+                    "{k} must be a number (not a string)"
+                ))),
+            }
+        };
+        let required = |k: &str| -> Result<String, EventRejection> {
+            text(k)?.ok_or_else(|| EventRejection::field(format!("{k} is required")))
+        };
+        Ok(Self {
+            kind: required("kind")?,
+            occurred_at: required("occurred_at")?,
+            order_id: text("order_id")?,
+            truck_id: text("truck_id")?,
+            milestone: text("milestone")?,
+            site_id: text("site_id")?,
+            lat: number("lat")?,
+            lon: number("lon")?,
+            note: text("note")?,
+            vin: text("vin")?,
+            speed_kmh: number("speed_kmh")?,
+            heading: number("heading")?,
+            hdop: number("hdop")?,
+        })
+    }
+}
+
 /// The `event_id` of a raw event, if it has a readable one, so that even a
 /// refused event can be answered under its own id.
 pub fn raw_event_id(raw: &Value) -> Option<String> {
@@ -105,8 +146,7 @@ impl CarrierEvent {
             Some(Value::String(s)) => EventId::parse(s).map_err(EventRejection::field)?,
             _ => return Err(EventRejection::field("event_id is required (a string)")),
         };
-        let wire: Wire =
-            serde_json::from_value(raw).map_err(|e| EventRejection::field(e.to_string()))?;
+        let wire = Wire::read(&raw)?;
         let occurred_at = DateTime::parse_from_rfc3339(&wire.occurred_at)
             .map_err(|_| EventRejection::field("occurred_at must be an RFC 3339 time"))?
             .with_timezone(&Utc);

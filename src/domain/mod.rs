@@ -1,19 +1,23 @@
 //! Pure types and rules of car delivery: identifiers, VINs, milestones and
 //! their transitions, positions, carrier events and orders. No I/O here.
 
+pub mod alert;
 pub mod event;
 pub mod ids;
 pub mod milestone;
 pub mod order;
+pub mod outcome;
 pub mod position;
 pub mod role;
 pub mod state;
 pub mod vin;
 
+pub use alert::{Alert, AlertKind};
 pub use event::{CarrierEvent, EventBody, EventRejection, Fix, FixTarget, Scan};
 pub use ids::{CarrierId, EventId, OrderId, SiteId, TruckId};
 pub use milestone::{Milestone, Verdict};
 pub use order::{NewOrder, OrderPatch, Place};
+pub use outcome::{EventStatus, Outcome};
 pub use position::Position;
 pub use role::Role;
 pub use state::{ClipListing, OrderState, PositionReport, TimelineEntry};

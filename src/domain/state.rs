@@ -62,7 +62,7 @@ pub struct OrderState {
     pub updated_at: DateTime<Utc>,
     pub delivered_at: Option<DateTime<Utc>>,
     /// SHA-256 (hex) of the current tracking token.
-    pub tracking_hash: String,
+    pub link_hash: String,
 }
 
 impl OrderState {

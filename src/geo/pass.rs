@@ -11,6 +11,7 @@ use super::eta::{self, EtaInput};
 use super::fence::{self, Crossing, FenceState, Site};
 use super::route::Route;
 use super::speed::{TrackPoint, distance_m};
+use crate::domain::{AlertKind, Milestone};
 
 /// Thresholds of the alerts and assumptions of the ETA.
 #[derive(Debug, Clone)]
@@ -80,7 +81,7 @@ pub struct SiteInfo {
 #[derive(Debug, Clone)]
 pub struct CarContext {
     pub order_id: String,
-    pub milestone: String,
+    pub milestone: Milestone,
     pub route: Route,
     /// Whether the route was planned (set through the API); straight legs
     /// stand in otherwise, and a truck on real roads is far off those.
@@ -91,7 +92,7 @@ pub struct CarContext {
     pub eta: Option<DateTime<Utc>>,
     pub arriving_sent: bool,
     /// Kinds of the car's open alerts.
-    pub open: Vec<String>,
+    pub open: Vec<AlertKind>,
 }
 
 /// What the fix means for one car.
@@ -100,16 +101,16 @@ pub struct CarOutcome {
     pub order_id: String,
     /// Milestones the crossings imply, each with its site and the fix time
     /// the crossing was first seen (not when the dwell confirmed it).
-    pub milestones: Vec<(&'static str, String, i64)>,
+    pub milestones: Vec<(Milestone, String, i64)>,
     pub eta: DateTime<Utc>,
     /// The ETA moved enough to tell the customer.
     pub eta_changed: bool,
     /// Send "arriving soon" now.
     pub arriving: bool,
     /// Alerts to raise: kind and detail.
-    pub raise: Vec<(&'static str, String)>,
+    pub raise: Vec<(AlertKind, String)>,
     /// Alert kinds to clear.
-    pub clear: Vec<&'static str>,
+    pub clear: Vec<AlertKind>,
 }
 
 /// The whole decision for one fix.
@@ -224,17 +225,18 @@ fn judge_car(
     sites: &[SiteInfo],
     opts: &GeoOptions,
 ) -> CarOutcome {
-    let mut milestone = car.milestone.as_str();
+    use Milestone::*;
+    let mut milestone = car.milestone;
     let mut milestones = Vec::new();
     for c in crossings {
         match c {
-            Crossing::Left(site) if matches!(milestone, "loaded" | "arrived") => {
-                milestones.push(("in_transit", site.clone(), crossed_at));
-                milestone = "in_transit";
+            Crossing::Left(site) if matches!(milestone, Loaded | Arrived) => {
+                milestones.push((InTransit, site.clone(), crossed_at));
+                milestone = InTransit;
             }
-            Crossing::Entered(site) if milestone == "in_transit" => {
-                milestones.push(("arrived", site.clone(), crossed_at));
-                milestone = "arrived";
+            Crossing::Entered(site) if milestone == InTransit => {
+                milestones.push((Arrived, site.clone(), crossed_at));
+                milestone = Arrived;
             }
             _ => {}
         }
@@ -271,43 +273,48 @@ fn judge_car(
             lon: car.destination.1,
         },
     );
-    let open = |k: &str| car.open.iter().any(|o| o == k);
+    let open = |k: AlertKind| car.open.contains(&k);
     let mut raise = Vec::new();
     let mut clear = Vec::new();
-    let moving = milestone == "in_transit";
+    let moving = milestone == InTransit;
     if moving && still_ms >= opts.stationary.num_milliseconds() {
-        if !open("stationary") {
-            raise.push(("stationary", format!("still for {} min", still_ms / 60_000)));
+        if !open(AlertKind::Stationary) {
+            raise.push((
+                AlertKind::Stationary,
+                format!("still for {} min", still_ms / 60_000),
+            ));
         }
-    } else if open("stationary") {
-        clear.push("stationary");
+    } else if open(AlertKind::Stationary) {
+        clear.push(AlertKind::Stationary);
     }
     // Off route and late matter while the car is on the road.
-    let on_road = matches!(milestone, "loaded" | "in_transit" | "arrived");
+    let on_road = milestone.on_truck();
     if on_road && car.route_planned && progress.off_route_m > opts.off_route_m {
-        if !open("off_route") {
+        if !open(AlertKind::OffRoute) {
             raise.push((
-                "off_route",
+                AlertKind::OffRoute,
                 format!(
                     "{:.1} km from the planned route",
                     progress.off_route_m / 1000.0
                 ),
             ));
         }
-    } else if (!on_road || progress.off_route_m < opts.off_route_m * 0.8) && open("off_route") {
-        clear.push("off_route");
+    } else if (!on_road || progress.off_route_m < opts.off_route_m * 0.8)
+        && open(AlertKind::OffRoute)
+    {
+        clear.push(AlertKind::OffRoute);
     }
     let late = car.promised_by.filter(|p| on_road && eta > *p);
     match late {
-        Some(p) if !open("late") => raise.push((
-            "late",
+        Some(p) if !open(AlertKind::Late) => raise.push((
+            AlertKind::Late,
             format!("expected {} after the promised time", fmt_delay(eta - p)),
         )),
-        None if open("late") => clear.push("late"),
+        None if open(AlertKind::Late) => clear.push(AlertKind::Late),
         _ => {}
     }
-    if open("no_signal") {
-        clear.push("no_signal");
+    if open(AlertKind::NoSignal) {
+        clear.push(AlertKind::NoSignal);
     }
     CarOutcome {
         order_id: car.order_id.clone(),
@@ -315,7 +322,7 @@ fn judge_car(
         eta,
         eta_changed: eta::moved_enough(car.eta, eta),
         arriving: !car.arriving_sent
-            && matches!(milestone, "in_transit" | "out_for_delivery")
+            && matches!(milestone, InTransit | OutForDelivery)
             && to_destination <= opts.arriving_m,
         raise,
         clear,

@@ -178,7 +178,12 @@ async fn upload(
         key: key.clone(),
         open: true,
     });
-    let result = store_clip(&state, &carrier, kind, captured_at, order_ids, &mut payload).await;
+    let truck_id = match &target {
+        Target::Truck(t) => Some(t.to_string()),
+        Target::Order(_) => None,
+    };
+    let to = (order_ids, truck_id);
+    let result = store_clip(&state, &carrier, kind, captured_at, to, &mut payload).await;
     if let Some(mut p) = pending {
         p.open = false;
         let made = result.as_ref().ok().map(|m| m.clip_id.as_str());
@@ -201,7 +206,7 @@ async fn store_clip(
     carrier: &CarrierId,
     kind: String,
     captured_at: chrono::DateTime<chrono::Utc>,
-    order_ids: Vec<String>,
+    (order_ids, truck_id): (Vec<String>, Option<String>),
     payload: &mut web::Payload,
 ) -> Result<ClipMeta, ApiError> {
     let max = state.max_clip_bytes;
@@ -242,6 +247,7 @@ async fn store_clip(
         captured_at,
         carrier_id: carrier.to_string(),
         order_ids,
+        truck_id,
         created_at: now,
     };
     let delete = async |key: &str| {

@@ -87,12 +87,12 @@ pub async fn post(
         .into_iter()
         .map(|r| CarrierEvent::parse(r, now))
         .collect();
-    let outcomes = state.store.ingest(&carrier, parsed, now).await?;
+    let outcomes = crate::ingest::ingest(&state.store, &carrier, parsed, now).await?;
     let results: Vec<Value> = ids
         .into_iter()
         .zip(outcomes)
         .map(|(id, o)| {
-            let mut r = json!({"event_id": id, "status": o.status});
+            let mut r = json!({"event_id": id, "status": o.status.as_str()});
             if let Some(c) = o.code {
                 r["code"] = json!(c);
             }

@@ -7,6 +7,7 @@ use serde_json::json;
 use super::{ApiError, AppState, Caller};
 use crate::domain::order::{NewOrderIn, OrderPatchIn};
 use crate::domain::{NewOrder, OrderId, OrderPatch, OrderState};
+use crate::ingest::Cancelled;
 use crate::store::history::cursor_key;
 use crate::store::orders::{CreateError, PatchError};
 
@@ -112,16 +113,15 @@ pub async fn cancel(
 ) -> Result<HttpResponse, ApiError> {
     caller.dispatcher()?;
     let id = order_id(&path)?;
-    let outcome = state
-        .store
-        .cancel_order(&id, state.clock.now())
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no order {id}")))?;
-    if outcome.status == "rejected" {
-        return Err(ApiError::Conflict(
-            "illegal_transition",
-            "a delivered order cannot be cancelled".into(),
-        ));
+    match crate::ingest::cancel(&state.store, &id, state.clock.now()).await? {
+        Cancelled::Done => {}
+        Cancelled::UnknownOrder => return Err(ApiError::NotFound(format!("no order {id}"))),
+        Cancelled::Delivered => {
+            return Err(ApiError::Conflict(
+                "illegal_transition",
+                "a delivered order cannot be cancelled".into(),
+            ));
+        }
     }
     let order = state
         .store

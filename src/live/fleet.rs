@@ -11,6 +11,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use super::heartbeat::{FromPeer, Peer};
 use super::hub::Live;
 use super::{Hub, LiveOptions, messages};
+use crate::store::live_wire::Change;
 use crate::store::{Store, StoreError};
 
 /// What the shared feed sends to each fleet socket.
@@ -64,11 +65,11 @@ async fn fold(
                 }
             }
             live = rx.recv() => match live {
-                Ok(Live::Order(c)) => {
-                    if c.change.contains('p') || c.change.contains('q') {
+                Ok(Live::Order(c)) => match c.change {
+                    Change::Position | Change::SitePosition => {
                         latest.insert(format!("o:{}", c.order_id), messages::order_vehicle(&c));
                     }
-                    if c.change.contains('m') {
+                    Change::Milestone => {
                         // A position still held for the next frame carries
                         // the milestone it had: keep it current.
                         if let Some(v) = latest.get_mut(&format!("o:{}", c.order_id)) {
@@ -76,10 +77,11 @@ async fn fold(
                         }
                         let _ = tx.send(FleetFrame::Text(messages::fleet_milestone(&c).into()));
                     }
-                    if c.change.contains('c') {
+                    Change::Clip => {
                         let _ = tx.send(FleetFrame::Text(messages::fleet_clip(&c).into()));
                     }
-                }
+                    Change::Eta | Change::Notice => {}
+                },
                 Ok(Live::Alert(a)) => {
                     let _ = tx.send(FleetFrame::Text(messages::fleet_alert(&a).into()));
                 }

@@ -6,42 +6,10 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use serde::Deserialize;
-use serde_json::{Map, Value};
 use tokio::sync::broadcast;
 
 use crate::store::LIVE_CHANNEL;
-
-/// A change of one order, as every instance hears it.
-#[derive(Debug, Deserialize)]
-pub struct OrderChange {
-    pub order_id: String,
-    pub carrier_id: String,
-    pub truck_id: String,
-    pub cursor: String,
-    pub milestone: String,
-    /// What changed: `m` milestone, `p` position, `q` position inside a
-    /// site (for dispatchers only), `e` ETA, `n` notice, `c` clip.
-    pub change: String,
-    pub gap: bool,
-    pub event: Map<String, Value>,
-}
-
-/// A truck that moved.
-#[derive(Debug, Deserialize)]
-pub struct TruckMove {
-    pub carrier_id: String,
-    pub truck_id: String,
-    pub position: Value,
-}
-
-/// An alert raised or cleared.
-#[derive(Debug, Deserialize)]
-pub struct AlertChange {
-    /// `raised` or `cleared`.
-    pub state: String,
-    pub alert: Value,
-}
+pub use crate::store::live_wire::{AlertChange, LiveMessage, OrderChange, TruckMove};
 
 /// What a local subscriber receives.
 #[derive(Debug, Clone)]
@@ -52,14 +20,6 @@ pub enum Live {
     /// The subscription was re-established: changes may have been missed,
     /// so subscribers catch up from Redis.
     Resync,
-}
-
-#[derive(Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-enum Wire {
-    Order(OrderChange),
-    Truck(TruckMove),
-    Alert(AlertChange),
 }
 
 struct Inner {
@@ -139,10 +99,10 @@ impl Hub {
 
 impl Inner {
     fn dispatch(&self, payload: &[u8]) {
-        let live = match serde_json::from_slice::<Wire>(payload) {
-            Ok(Wire::Order(c)) => Live::Order(Arc::new(c)),
-            Ok(Wire::Truck(t)) => Live::Truck(Arc::new(t)),
-            Ok(Wire::Alert(a)) => Live::Alert(Arc::new(a)),
+        let live = match LiveMessage::parse(payload) {
+            Ok(LiveMessage::Order(c)) => Live::Order(Arc::new(c)),
+            Ok(LiveMessage::Truck(t)) => Live::Truck(Arc::new(t)),
+            Ok(LiveMessage::Alert(a)) => Live::Alert(Arc::new(a)),
             Err(e) => {
                 tracing::warn!(error = %e, "unreadable live message");
                 return;

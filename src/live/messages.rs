@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::hub::{AlertChange, OrderChange, TruckMove};
+use crate::store::live_wire::{AlertChange, Change, OrderChange, TruckMove};
 
 /// `/ws/track`'s snapshot (with `reset` when a resume was impossible).
 pub fn snapshot(cursor: &str, order: Value, reset: bool) -> String {
@@ -13,60 +13,50 @@ pub fn snapshot(cursor: &str, order: Value, reset: bool) -> String {
     v.to_string()
 }
 
-/// The customer-facing events of one history entry: a milestone, a new
-/// position, or both. Nothing carrier-internal (notes, trucks) goes out.
-pub fn track_events(
+/// The customer-facing frame of one history entry, if it has one: a
+/// milestone, a position, an ETA, a notice or a clip. Nothing
+/// carrier-internal (notes, trucks, bay positions) goes out.
+pub fn track_event(
     cursor: &str,
-    change: &str,
+    change: Option<Change>,
     gap: bool,
     record: &Map<String, Value>,
     clip_base: &str,
-) -> Vec<String> {
-    let mut out = Vec::new();
+) -> Option<String> {
     let at = record.get("occurred_at").cloned().unwrap_or(Value::Null);
-    if change.contains('m') {
-        let event = json!({
+    let event = match change? {
+        Change::Milestone => json!({
             "kind": "milestone",
             "milestone": record.get("milestone"),
             "at": at,
             "gap": gap,
-        });
-        out.push(json!({"type": "event", "cursor": cursor, "event": event}).to_string());
-    }
-    if change.contains('p') {
-        let event = json!({
+        }),
+        Change::Position => json!({
             "kind": "position",
             "lat": record.get("lat"),
             "lon": record.get("lon"),
             "at": at,
             "speed_kmh": record.get("speed_kmh"),
             "heading": record.get("heading"),
-        });
-        out.push(json!({"type": "event", "cursor": cursor, "event": event}).to_string());
-    }
-    if change.contains('e') {
-        let event = json!({"kind": "eta", "eta": record.get("eta")});
-        out.push(json!({"type": "event", "cursor": cursor, "event": event}).to_string());
-    }
-    if change.contains('n') {
-        let event = json!({"kind": "notice", "text": record.get("text"), "at": at});
-        out.push(json!({"type": "event", "cursor": cursor, "event": event}).to_string());
-    }
-    if change.contains('c') {
-        let id = record
-            .get("clip_id")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let event = json!({
-            "kind": "clip",
-            "clip_id": id,
-            "clip_kind": record.get("clip_kind"),
-            "captured_at": record.get("captured_at"),
-            "url": format!("{clip_base}{id}"),
-        });
-        out.push(json!({"type": "event", "cursor": cursor, "event": event}).to_string());
-    }
-    out
+        }),
+        Change::SitePosition => return None,
+        Change::Eta => json!({"kind": "eta", "eta": record.get("eta")}),
+        Change::Notice => json!({"kind": "notice", "text": record.get("text"), "at": at}),
+        Change::Clip => {
+            let id = record
+                .get("clip_id")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            json!({
+                "kind": "clip",
+                "clip_id": id,
+                "clip_kind": record.get("clip_kind"),
+                "captured_at": record.get("captured_at"),
+                "url": format!("{clip_base}{id}"),
+            })
+        }
+    };
+    Some(json!({"type": "event", "cursor": cursor, "event": event}).to_string())
 }
 
 /// A fleet clip event, sent one by one.
@@ -126,7 +116,7 @@ pub fn fleet_alert(a: &AlertChange) -> String {
             "alert_kind".into(),
             a.alert.get("kind").cloned().unwrap_or(Value::Null),
         );
-        m.insert("state".into(), json!(a.state));
+        m.insert("state".into(), json!(a.state.as_str()));
     }
     json!({"type": "event", "event": event}).to_string()
 }

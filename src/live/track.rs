@@ -34,12 +34,11 @@ impl Track {
 
     async fn send_entries(&mut self, entries: Vec<HistoryEntry>) -> bool {
         for e in entries {
-            for text in
-                messages::track_events(&e.cursor, &e.change, e.gap, &e.record, &self.clip_base)
+            if let Some(text) =
+                messages::track_event(&e.cursor, e.change, e.gap, &e.record, &self.clip_base)
+                && !self.peer.send(text).await
             {
-                if !self.peer.send(text).await {
-                    return false;
-                }
+                return false;
             }
             self.last = e.cursor;
         }
@@ -65,12 +64,15 @@ impl Track {
                 if cursor_key(&c.cursor) <= cursor_key(&self.last) {
                     return Ok(true);
                 }
-                for text in
-                    messages::track_events(&c.cursor, &c.change, c.gap, &c.event, &self.clip_base)
+                if let Some(text) = messages::track_event(
+                    &c.cursor,
+                    Some(c.change),
+                    c.gap,
+                    &c.event,
+                    &self.clip_base,
+                ) && !self.peer.send(text).await
                 {
-                    if !self.peer.send(text).await {
-                        return Ok(false);
-                    }
+                    return Ok(false);
                 }
                 self.last = c.cursor.clone();
                 Ok(true)

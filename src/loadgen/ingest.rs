@@ -94,50 +94,42 @@ pub async fn single_events(
 }
 
 fn redis_benchmark_baseline(redis_port: u16, requests: usize) -> Result<f64, String> {
+    use crate::store::functions::{Conclusions, Fix, FixCore, Function, Identity, SitePlacement};
     // The Redis work of one ingested fix: the function that applies it to
-    // its order (dedupe in this week's and last week's ids, state, track,
-    // history, ETA and geo memory, live channel), called as vinpath calls
-    // it. Each call is a new fix at the same time, so it moves the car.
-    let order = crate::domain::OrderId::parse("M-0").map_err(|e| e.to_string())?;
-    let week = chrono::Utc::now().timestamp().div_euclid(7 * 86_400);
-    let keys = crate::store::order_apply_keys(&order, &[week, week - 1]);
-    let mut args: Vec<String> = vec![
-        "FCALL".into(),
-        "vinpath2_apply".into(),
-        keys.len().to_string(),
-    ];
-    args.extend(keys);
-    let at = (chrono::Utc::now() - chrono::Duration::hours(1))
-        .timestamp_millis()
-        .to_string();
-    let pos =
-        r#"{"lat":23.03,"lon":113.47,"at":"2026-11-24T00:00:00Z","speed_kmh":null,"heading":null}"#;
+    // its order (duplicate check among the carrier's ids, state, track,
+    // history, ETA and geo memory, live channel), built by the same type
+    // vinpath calls it with. Each call is a new fix at the same time, so
+    // it moves the car.
+    let now = chrono::Utc::now();
+    let at = now - chrono::Duration::hours(1);
+    let identity = Identity::new("b-__rand_int__", "d".into(), "order M-0".into(), now, 7);
     let record = r#"{"event_id":"b","kind":"gps","order_id":"M-0","lat":23.03,"lon":113.47}"#;
-    let geo = r#"{"fence":{"inside":null},"still":null}"#;
-    let track = format!("{at}:23.03:113.47");
-    for a in [
-        "fix",
-        "bench",
-        "bench|__rand_int__",
-        &at,
-        &at,
-        "",
-        record,
-        "10000",
-        "1296000",
-        crate::store::LIVE_CHANNEL,
-        pos,
-        "",
-        "",
-        &track,
-        geo,
-        &at,
-        "",
-        "",
-        "",
-    ] {
-        args.push(a.to_owned());
+    let position =
+        r#"{"lat":23.03,"lon":113.47,"at":"2026-11-24T00:00:00Z","speed_kmh":null,"heading":null}"#;
+    let member = format!("{}:23.03:113.47", at.timestamp_millis());
+    let options = crate::store::StoreOptions::default();
+    let conclusions = Conclusions {
+        eta_ms: Some(at.timestamp_millis()),
+        site: SitePlacement::Unchanged,
+        ..Conclusions::default()
+    };
+    let args = Fix {
+        order: "M-0",
+        fix: FixCore {
+            carrier: "bench",
+            identity: &identity,
+            at,
+            received_at: at,
+            record,
+            noise: None,
+            position,
+            track_member: &member,
+            options: &options,
+        },
+        geo: Some(r#"{"fence":{"inside":null},"still":null}"#),
+        conclusions: &conclusions,
     }
+    .command_line();
     let out = std::process::Command::new("redis-benchmark")
         .args([
             "-p",

@@ -4,10 +4,11 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use super::functions::{AlertOp, AlertOps, Function};
 use super::{Result, Store, keys};
-use crate::domain::{Milestone, utc};
+use crate::domain::{Alert, AlertKind, Milestone};
 
 impl Store {
     /// Every open alert, oldest first.
@@ -30,11 +31,10 @@ impl Store {
 
     /// Raises `no_signal` for every car in transit whose latest fix (or
     /// departure, without one) is older than `quiet`. Its next fix clears
-    /// it. Returns how many were raised.
+    /// it. Returns how many it asked to raise (those open already stay).
     pub async fn check_no_signal(&self, now: DateTime<Utc>, quiet: Duration) -> Result<usize> {
         let cutoff = now - quiet;
-        let mut pipe = redis::pipe();
-        let mut raised = 0;
+        let mut ops = Vec::new();
         for o in self.active_orders().await? {
             if o.milestone != Milestone::InTransit {
                 continue;
@@ -48,25 +48,21 @@ impl Store {
             if last >= cutoff {
                 continue;
             }
-            let id = format!("no_signal:{}", o.order_id);
-            let alert = json!({
-                "alert_id": id, "kind": "no_signal", "order_id": o.order_id, "truck_id": o.truck_id,
-                "since": utc(last), "detail": format!("no fix for {} min", (now - last).num_minutes()),
-            });
-            pipe.cmd("FCALL")
-                .arg("vinpath2_alert")
-                .arg(1)
-                .arg(keys::ALERTS)
-                .arg("raise")
-                .arg(&id)
-                .arg(alert.to_string())
-                .arg(keys::LIVE_CHANNEL);
-            raised += 1;
+            let alert = Alert::for_order(
+                AlertKind::NoSignal,
+                &o.order_id,
+                o.truck_id.as_deref(),
+                last,
+                format!("no fix for {} min", (now - last).num_minutes()),
+            );
+            ops.push(AlertOp::raise(alert.alert_id.clone(), alert.to_json()));
         }
-        if raised > 0 {
+        if !ops.is_empty() {
+            let mut pipe = redis::pipe();
+            AlertOps { ops: &ops }.push(&mut pipe);
             let _: Vec<i64> = self.query(&pipe).await?;
         }
-        Ok(raised)
+        Ok(ops.len())
     }
 
     /// Sets an order's planned route (GeoJSON LineString coordinates,

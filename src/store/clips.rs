@@ -7,8 +7,9 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::functions::{Clip, ClipAnswer, Function, Status};
 use super::{Result, Store, StoreError, keys};
-use crate::domain::{CarrierId, ClipListing, Milestone, OrderId, TruckId, utc};
+use crate::domain::{CarrierId, ClipListing, EventStatus, Milestone, OrderId, TruckId, utc};
 
 /// A stored clip and the orders it belongs to.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -22,6 +23,10 @@ pub struct ClipMeta {
     pub captured_at: DateTime<Utc>,
     pub carrier_id: String,
     pub order_ids: Vec<String>,
+    /// The truck it was filmed on: it reaches only the cars on that truck
+    /// when it was filmed.
+    #[serde(default)]
+    pub truck_id: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -163,18 +168,17 @@ impl Store {
         let mut orders = Vec::new();
         for o in &meta.order_ids {
             let Ok(id) = OrderId::parse(o) else { continue };
-            pipe.cmd("FCALL")
-                .arg("vinpath2_clip")
-                .arg(3)
-                .arg(keys::order(&id))
-                .arg(keys::order_log(&id))
-                .arg(keys::order_clips(&id))
-                .arg(&meta.carrier_id)
-                .arg(&meta.clip_id)
-                .arg(&clip)
-                .arg(&record)
-                .arg(self.options().history_limit)
-                .arg(keys::LIVE_CHANNEL);
+            Clip {
+                order: id.as_str(),
+                carrier: Some(&meta.carrier_id),
+                clip_id: &meta.clip_id,
+                listing: &clip,
+                record: &record,
+                truck: meta.truck_id.as_deref(),
+                at: meta.captured_at,
+                options: self.options(),
+            }
+            .push(&mut pipe);
             orders.push(o.clone());
         }
         let values = self
@@ -183,18 +187,9 @@ impl Store {
             .map_err(AttachError::Partial)?;
         let mut reached = Vec::new();
         for (o, v) in orders.into_iter().zip(values) {
-            match v {
-                redis::Value::Array(items)
-                    if items.first().is_some_and(|s| {
-                        redis::from_redis_value_ref::<String>(s).is_ok_and(|s| s == "accepted")
-                    }) =>
-                {
-                    reached.push(o)
-                }
-                redis::Value::ServerError(e) => {
-                    return Err(AttachError::Partial(StoreError::Redis(e.into())));
-                }
-                _ => {}
+            let a = ClipAnswer::parse(v).map_err(AttachError::Partial)?;
+            if a.status == Status::Event(EventStatus::Accepted) {
+                reached.push(o);
             }
         }
         if reached.len() != meta.order_ids.len() {

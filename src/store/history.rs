@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
+use super::live_wire::Change;
 use super::{Result, Store, keys};
 use crate::domain::OrderId;
 
@@ -15,8 +16,8 @@ pub struct HistoryEntry {
     pub status: String,
     pub code: Option<String>,
     pub gap: bool,
-    /// What the event changed: `m` milestone, `p` position (or both).
-    pub change: String,
+    /// What the entry changed, if anything.
+    pub change: Option<Change>,
     pub record: Map<String, Value>,
 }
 
@@ -31,7 +32,7 @@ impl HistoryEntry {
             status: fields.remove("s").unwrap_or_default(),
             code: fields.remove("c"),
             gap: fields.get("g").is_some_and(|g| g == "1"),
-            change: fields.remove("x").unwrap_or_default(),
+            change: fields.get("x").and_then(|x| Change::parse(x)),
             record,
         }
     }

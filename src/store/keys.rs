@@ -2,7 +2,7 @@
 //! the tag `{t:CARRIER/TRUCK}`, so each order's or truck's function touches
 //! a single hash slot, ready for Redis Cluster.
 
-use crate::domain::{CarrierId, OrderId, TruckId};
+use crate::domain::{CarrierId, TruckId};
 
 /// Pub/sub channel of every live change, read by every instance.
 pub const LIVE_CHANNEL: &str = "vp:live";
@@ -24,13 +24,30 @@ pub fn order_log(id: &(impl std::fmt::Display + ?Sized)) -> String {
     format!("vp:{{o:{id}}}:log")
 }
 
-pub fn order_timeline(id: &OrderId) -> String {
+pub fn order_timeline(id: &(impl std::fmt::Display + ?Sized)) -> String {
     format!("vp:{{o:{id}}}:tl")
 }
 
-pub fn order_seen(id: &OrderId, bucket: i64) -> String {
-    format!("vp:{{o:{id}}}:seen:{bucket}")
+/// Event ids an order remembers itself (crossings vinpath derived, truck
+/// fixes carried to it), by bucket of time: id to `digest|target`.
+pub fn order_ids(id: &str, bucket: i64) -> String {
+    format!("vp:{{o:{id}}}:ids:{bucket}")
 }
+
+/// Event ids a carrier sent, by bucket of time: id to `digest|target`.
+/// One namespace per carrier, as the contract's duplicates are.
+pub fn carrier_ids(carrier: &str, bucket: i64) -> String {
+    format!("vp:{{c:{carrier}}}:ids:{bucket}")
+}
+
+/// Follow-ups an order's changes left on other keys, until done.
+pub fn order_pending(id: &str) -> String {
+    format!("vp:{{o:{id}}}:pending")
+}
+
+/// Orders with follow-ups not done yet, by when they were left (ms): the
+/// repair job's work list.
+pub const PENDING: &str = "vp:pending";
 
 /// How a truck is named inside keys and the fleet set.
 pub fn truck_name(carrier: &CarrierId, truck: &TruckId) -> String {
@@ -45,10 +62,6 @@ pub fn truck_orders(name: &str) -> String {
     format!("vp:{{t:{name}}}:orders")
 }
 
-pub fn truck_seen(name: &str, bucket: i64) -> String {
-    format!("vp:{{t:{name}}}:seen:{bucket}")
-}
-
 /// A credential, by the hex SHA-256 of its token.
 pub fn credential(hash: &str) -> String {
     format!("vp:cred:{hash}")
@@ -59,8 +72,8 @@ pub fn carrier(id: &CarrierId) -> String {
 }
 
 /// A tracking link, by the hex SHA-256 of its token.
-pub fn tracking(hash: &str) -> String {
-    format!("vp:track:{hash}")
+pub fn link(hash: &str) -> String {
+    format!("vp:link:{hash}")
 }
 
 /// An order's clips: clip id to its listing.
@@ -101,16 +114,3 @@ pub const ALERTS: &str = "vp:alerts";
 /// Sites: site id to its JSON; and a counter bumped on every change.
 pub const SITES: &str = "vp:sites";
 pub const SITES_VERSION: &str = "vp:sites:version";
-
-/// The keys `vinpath2_apply` takes for an order: its hash, history,
-/// timeline and track, then the dedupe sets of `buckets`, newest first.
-pub fn order_apply(id: &OrderId, buckets: &[i64]) -> Vec<String> {
-    let mut keys = vec![
-        order(id),
-        order_log(id),
-        order_timeline(id),
-        order_track(id),
-    ];
-    keys.extend(buckets.iter().map(|&b| order_seen(id, b)));
-    keys
-}

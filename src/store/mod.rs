@@ -5,16 +5,15 @@
 pub mod alerts;
 pub mod auth;
 pub mod clips;
+pub mod context;
 pub mod embedded;
-pub mod events;
-mod fix_context;
-mod fixes;
-mod geo_plan;
+pub mod functions;
 pub mod history;
 mod keys;
+pub mod live_wire;
 pub mod orders;
+pub mod pending;
 pub mod sites;
-mod trucks;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,9 +23,9 @@ use redis::aio::ConnectionManager;
 use redis::aio::ConnectionManagerConfig;
 use redis::{FromRedisValue, Pipeline, RedisError};
 
-pub use keys::{LIVE_CHANNEL, order_apply as order_apply_keys};
+pub use keys::{LIVE_CHANNEL, truck_name};
 
-const LIBRARY: &str = include_str!("lua/vinpath.lua");
+use functions::LIBRARY;
 
 /// What went wrong talking to Redis.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +47,7 @@ impl From<RedisError> for StoreError {
             || e.is_timeout()
             || e.is_connection_dropped()
             || e.is_connection_refusal()
+            || is_not_now(&e)
         {
             StoreError::Unavailable(e)
         } else {
@@ -223,6 +223,22 @@ fn manager(client: &redis::Client) -> Result<ConnectionManager> {
         client.clone(),
         config,
     )?)
+}
+
+/// Errors by which Redis says "not now": loading its data, a replica or a
+/// failover, a cluster reshaping, a busy script, memory full. The request
+/// may be retried shortly (503), like an unreachable Redis.
+fn is_not_now(e: &RedisError) -> bool {
+    const NOT_NOW: [&str; 7] = [
+        "LOADING",
+        "READONLY",
+        "MASTERDOWN",
+        "CLUSTERDOWN",
+        "TRYAGAIN",
+        "BUSY",
+        "OOM",
+    ];
+    e.code().is_some_and(|c| NOT_NOW.contains(&c))
 }
 
 fn is_missing_function(e: &RedisError) -> bool {

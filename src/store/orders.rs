@@ -133,7 +133,7 @@ pub(super) fn parse_state(h: &HashMap<String, String>) -> Result<Option<OrderSta
         eta: time("eta"),
         updated_at: time("updated_at").ok_or_else(|| corrupt("updated_at"))?,
         delivered_at: time("delivered_at"),
-        tracking_hash: get("track").unwrap_or_default().to_owned(),
+        link_hash: get("link_hash").unwrap_or_default().to_owned(),
     }))
 }
 
@@ -165,7 +165,7 @@ impl Store {
     ) -> Result<TrackingToken, CreateError> {
         let token = auth::new_token("");
         let token_hash = auth::hash(&token);
-        let track_key = keys::tracking(&token_hash);
+        let track_key = keys::link(&token_hash);
         // The link is written first: if the order then exists already (or a
         // crash intervenes), the orphan link points at an order whose own
         // `track` field differs, so it answers 404.
@@ -210,11 +210,11 @@ impl Store {
                 ("pos_at", "0".into()),
                 ("truck_since", "0".into()),
                 ("updated_at", now_ms),
-                ("track", token_hash),
+                ("link_hash", token_hash),
             ];
             let mut pipe = redis::pipe();
             pipe.cmd("FCALL")
-                .arg("vinpath2_create")
+                .arg("vinpath3_create")
                 .arg(2)
                 .arg(keys::order(&o.order_id))
                 .arg(keys::order_timeline(&o.order_id))
@@ -319,7 +319,7 @@ impl Store {
         }
         let mut pipe = redis::pipe();
         pipe.cmd("FCALL")
-            .arg("vinpath2_patch")
+            .arg("vinpath3_patch")
             .arg(1)
             .arg(keys::order(id));
         for (k, v) in &fields {
@@ -340,19 +340,19 @@ impl Store {
         let h = auth::hash(&token);
         let mut pipe = redis::pipe();
         pipe.cmd("SET")
-            .arg(keys::tracking(&h))
+            .arg(keys::link(&h))
             .arg(id.as_str())
             .ignore();
         pipe.cmd("FCALL")
-            .arg("vinpath2_rotate")
+            .arg("vinpath3_rotate")
             .arg(1)
             .arg(keys::order(id))
             .arg(&h);
         let (old,): (Option<String>,) = self.query(&pipe).await?;
         let mut pipe = redis::pipe();
         match &old {
-            Some(old) => pipe.cmd("DEL").arg(keys::tracking(old)).ignore(),
-            None => pipe.cmd("DEL").arg(keys::tracking(&h)).ignore(),
+            Some(old) => pipe.cmd("DEL").arg(keys::link(old)).ignore(),
+            None => pipe.cmd("DEL").arg(keys::link(&h)).ignore(),
         };
         let () = self.query(&pipe).await?;
         Ok(old.map(|_| TrackingToken(token)))
@@ -362,13 +362,13 @@ impl Store {
     pub async fn order_by_tracking(&self, token: &str) -> Result<Option<OrderId>> {
         let h = auth::hash(token);
         let mut pipe = redis::pipe();
-        pipe.cmd("GET").arg(keys::tracking(&h));
+        pipe.cmd("GET").arg(keys::link(&h));
         let (id,): (Option<String>,) = self.query(&pipe).await?;
         let Some(id) = id.and_then(|i| OrderId::parse(&i).ok()) else {
             return Ok(None);
         };
         let mut pipe = redis::pipe();
-        pipe.cmd("HGET").arg(keys::order(&id)).arg("track");
+        pipe.cmd("HGET").arg(keys::order(&id)).arg("link_hash");
         let (current,): (Option<String>,) = self.query(&pipe).await?;
         Ok((current.as_deref() == Some(h.as_str())).then_some(id))
     }

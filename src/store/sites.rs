@@ -119,7 +119,7 @@ impl Store {
     }
 
     /// The sites this instance last read.
-    pub(super) fn cached_sites(&self) -> Arc<Vec<SiteInfo>> {
+    pub fn cached_sites(&self) -> Arc<Vec<SiteInfo>> {
         self.inner
             .sites
             .0

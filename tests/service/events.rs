@@ -92,7 +92,9 @@ async fn every_status_and_code_of_the_table() {
     assert_eq!(result(&again, 0), ("duplicate", None));
     assert_eq!(result(&again, 1), ("duplicate", None));
     assert_eq!(result(&again, 2), ("duplicate", None));
-    assert_eq!(result(&again, 3), ("rejected", Some("illegal_transition")));
+    // Judged again: older than the in_transit scan now, so stale (v2 judges
+    // stale before illegal).
+    assert_eq!(result(&again, 3), ("stale", None));
 }
 
 #[actix_web::test]
@@ -120,11 +122,14 @@ async fn judging_order_where_two_apply() {
     both["hdop"] = json!(40.0);
     let r = app.events(&key, json!([both])).await;
     assert_eq!(result(&r, 0), ("filtered", Some("null_island")));
-    // Illegal comes before stale: an old scan that cannot follow is rejected.
+    // Stale comes before illegal (contract v2): an old scan is history,
+    // whatever its milestone, kept and moving nothing.
     let r = app
         .events(&key, json!([scan("s1", "JD-1", "produced", -500)]))
         .await;
-    assert_eq!(result(&r, 0), ("rejected", Some("illegal_transition")));
+    assert_eq!(result(&r, 0), ("stale", None));
+    let msg = r.body["results"][0]["message"].as_str().unwrap_or_default();
+    assert!(msg.contains("already shows loaded"), "{msg}");
     // unknown_order comes before everything about the event itself.
     let r = app
         .events(&key, json!([scan("s2", "JD-404", "pdi", -5)]))

@@ -4,7 +4,9 @@
 mod binary;
 mod clips;
 mod events;
+mod functions;
 mod geo;
+mod ingest;
 mod live;
 mod orders;
 mod pages;

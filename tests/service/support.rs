@@ -417,9 +417,12 @@ pub fn order_body(id: &str, carrier: &str) -> Value {
            "promised_by": "2026-12-30T18:00:00+08:00"})
 }
 
-/// An RFC 3339 time `minutes` from now (negative: in the past).
+/// An RFC 3339 time `minutes` from when the tests started (negative: in
+/// the past). One base for the whole run, so an event built twice is the
+/// same event (a changed `occurred_at` would make its id `event_id_reused`).
 pub fn at(minutes: i64) -> String {
-    at_from(Utc::now(), minutes)
+    static BASE: std::sync::LazyLock<DateTime<Utc>> = std::sync::LazyLock::new(Utc::now);
+    at_from(*BASE, minutes)
 }
 
 pub fn at_from(base: DateTime<Utc>, minutes: i64) -> String {

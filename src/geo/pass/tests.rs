@@ -20,7 +20,7 @@ fn site(id: &str, lat: f64, lon: f64) -> SiteInfo {
 fn car(milestone: &str) -> CarContext {
     CarContext {
         order_id: "JD-1".into(),
-        milestone: milestone.into(),
+        milestone: Milestone::parse(milestone).expect("a milestone"),
         route: Route::straight((23.03, 113.47), (30.62, 114.14)),
         route_planned: true,
         destination: (30.62, 114.14),
@@ -55,12 +55,12 @@ fn drive(fixes: &[TrackPoint], sites: &[SiteInfo], mut c: CarContext) -> Vec<Out
         );
         v = o.vehicle.clone();
         if let Some((m, _, _)) = o.cars[0].milestones.last() {
-            c.milestone = (*m).into();
+            c.milestone = *m;
         }
         for (k, _) in &o.cars[0].raise {
-            c.open.push((*k).into());
+            c.open.push(*k);
         }
-        c.open.retain(|k| !o.cars[0].clear.contains(&k.as_str()));
+        c.open.retain(|k| !o.cars[0].clear.contains(k));
         c.eta = Some(o.cars[0].eta);
         c.arriving_sent |= o.cars[0].arriving;
         out.push(o);
@@ -79,7 +79,10 @@ fn leaving_the_plant_puts_a_loaded_car_in_transit_and_arriving_gives_arrived() {
         .flat_map(|o| o.cars[0].milestones.clone())
         .collect();
     assert_eq!(all.len(), 1);
-    assert_eq!((all[0].0, all[0].1.as_str()), ("in_transit", "plant"));
+    assert_eq!(
+        (all[0].0, all[0].1.as_str()),
+        (Milestone::InTransit, "plant")
+    );
     assert!(
         all[0].2 < 12 * 60_000,
         "dated when first seen outside, not when confirmed"
@@ -90,7 +93,10 @@ fn leaving_the_plant_puts_a_loaded_car_in_transit_and_arriving_gives_arrived() {
         .iter()
         .flat_map(|o| o.cars[0].milestones.clone())
         .collect();
-    assert_eq!(all, vec![("arrived", "wuhan".to_owned(), 100 * 60_000)]);
+    assert_eq!(
+        all,
+        vec![(Milestone::Arrived, "wuhan".to_owned(), 100 * 60_000)]
+    );
     assert_eq!(
         out.iter().filter(|o| o.cars[0].arriving).count(),
         1,
@@ -106,13 +112,13 @@ fn a_long_stop_in_transit_raises_and_moving_clears_stationary() {
     let raised: Vec<usize> = out
         .iter()
         .enumerate()
-        .filter(|(_, o)| o.cars[0].raise.iter().any(|r| r.0 == "stationary"))
+        .filter(|(_, o)| o.cars[0].raise.iter().any(|r| r.0 == AlertKind::Stationary))
         .map(|(i, _)| i)
         .collect();
     let cleared: Vec<usize> = out
         .iter()
         .enumerate()
-        .filter(|(_, o)| o.cars[0].clear.contains(&"stationary"))
+        .filter(|(_, o)| o.cars[0].clear.contains(&AlertKind::Stationary))
         .map(|(i, _)| i)
         .collect();
     assert_eq!(raised, vec![45]);
@@ -124,9 +130,9 @@ fn off_route_and_late_are_raised_and_cleared() {
     let mut c = car("in_transit");
     c.promised_by = DateTime::from_timestamp_millis(60_000);
     let out = drive(&[pt(1, 25.0, 110.0)], &[], c.clone());
-    let kinds: Vec<&str> = out[0].cars[0].raise.iter().map(|r| r.0).collect();
-    assert_eq!(kinds, ["off_route", "late"]);
-    c.open = vec!["off_route".into(), "late".into()];
+    let kinds: Vec<AlertKind> = out[0].cars[0].raise.iter().map(|r| r.0).collect();
+    assert_eq!(kinds, [AlertKind::OffRoute, AlertKind::Late]);
+    c.open = kinds;
     c.promised_by = None;
     let back = evaluate(
         &VehicleGeo::default(),
@@ -136,5 +142,8 @@ fn off_route_and_late_are_raised_and_cleared() {
         &[c],
         &GeoOptions::default(),
     );
-    assert_eq!(back.cars[0].clear, vec!["off_route", "late"]);
+    assert_eq!(
+        back.cars[0].clear,
+        vec![AlertKind::OffRoute, AlertKind::Late]
+    );
 }

@@ -1,321 +1,524 @@
-#!lua name=vinpath2
--- vinpath's Redis functions: each applies one event to one order (or one
+#!lua name=vinpath3
+-- vinpath's Redis functions. Each applies one thing to one order (or one
 -- truck) atomically, so instances racing on the same order end consistent.
--- Every key a function touches shares one hash slot (the order's or the
--- truck's), ready for Redis Cluster. The rules themselves (which milestone
--- may follow which) are decided in Rust and passed in as verdict letters.
+-- Every function binds its arguments to named locals at the top; their
+-- Rust side is one type per function in src/store/functions/, which a test
+-- checks against the names listed here. Answers have one fixed shape each.
+-- The rules (which milestone may follow which, what a fix means) are
+-- decided in Rust and arrive as verdict letters and ready-made records.
 --
--- The library and its functions carry a version (vinpath2_): bump it with
+-- The library and its functions carry a version (vinpath3_): bump it with
 -- any change to a function's arguments or answers, so instances of two
--- versions share one Redis during a rollout, each with its own functions
--- (FUNCTION LOAD REPLACE of one never removes the other's).
+-- versions share one Redis during a rollout, each with its own functions.
 
 -- Milestone positions in the order of Milestone::ALL (checked by a Rust
 -- test). A literal: library load time offers no ipairs.
 local INDEX = {ordered = 1, produced = 2, released = 3, loaded = 4, in_transit = 5,
   arrived = 6, unloaded = 7, gated_in = 8, in_storage = 9, pdi = 10, in_repair = 11,
   ready_for_delivery = 12, out_for_delivery = 13, delivered = 14, on_hold = 15, cancelled = 16}
-local ON_TRUCK = {loaded = true, in_transit = true, arrived = true}
-local FINAL = {delivered = true, cancelled = true}
 
 local function num(v) return tonumber(v) or 0 end
 local function str(v) if v then return v end return '' end
+local function letter(letters, m)
+  local i = INDEX[m]
+  if not i then return '' end
+  return string.sub(letters, i, i)
+end
 
-local function seen(keys, first, member)
-  for i = first, #keys do
-    if redis.call('SISMEMBER', keys[i], member) == 1 then return true end
+-- Duplicate detection, on Redis's clock. Ids live in hashes of event id to
+-- "digest|target", one per bucket of `span` seconds; the caller names the
+-- buckets before, at and after its own clock's, and the function uses the
+-- one Redis's clock is in and the one before it.
+-- Returns the hash to remember in, and the prior value of `id` if any.
+local function dedupe(prev_key, this_key, next_key, bucket, span, id)
+  local now = tonumber(redis.call('TIME')[1])
+  local b = math.floor(now / tonumber(span))
+  local write, check = this_key, {this_key, prev_key}
+  if b == tonumber(bucket) + 1 then
+    write, check = next_key, {next_key, this_key}
+  elseif b == tonumber(bucket) - 1 then
+    write, check = prev_key, {prev_key}
   end
-  return false
+  for _, k in ipairs(check) do
+    local v = redis.call('HGET', k, id)
+    if v then return write, v end
+  end
+  return write, nil
+end
+
+local function remember(key, id, value, span)
+  redis.call('HSET', key, id, value)
+  redis.call('EXPIRE', key, 2 * tonumber(span) + 86400)
+end
+
+-- The same event again, or its id reused for another: nil when new.
+local function judge_seen(prior, digest)
+  if not prior then return nil end
+  local d, target = string.match(prior, '^([^|]*)|(.*)$')
+  if d == digest then return 'duplicate', '' end
+  return 'rejected', str(target)
 end
 
 -- Keeps a clean fix in a vehicle's track (its last 2000 fixes by time).
 local function keep(key, at, member)
-  if member == '' then return end
   redis.call('ZADD', key, at, member)
   if redis.call('ZCARD', key) > 2000 then redis.call('ZREMRANGEBYRANK', key, 0, -2001) end
 end
 
-local function remember(key, member, ttl)
-  if member ~= '' then
-    redis.call('SADD', key, member)
-    redis.call('EXPIRE', key, ttl)
+local function record(log, limit, status, code, gap, change, rec)
+  local fields = {'s', status, 'e', rec}
+  if code ~= '' then fields[#fields + 1] = 'c'; fields[#fields + 1] = code end
+  if gap then fields[#fields + 1] = 'g'; fields[#fields + 1] = '1' end
+  if change ~= '' then fields[#fields + 1] = 'x'; fields[#fields + 1] = change end
+  return redis.call('XADD', log, 'MAXLEN', limit, '*', unpack(fields))
+end
+
+-- The live messages, v3: one definition each (src/store/live_wire.rs reads
+-- them; a test round-trips every one). `event` is a JSON document already.
+local function publish_order(channel, o, cursor, change, gap, event)
+  redis.call('PUBLISH', channel, '{"v":3,"kind":"order","order_id":' .. cjson.encode(o.order_id) ..
+    ',"carrier_id":' .. cjson.encode(o.carrier_id) .. ',"truck_id":' .. cjson.encode(o.truck) ..
+    ',"milestone":' .. cjson.encode(o.milestone) .. ',"cursor":' .. cjson.encode(cursor) ..
+    ',"change":"' .. change .. '","gap":' .. tostring(gap) .. ',"event":' .. event .. '}')
+end
+
+local function publish_truck(channel, carrier, truck, position)
+  redis.call('PUBLISH', channel, '{"v":3,"kind":"truck","carrier_id":' .. cjson.encode(carrier) ..
+    ',"truck_id":' .. cjson.encode(truck) .. ',"position":' .. position .. '}')
+end
+
+local function publish_alert(channel, state, alert)
+  redis.call('PUBLISH', channel, '{"v":3,"kind":"alert","state":"' .. state .. '","alert":' .. alert .. '}')
+end
+
+-- One history entry and its live message.
+local function tell(o, log, limit, channel, change, gap, rec)
+  local id = record(log, limit, 'accepted', '', gap, change, rec)
+  publish_order(channel, o, id, change, gap, rec)
+  return id
+end
+
+-- Raises or clears alerts: a JSON array of {op, id, alert}. Only the call
+-- that changes something tells the fleet, so racing instances tell once.
+local function alert_ops(alerts_key, channel, ops_json)
+  if ops_json == '' then return end
+  for _, op in ipairs(cjson.decode(ops_json)) do
+    if op.op == 'raise' then
+      if redis.call('HSETNX', alerts_key, op.id, op.alert) == 1 then
+        publish_alert(channel, 'raised', op.alert)
+      end
+    else
+      local old = redis.call('HGET', alerts_key, op.id)
+      if old then
+        redis.call('HDEL', alerts_key, op.id)
+        publish_alert(channel, 'cleared', old)
+      end
+    end
   end
 end
 
--- Order event.
--- KEYS: 1 order hash, 2 history stream, 3 timeline list, 4 track (zset of kept fixes),
---       5.. dedupe sets (newest first)
--- ARGV: 1 kind (scan|fix|cancel), 2 carrier ('' = any), 3 dedupe member ('' = none),
---       4 occurred_at ms, 5 received_at ms, 6 noise code, 7 record json,
---       8 history max length, 9 dedupe ttl s, 10 live channel,
---       11 scan/cancel: milestone; fix: position json
---       12 scan/cancel: verdicts by current milestone; fix: truck it came through ('' = own)
---       13 scan/cancel: verdicts from on_hold by held-from milestone
---       14 scan: truck id, 15 scan: position json, 16 scan: vin, 17 scan: site json
---       13 fix: '1' when the truck judged the fix stale; 14 fix: track member
---       15.. fix, when the geo pass found it to be the car's newest: 15 the
---       vehicle's geo state ('' when it is the truck's), 16 eta ms ('' =
---       nothing for the car), 17 eta record ('' = not worth telling),
---       18 notice record ('' = none), 19 site json the car is in ('' = none).
---       Written only if the fix still is the newest when applied.
--- Returns {status, code, milestone, truck, cursor, old truck, message,
---          truck since, old truck since}
-local function apply(keys, argv)
-  local o = keys[1]
-  local f = redis.call('HMGET', o, 'order_id', 'carrier_id', 'm', 'stale_at', 'held',
-    'truck', 'truck_since', 'pos_at', 'vin', 'site', 'arriving')
-  if not f[1] then return {'rejected', 'unknown_order'} end
-  local order_id, carrier, cur = f[1], f[2], f[3]
-  local stale_at, held, truck = num(f[4]), str(f[5]), str(f[6])
-  local truck_since, pos_at, vin = num(f[7]), num(f[8]), str(f[9])
-  local inside, arriving = str(f[10]), f[11]
-  local kind, member, at, received = argv[1], argv[3], num(argv[4]), argv[5]
-  local function answer(status, code, cursor, message)
-    return {status, code, cur, truck, cursor or '', '', message or '', tostring(truck_since), ''}
-  end
-  if argv[2] ~= '' and carrier ~= argv[2] then return answer('rejected', 'not_your_order') end
-  if kind == 'scan' and str(argv[16]) ~= '' and vin ~= '' and argv[16] ~= vin then
-    return answer('rejected', 'invalid_field', '', 'vin does not match the order\'s VIN ' .. vin)
-  end
-  if member ~= '' and seen(keys, 5, member) then return answer('duplicate', '') end
-  local via = ''
-  if kind == 'fix' then via = argv[12] end
-  if via ~= '' and (truck ~= via or at < truck_since) then return answer('skip', '') end
+local ORDER_FIELDS = {'order_id', 'carrier_id', 'm', 'stale_at', 'held', 'truck',
+  'truck_since', 'pos_at', 'vin', 'site', 'arriving', 'm_at'}
 
-  local function record(status, code, gap, change)
-    local fields = {'s', status, 'e', argv[7]}
-    if code ~= '' then fields[#fields + 1] = 'c'; fields[#fields + 1] = code end
-    if gap then fields[#fields + 1] = 'g'; fields[#fields + 1] = '1' end
-    if change ~= '' then fields[#fields + 1] = 'x'; fields[#fields + 1] = change end
-    local id = redis.call('XADD', keys[2], 'MAXLEN', argv[8], '*', unpack(fields))
-    remember(keys[5], member, argv[9])
-    return id
+local function read_order(key)
+  local f = redis.call('HMGET', key, unpack(ORDER_FIELDS))
+  if not f[1] then return nil end
+  return {order_id = f[1], carrier_id = str(f[2]), milestone = str(f[3]), stale_at = num(f[4]),
+    held = str(f[5]), truck = str(f[6]), truck_since = num(f[7]), pos_at = num(f[8]),
+    vin = str(f[9]), site = f[10], arriving = f[11], m_at = num(f[12])}
+end
+
+-- The answer of scan and cancel, always these seven: status, code, detail,
+-- milestone, truck, cursor, and the follow-up it left ('' none).
+local function scan_answer(status, code, detail, o, cursor, followup)
+  return {status, code, detail, str(o.milestone), str(o.truck), cursor, followup or ''}
+end
+
+local NONE = {milestone = '', truck = ''}
+
+-- Work that must follow a change on other keys (bindings, alerts): kept on
+-- the order until done, so a retry or the repair job completes it.
+local function pend(pending_key, index_key, o, from, old_truck, old_since, now_ms)
+  local item = cjson.encode({order_id = o.order_id, carrier_id = o.carrier_id,
+    from = from, to = o.milestone, old_truck = old_truck, old_since = old_since,
+    new_truck = o.truck, new_since = o.truck_since})
+  redis.call('RPUSH', pending_key, item)
+  redis.call('ZADD', index_key, 'NX', now_ms, o.order_id)
+  return item
+end
+
+-- A milestone reached: state, timeline, truck, and the follow-ups.
+local function move(keys_, o, to, at, gap, truck, ends_alerts, received)
+  local order_key, timeline, pending, index = keys_[1], keys_[2], keys_[3], keys_[4]
+  local from, old_truck, old_since = o.milestone, o.truck, o.truck_since
+  local on_truck = to == 'loaded' or to == 'in_transit' or to == 'arrived'
+  if to ~= from then
+    redis.call('HSET', order_key, 'm', to, 'm_at', at, 'stale_at', at)
+    if to == 'on_hold' then
+      redis.call('HSET', order_key, 'held', from)
+    elseif from == 'on_hold' then
+      redis.call('HSET', order_key, 'held', '')
+    end
+    if to == 'delivered' then redis.call('HSET', order_key, 'delivered_at', at) end
+    redis.call('RPUSH', timeline, cjson.encode({milestone = to, at = at, gap = gap}))
+    o.milestone, o.previous = to, from
+  elseif at > o.stale_at then
+    redis.call('HSET', order_key, 'stale_at', at)
+  end
+  local new_truck = o.truck
+  if to == 'loaded' and truck ~= '' then new_truck = truck end
+  if not on_truck then new_truck = '' end
+  if new_truck ~= o.truck then
+    redis.call('HSET', order_key, 'truck', new_truck, 'truck_since', at)
+    o.truck, o.truck_since = new_truck, at
+  end
+  redis.call('HSET', order_key, 'updated_at', received)
+  if new_truck ~= old_truck or (to ~= from and ends_alerts) then
+    return pend(pending, index, o, from, old_truck, old_since, received)
+  end
+  return ''
+end
+
+-- A scan of one order (a carrier's, or a geofence crossing a fix implied).
+-- Judged in the contract's order: unusable, duplicate, stale, illegal.
+local function scan(keys, argv)
+  local order_key, log, timeline, pending, index = keys[1], keys[2], keys[3], keys[4], keys[5]
+  local ids_prev, ids_this, ids_next = keys[6], keys[7], keys[8]
+  local carrier, event_id, digest, target = argv[1], argv[2], argv[3], argv[4]
+  local bucket, span = argv[5], argv[6]
+  local at, received, rec = num(argv[7]), num(argv[8]), argv[9]
+  local limit, channel = argv[10], argv[11]
+  local to, by_current, from_hold, ends_alerts = argv[12], argv[13], argv[14], argv[15]
+  local truck, position, vin, site = argv[16], argv[17], argv[18], argv[19]
+  local only_at_fix = argv[20]
+
+  local o = read_order(order_key)
+  if not o then return scan_answer('rejected', 'unknown_order', '', NONE, '') end
+  if carrier ~= '' and o.carrier_id ~= carrier then
+    return scan_answer('rejected', 'not_your_order', '', o, '')
+  end
+  if vin ~= '' and o.vin ~= '' and vin ~= o.vin then
+    return scan_answer('rejected', 'invalid_field', o.vin, o, '')
+  end
+  -- A crossing is applied only while the fix that implied it is the car's
+  -- position: an older fix that lost a race concludes nothing.
+  if only_at_fix ~= '' and o.pos_at ~= num(only_at_fix) then
+    return scan_answer('skip', '', '', o, '')
+  end
+  local ids, prior = dedupe(ids_prev, ids_this, ids_next, bucket, span, event_id)
+  local seen, other = judge_seen(prior, digest)
+  if seen == 'duplicate' then
+    local todo = redis.call('LLEN', pending)
+    return scan_answer('duplicate', todo > 0 and 'pending' or '', '', o, '')
+  elseif seen then
+    return scan_answer('rejected', 'event_id_reused', other, o, '')
   end
 
-  if argv[6] ~= '' then
-    return answer('filtered', argv[6], record('filtered', argv[6], false, ''))
+  if at < o.stale_at then
+    remember(ids, event_id, digest .. '|' .. target, span)
+    local id = record(log, limit, 'stale', '', false, '', rec)
+    if to ~= o.milestone then
+      redis.call('RPUSH', timeline, cjson.encode({milestone = to, at = at, gap = false}))
+    end
+    return scan_answer('stale', '', tostring(o.m_at), o, id)
   end
-
-  local milestone, new_truck, gap, change = cur, truck, false, ''
-  local new_since = truck_since
-  local concluded = false
-  if kind == 'fix' then
-    if FINAL[cur] then
-      return answer('stale', '', record('stale', '', false, ''))
-    end
-    -- A clean fix joins the track even when late; only a newer one moves
-    -- the car. 13: the truck itself judged this fix stale.
-    keep(keys[4], at, argv[14])
-    if at < pos_at or argv[13] == '1' then
-      return answer('stale', '', record('stale', '', false, ''))
-    end
-    local fields = {'pos', argv[11], 'pos_at', at, 'updated_at', received}
-    if str(argv[15]) ~= '' then fields[#fields + 1] = 'geo'; fields[#fields + 1] = argv[15] end
-    if str(argv[16]) ~= '' then
-      concluded, inside = true, argv[19]
-      fields[#fields + 1] = 'eta'; fields[#fields + 1] = argv[16]
-      if inside ~= '' then
-        fields[#fields + 1] = 'site'; fields[#fields + 1] = inside
-      elseif f[10] then
-        redis.call('HDEL', o, 'site')
-      end
-    end
-    redis.call('HSET', o, unpack(fields))
-    change = 'p'
+  local verdict
+  if o.milestone == 'on_hold' then
+    verdict = letter(from_hold, o.held)
+    if verdict == '' then verdict = 'X' end
   else
-    local to = argv[11]
-    local verdict
-    if cur == 'on_hold' then
-      local h = INDEX[held]
-      if h then verdict = string.sub(argv[13], h, h) else verdict = 'X' end
-    else
-      local c = INDEX[cur]
-      verdict = string.sub(argv[12], c, c)
-    end
-    if verdict ~= 'S' and verdict ~= 'D' and verdict ~= 'G' then
-      return answer('rejected', 'illegal_transition')
-    end
-    if kind == 'scan' and at < stale_at then
-      return answer('stale', '', record('stale', '', false, ''))
-    end
-    local scan_vin = str(argv[16])
-    if scan_vin ~= '' and vin == '' then redis.call('HSET', o, 'vin', scan_vin) end
-    -- 17: the site the scan names ('' none, '-' the car left any site).
-    local site = str(argv[17])
-    if site == '-' then
-      redis.call('HDEL', o, 'site'); inside = ''
-    elseif site ~= '' then
-      redis.call('HSET', o, 'site', site); inside = site
-    end
-    if to == 'loaded' and str(argv[14]) ~= '' then new_truck = argv[14] end
-    if verdict == 'S' then
-      -- The same milestone again: only details change, but a later scan
-      -- still makes older ones stale.
-      if at > stale_at then redis.call('HSET', o, 'stale_at', at) end
-    else
-      milestone, gap, change = to, verdict == 'G', 'm'
-      redis.call('HSET', o, 'm', to, 'm_at', at, 'stale_at', at)
-      if to == 'on_hold' then
-        redis.call('HSET', o, 'held', cur)
-      elseif cur == 'on_hold' then
-        redis.call('HSET', o, 'held', '')
-      end
-      if to == 'delivered' then redis.call('HSET', o, 'delivered_at', at) end
-      redis.call('RPUSH', keys[3], cjson.encode({milestone = to, at = at, gap = gap}))
-    end
-    if not ON_TRUCK[milestone] then new_truck = '' end
-    if new_truck ~= truck then
-      redis.call('HSET', o, 'truck', new_truck, 'truck_since', at)
-      new_since = at
-    end
-    local pos = str(argv[15])
-    if pos ~= '' and at >= pos_at and not FINAL[milestone] then
-      redis.call('HSET', o, 'pos', pos, 'pos_at', at)
-      change = change .. 'p'
-    end
+    verdict = letter(by_current, o.milestone)
   end
-  if kind ~= 'fix' then redis.call('HSET', o, 'updated_at', received) end
-  -- Inside a site the customer sees the site, not the bay: the move is 'q',
-  -- a position for dispatchers only.
-  if inside ~= '' then change = (string.gsub(change, 'p', 'q')) end
-  local id = record('accepted', '', gap, change)
-  local head = '{"kind":"order","order_id":' .. cjson.encode(order_id) ..
-    ',"carrier_id":' .. cjson.encode(carrier) .. ',"truck_id":' .. cjson.encode(new_truck) ..
-    ',"milestone":"' .. milestone .. '","cursor":"'
-  local function tell(cursor, what, g, event)
-    redis.call('PUBLISH', argv[10], head .. cursor .. '","change":"' .. what ..
-      '","gap":' .. tostring(g) .. ',"event":' .. event .. '}')
+  if verdict ~= 'S' and verdict ~= 'D' and verdict ~= 'G' then
+    return scan_answer('rejected', 'illegal_transition', o.held, o, '')
   end
-  if change ~= '' then tell(id, change, gap, argv[7]) end
-  -- What the newest fix means for the customer, after the fix itself.
-  local function notify(rec, what)
-    tell(redis.call('XADD', keys[2], 'MAXLEN', argv[8], '*', 's', 'accepted', 'e', rec, 'x', what), what, false, rec)
+  remember(ids, event_id, digest .. '|' .. target, span)
+  if vin ~= '' and o.vin == '' then redis.call('HSET', order_key, 'vin', vin) end
+  local gap = verdict == 'G'
+  local followup = move({order_key, timeline, pending, index}, o, to, at, gap, truck,
+    letter(ends_alerts, o.milestone) == '1', received)
+  -- The site the scan places the car at ('-' takes it out of any site).
+  local inside = str(o.site)
+  if site == '-' then
+    if inside ~= '' then redis.call('HDEL', order_key, 'site') end
+    inside = ''
+  elseif site ~= '' then
+    redis.call('HSET', order_key, 'site', site); inside = site
   end
-  if concluded and argv[17] ~= '' then
-    redis.call('HSET', o, 'eta_told', argv[16])
-    notify(argv[17], 'e')
+  local moved = o.previous ~= nil
+  local id = ''
+  if moved then
+    id = tell(o, log, limit, channel, 'm', gap, rec)
   end
-  if concluded and argv[18] ~= '' and not arriving then
-    redis.call('HSET', o, 'arriving', '1')
-    notify(argv[18], 'n')
+  local final = o.milestone == 'delivered' or o.milestone == 'cancelled'
+  if position ~= '' and at >= o.pos_at and not final then
+    redis.call('HSET', order_key, 'pos', position, 'pos_at', at)
+    -- Inside a site the customer sees the site, not the bay: 'q' is a
+    -- position for dispatchers only. Its own entry, so every live frame
+    -- has a cursor of its own.
+    id = tell(o, log, limit, channel, inside ~= '' and 'q' or 'p', false, rec)
   end
-  return {'accepted', gap and 'gap' or '', milestone, new_truck, id, truck, '',
-    tostring(new_since), tostring(truck_since), cur}
+  if id == '' then id = record(log, limit, 'accepted', '', false, '', rec) end
+  return scan_answer('accepted', gap and 'gap' or '', '', o, id, followup)
 end
 
--- Truck fix: moves the truck itself; the orders on board are then applied
--- one by one with `apply` (kind fix, through this truck).
--- KEYS: 1 truck hash, 2 orders on board (zset, scored by loading time), 3 track,
---       4.. dedupe sets (newest first)
--- ARGV: 1 carrier, 2 truck id, 3 dedupe member, 4 occurred_at ms, 5 noise code,
---       6 position json, 7 dedupe ttl s, 8 live channel, 9 track member,
---       10 the truck's geo state from this fix ('' = none), written with it
--- Returns {status, code, {orders on board}}
+-- Cancels an order (the sales system's act, not a scan). A cancel of a
+-- cancelled order answers as the first did.
+local function cancel(keys, argv)
+  local order_key, log, timeline, pending, index = keys[1], keys[2], keys[3], keys[4], keys[5]
+  local at, rec, limit, channel = num(argv[1]), argv[2], argv[3], argv[4]
+  local o = read_order(order_key)
+  if not o then return scan_answer('rejected', 'unknown_order', '', NONE, '') end
+  if o.milestone == 'cancelled' then
+    local todo = redis.call('LLEN', pending)
+    return scan_answer('duplicate', todo > 0 and 'pending' or '', '', o, '')
+  end
+  if o.milestone == 'delivered' then
+    return scan_answer('rejected', 'illegal_transition', '', o, '')
+  end
+  local followup = move({order_key, timeline, pending, index}, o, 'cancelled', at, false, '', true, at)
+  if str(o.site) ~= '' then redis.call('HDEL', order_key, 'site') end
+  local id = tell(o, log, limit, channel, 'm', false, rec)
+  return scan_answer('accepted', '', '', o, id, followup)
+end
+
+-- A GPS fix applied to one car, once judged new and clean: a late fix
+-- joins the track; only the newest moves the car, and only with the newest
+-- are its conclusions written. Answers {status, code, detail, truck, since}.
+local function apply_fix(o, k, a)
+  local function answer(status, code) return {status, code, '', o.truck, tostring(o.truck_since)} end
+  if a.noise ~= '' then
+    record(k.log, a.limit, 'filtered', a.noise, false, '', a.rec)
+    return answer('filtered', a.noise)
+  end
+  if o.milestone == 'delivered' or o.milestone == 'cancelled' then
+    record(k.log, a.limit, 'stale', '', false, '', a.rec)
+    return answer('stale', '')
+  end
+  -- The road travelled, as customers see it: never the bays of a site.
+  if str(o.site) == '' then keep(k.track, a.at, a.member) end
+  if a.at < o.pos_at or a.truck_stale == '1' then
+    record(k.log, a.limit, 'stale', '', false, '', a.rec)
+    return answer('stale', '')
+  end
+  local fields = {'pos', a.position, 'pos_at', a.at, 'updated_at', a.received}
+  if a.geo ~= '' then fields[#fields + 1] = 'geo'; fields[#fields + 1] = a.geo end
+  local inside = str(o.site)
+  if a.eta_ms ~= '' then
+    -- The conclusions of this fix: its ETA, the site it is shown at
+    -- ('' unchanged, '-' out of any), alerts.
+    fields[#fields + 1] = 'eta'; fields[#fields + 1] = a.eta_ms
+    if a.site == '-' then
+      if inside ~= '' then redis.call('HDEL', k.order, 'site') end
+      inside = ''
+    elseif a.site ~= '' then
+      fields[#fields + 1] = 'site'; fields[#fields + 1] = a.site
+      inside = a.site
+    end
+  end
+  redis.call('HSET', k.order, unpack(fields))
+  tell(o, k.log, a.limit, a.channel, inside ~= '' and 'q' or 'p', false, a.rec)
+  if a.eta_rec ~= '' then
+    redis.call('HSET', k.order, 'eta_told', a.eta_ms)
+    tell(o, k.log, a.limit, a.channel, 'e', false, a.eta_rec)
+  end
+  if a.notice ~= '' and not o.arriving then
+    redis.call('HSET', k.order, 'arriving', '1')
+    tell(o, k.log, a.limit, a.channel, 'n', false, a.notice)
+  end
+  alert_ops(k.alerts, a.channel, a.alerts)
+  return answer('accepted', '')
+end
+
+-- A fix of a car's own tracker.
+local function fix(keys, argv)
+  local order, log, track, alerts = keys[1], keys[2], keys[3], keys[4]
+  local ids_prev, ids_this, ids_next = keys[5], keys[6], keys[7]
+  local carrier, event_id, digest, target = argv[1], argv[2], argv[3], argv[4]
+  local bucket, span = argv[5], argv[6]
+  local at, received, rec, limit = num(argv[7]), argv[8], argv[9], argv[10]
+  local channel, noise, position, member = argv[11], argv[12], argv[13], argv[14]
+  local geo, eta_ms, eta_rec, notice, site, alerts_json = argv[15], argv[16], argv[17], argv[18], argv[19], argv[20]
+  local k = {order = order, log = log, track = track, alerts = alerts}
+  local a = {at = at, received = received, rec = rec, limit = limit, channel = channel,
+    noise = noise, position = position, member = member, truck_stale = '', geo = geo,
+    eta_ms = eta_ms, eta_rec = eta_rec, notice = notice, site = site, alerts = alerts_json}
+
+  local o = read_order(k.order)
+  if not o then return {'rejected', 'unknown_order', '', '', '0'} end
+  if o.carrier_id ~= carrier then return {'rejected', 'not_your_order', '', '', '0'} end
+  local ids, prior = dedupe(ids_prev, ids_this, ids_next, bucket, span, event_id)
+  local seen, other = judge_seen(prior, digest)
+  if seen == 'duplicate' then return {'duplicate', '', '', o.truck, tostring(o.truck_since)} end
+  if seen then return {'rejected', 'event_id_reused', other, '', '0'} end
+  remember(ids, event_id, digest .. '|' .. target, span)
+  return apply_fix(o, k, a)
+end
+
+-- A truck's fix carried to one car on board, after the truck's own
+-- (`truck_fix`, earlier in the same pipeline) recorded it for the carrier:
+-- a fix the truck did not take as this very event moves no car. The
+-- car's own ids make a retry apply it once.
+local function carried_fix(keys, argv)
+  local order, log, track, alerts = keys[1], keys[2], keys[3], keys[4]
+  local ids_prev, ids_this, ids_next = keys[5], keys[6], keys[7]
+  local carrier_prev, carrier_this, carrier_next = keys[8], keys[9], keys[10]
+  local carrier, event_id, digest, target = argv[1], argv[2], argv[3], argv[4]
+  local bucket, span, truck_id = argv[5], argv[6], argv[7]
+  local at, received, rec, limit = num(argv[8]), argv[9], argv[10], argv[11]
+  local channel, noise, position, member = argv[12], argv[13], argv[14], argv[15]
+  local truck_stale, eta_ms, eta_rec, notice, site, alerts_json = argv[16], argv[17], argv[18], argv[19], argv[20], argv[21]
+  local k = {order = order, log = log, track = track, alerts = alerts}
+  local a = {at = at, received = received, rec = rec, limit = limit, channel = channel,
+    noise = noise, position = position, member = member, truck_stale = truck_stale, geo = '',
+    eta_ms = eta_ms, eta_rec = eta_rec, notice = notice, site = site, alerts = alerts_json}
+
+  local o = read_order(k.order)
+  if not o then return {'rejected', 'unknown_order', '', '', '0'} end
+  if o.carrier_id ~= carrier then return {'rejected', 'not_your_order', '', '', '0'} end
+  if o.truck ~= truck_id or a.at < o.truck_since then
+    return {'skip', '', '', o.truck, tostring(o.truck_since)}
+  end
+  local _, taken = dedupe(carrier_prev, carrier_this, carrier_next, bucket, span, event_id)
+  if taken ~= digest .. '|' .. target then return {'skip', '', '', o.truck, tostring(o.truck_since)} end
+  local ids, prior = dedupe(ids_prev, ids_this, ids_next, bucket, span, event_id)
+  if prior then return {'duplicate', '', '', o.truck, tostring(o.truck_since)} end
+  remember(ids, event_id, digest .. '|' .. target, span)
+  return apply_fix(o, k, a)
+end
+
+-- A truck's own GPS fix: moves the truck; the cars on board are applied
+-- one by one with `fix` (via this truck).
 local function truck_fix(keys, argv)
-  if redis.call('EXISTS', keys[1]) == 0 then return {'rejected', 'unknown_truck', {}} end
-  local on_board = redis.call('ZRANGE', keys[2], 0, -1)
-  local member, at = argv[3], num(argv[4])
-  if seen(keys, 4, member) then return {'duplicate', '', on_board} end
-  remember(keys[4], member, argv[7])
-  if argv[5] ~= '' then return {'filtered', argv[5], on_board} end
-  keep(keys[3], at, argv[9])
-  if at < num(redis.call('HGET', keys[1], 'pos_at')) then return {'stale', '', on_board} end
-  if str(argv[10]) ~= '' then
-    redis.call('HSET', keys[1], 'pos', argv[6], 'pos_at', at, 'geo', argv[10])
+  local truck_key, on_board_key, track = keys[1], keys[2], keys[3]
+  local ids_prev, ids_this, ids_next = keys[4], keys[5], keys[6]
+  local carrier, event_id, digest, target = argv[1], argv[2], argv[3], argv[4]
+  local bucket, span = argv[5], argv[6]
+  local at, noise, position, member = num(argv[7]), argv[8], argv[9], argv[10]
+  local geo, channel, truck_id = argv[11], argv[12], argv[13]
+
+  if redis.call('EXISTS', truck_key) == 0 then return {'rejected', 'unknown_truck', '', {}} end
+  local on_board = redis.call('ZRANGE', on_board_key, 0, -1)
+  local ids, prior = dedupe(ids_prev, ids_this, ids_next, bucket, span, event_id)
+  local seen, other = judge_seen(prior, digest)
+  if seen == 'duplicate' then return {'duplicate', '', '', on_board} end
+  if seen then return {'rejected', 'event_id_reused', other, {}} end
+  remember(ids, event_id, digest .. '|' .. target, span)
+  if noise ~= '' then return {'filtered', noise, '', on_board} end
+  keep(track, at, member)
+  if at < num(redis.call('HGET', truck_key, 'pos_at')) then return {'stale', '', '', on_board} end
+  if geo ~= '' then
+    redis.call('HSET', truck_key, 'pos', position, 'pos_at', at, 'geo', geo)
   else
-    redis.call('HSET', keys[1], 'pos', argv[6], 'pos_at', at)
+    redis.call('HSET', truck_key, 'pos', position, 'pos_at', at)
   end
-  redis.call('PUBLISH', argv[8], '{"kind":"truck","carrier_id":' .. cjson.encode(argv[1]) ..
-    ',"truck_id":' .. cjson.encode(argv[2]) .. ',"position":' .. argv[6] .. '}')
-  return {'accepted', '', on_board}
+  publish_truck(channel, carrier, truck_id, position)
+  return {'accepted', '', '', on_board}
+end
+
+-- Puts a car on a truck (scored by its loading time: a newer loading
+-- wins), and marks the truck known to its carrier.
+local function bind(keys, argv)
+  local truck_key, on_board_key = keys[1], keys[2]
+  local carrier, order_id, since = argv[1], argv[2], argv[3]
+  redis.call('ZADD', on_board_key, 'GT', since, order_id)
+  redis.call('HSETNX', truck_key, 'carrier_id', carrier)
+  return 1
+end
+
+-- Takes a car off a truck, unless it was loaded onto it again later than
+-- the loading this removal is about (instances may race).
+local function unbind(keys, argv)
+  local on_board_key = keys[1]
+  local order_id, upto = argv[1], argv[2]
+  local score = redis.call('ZSCORE', on_board_key, order_id)
+  if score and tonumber(score) <= tonumber(upto) then
+    redis.call('ZREM', on_board_key, order_id)
+  end
+  return 1
+end
+
+-- Marks a follow-up done: removes it from the order's list, and the order
+-- from the repair index once nothing is left.
+local function settle(keys, argv)
+  local pending, index = keys[1], keys[2]
+  local item, order_id = argv[1], argv[2]
+  redis.call('LREM', pending, 1, item)
+  if redis.call('LLEN', pending) == 0 then redis.call('ZREM', index, order_id) end
+  return 1
+end
+
+-- Raises or clears alerts (the no-signal watch, follow-ups).
+local function alert(keys, argv)
+  local alerts = keys[1]
+  local ops, channel = argv[1], argv[2]
+  alert_ops(alerts, channel, ops)
+  return 1
+end
+
+-- Attaches a stored clip to one order: the order's clip list, its history
+-- and its live subscribers, together. A truck's clip only reaches a car
+-- that was on that truck (`truck` '' for an order's own clip).
+local function clip(keys, argv)
+  local order_key, log, clips = keys[1], keys[2], keys[3]
+  local carrier, clip_id, listing, rec = argv[1], argv[2], argv[3], argv[4]
+  local limit, channel, truck, at = argv[5], argv[6], argv[7], num(argv[8])
+  local o = read_order(order_key)
+  if not o then return {'rejected', 'unknown_order', ''} end
+  if carrier ~= '' and o.carrier_id ~= carrier then return {'rejected', 'not_your_order', ''} end
+  if truck ~= '' and (o.truck ~= truck or at < o.truck_since) then
+    return {'rejected', 'not_on_truck', ''}
+  end
+  redis.call('HSET', clips, clip_id, listing)
+  local id = tell(o, log, limit, channel, 'c', false, rec)
+  return {'accepted', '', id}
 end
 
 -- Creates an order unless it exists.
--- KEYS: 1 order hash, 2 timeline list. ARGV: 1 first timeline entry, 2.. field, value pairs
 local function create(keys, argv)
-  if redis.call('EXISTS', keys[1]) == 1 then return 0 end
-  redis.call('HSET', keys[1], unpack(argv, 2))
-  redis.call('RPUSH', keys[2], argv[1])
+  local order_key, timeline = keys[1], keys[2]
+  local first_entry = argv[1]
+  if redis.call('EXISTS', order_key) == 1 then return 0 end
+  redis.call('HSET', order_key, unpack(argv, 2))
+  redis.call('RPUSH', timeline, first_entry)
   return 1
 end
 
 -- Changes an order's fields; the VIN only until the car is produced.
--- KEYS: 1 order hash. ARGV: field, value pairs. Returns ok, missing or vin_locked.
+-- Returns ok, missing or vin_locked.
 local function patch(keys, argv)
-  local m = redis.call('HGET', keys[1], 'm')
+  local order_key = keys[1]
+  local m = redis.call('HGET', order_key, 'm')
   if not m then return 'missing' end
   for i = 1, #argv, 2 do
-    if argv[i] == 'vin' and m ~= 'ordered' and redis.call('HGET', keys[1], 'vin') ~= argv[i + 1] then
+    if argv[i] == 'vin' and m ~= 'ordered' and redis.call('HGET', order_key, 'vin') ~= argv[i + 1] then
       return 'vin_locked'
     end
   end
-  if #argv > 0 then redis.call('HSET', keys[1], unpack(argv)) end
+  if #argv > 0 then redis.call('HSET', order_key, unpack(argv)) end
   return 'ok'
 end
 
--- Points an order at a new tracking token hash; returns the old hash.
--- KEYS: 1 order hash. ARGV: 1 new hash.
+-- Points an order at a new tracking link hash; returns the old hash.
 local function rotate(keys, argv)
-  local old = redis.call('HGET', keys[1], 'track')
+  local order_key = keys[1]
+  local new_hash = argv[1]
+  local old = redis.call('HGET', order_key, 'link_hash')
   if not old then return false end
-  redis.call('HSET', keys[1], 'track', argv[1])
+  redis.call('HSET', order_key, 'link_hash', new_hash)
   return old
 end
 
-redis.register_function('vinpath2_create', create)
-redis.register_function('vinpath2_patch', patch)
-redis.register_function('vinpath2_rotate', rotate)
-redis.register_function('vinpath2_apply', apply)
-redis.register_function('vinpath2_truck_fix', truck_fix)
-
--- Attaches a stored clip to one order: the order's clip list, its history
--- and its live subscribers, together.
--- KEYS: 1 order hash, 2 history stream, 3 clips hash
--- ARGV: 1 carrier ('' = any), 2 clip id, 3 clip json, 4 record json,
---       5 history max length, 6 live channel
--- Returns {status, code, cursor}
-local function clip(keys, argv)
-  local f = redis.call('HMGET', keys[1], 'order_id', 'carrier_id', 'm', 'truck')
-  if not f[1] then return {'rejected', 'unknown_order'} end
-  if argv[1] ~= '' and f[2] ~= argv[1] then return {'rejected', 'not_your_order'} end
-  redis.call('HSET', keys[3], argv[2], argv[3])
-  local id = redis.call('XADD', keys[2], 'MAXLEN', argv[5], '*', 's', 'accepted', 'e', argv[4], 'x', 'c')
-  redis.call('PUBLISH', argv[6], '{"kind":"order","order_id":' .. cjson.encode(f[1]) ..
-    ',"carrier_id":' .. cjson.encode(f[2]) .. ',"truck_id":' .. cjson.encode(str(f[4])) ..
-    ',"cursor":"' .. id .. '","milestone":"' .. f[3] .. '","change":"c","gap":false,"event":' .. argv[4] .. '}')
-  return {'accepted', '', id}
-end
-
-redis.register_function('vinpath2_clip', clip)
-
--- Takes a car off a truck, unless it was loaded onto it again later than
--- the loading this removal is about (instances may race).
--- KEYS: 1 orders on board (zset). ARGV: 1 order id, 2 loading time (ms) it ends
-local function unbind(keys, argv)
-  local score = redis.call('ZSCORE', keys[1], argv[1])
-  if score and tonumber(score) <= tonumber(argv[2]) then
-    redis.call('ZREM', keys[1], argv[1])
-  end
-  return 1
-end
-
-redis.register_function('vinpath2_unbind', unbind)
-
--- Raises or clears an alert; only the call that changes something tells
--- the fleet, so racing instances announce it once.
--- KEYS: 1 open alerts hash. ARGV: 1 raise|clear, 2 alert id, 3 alert json, 4 live channel
-local function alert(keys, argv)
-  if argv[1] == 'raise' then
-    if redis.call('HSETNX', keys[1], argv[2], argv[3]) == 0 then return 0 end
-  else
-    local old = redis.call('HGET', keys[1], argv[2])
-    if not old then return 0 end
-    redis.call('HDEL', keys[1], argv[2])
-    argv[3] = old
-  end
-  redis.call('PUBLISH', argv[4], '{"kind":"alert","state":"' .. (argv[1] == 'raise' and 'raised' or 'cleared') ..
-    '","alert":' .. argv[3] .. '}')
-  return 1
-end
-
-redis.register_function('vinpath2_alert', alert)
+redis.register_function('vinpath3_scan', scan)
+redis.register_function('vinpath3_cancel', cancel)
+redis.register_function('vinpath3_fix', fix)
+redis.register_function('vinpath3_carried_fix', carried_fix)
+redis.register_function('vinpath3_truck_fix', truck_fix)
+redis.register_function('vinpath3_bind', bind)
+redis.register_function('vinpath3_unbind', unbind)
+redis.register_function('vinpath3_settle', settle)
+redis.register_function('vinpath3_alert', alert)
+redis.register_function('vinpath3_clip', clip)
+redis.register_function('vinpath3_create', create)
+redis.register_function('vinpath3_patch', patch)
+redis.register_function('vinpath3_rotate', rotate)

@@ -1,0 +1,76 @@
+//! Alerts: what looks wrong with a car on its way, for dispatchers.
+
+use serde::{Deserialize, Serialize};
+
+/// What an alert is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// Still too long while in transit.
+    Stationary,
+    /// Far from the planned route.
+    OffRoute,
+    /// Expected after the promised time.
+    Late,
+    /// No fix for too long while in transit.
+    NoSignal,
+}
+
+impl AlertKind {
+    pub const ALL: [AlertKind; 4] = [
+        AlertKind::Stationary,
+        AlertKind::OffRoute,
+        AlertKind::Late,
+        AlertKind::NoSignal,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::Stationary => "stationary",
+            AlertKind::OffRoute => "off_route",
+            AlertKind::Late => "late",
+            AlertKind::NoSignal => "no_signal",
+        }
+    }
+
+    /// An order's alert of this kind: there is at most one open at a time.
+    pub fn id(self, order: &str) -> String {
+        format!("{}:{order}", self.as_str())
+    }
+}
+
+/// An open alert, as `GET /api/v1/alerts` and the fleet show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    pub alert_id: String,
+    pub kind: AlertKind,
+    pub order_id: Option<String>,
+    pub truck_id: Option<String>,
+    /// RFC 3339, UTC.
+    pub since: String,
+    /// Words for dispatchers (the contract's `detail`).
+    pub detail: String,
+}
+
+impl Alert {
+    pub fn for_order(
+        kind: AlertKind,
+        order: &str,
+        truck: Option<&str>,
+        since: chrono::DateTime<chrono::Utc>,
+        detail: String,
+    ) -> Self {
+        Self {
+            alert_id: kind.id(order),
+            kind,
+            order_id: Some(order.to_owned()),
+            truck_id: truck.map(str::to_owned),
+            since: super::utc(since),
+            detail,
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}

@@ -1,0 +1,198 @@
+//! What a scan means, decided without I/O: the verdict letters the Redis
+//! functions judge by, the alerts a milestone ends, where a scan places the
+//! car, how an event is known for duplicates, and the words of every answer
+//! a carrier's developer reads.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::domain::{
+    AlertKind, CarrierEvent, EventBody, EventStatus, FixTarget, Milestone, Outcome, SiteId, utc,
+};
+use crate::geo::pass::SiteInfo;
+use crate::store::functions::{ScanAnswer, SitePlacement, Status};
+
+/// A digest of what an event says (its record without when it was
+/// received): the same event sent again has the same digest, an event id
+/// reused for another event has another.
+pub fn digest(e: &CarrierEvent) -> String {
+    let mut record = e.record(DateTime::<Utc>::UNIX_EPOCH);
+    if let Some(m) = record.as_object_mut() {
+        m.remove("received_at");
+    }
+    let hash = Sha256::digest(record.to_string().as_bytes());
+    hash.iter().take(12).map(|b| format!("{b:02x}")).collect()
+}
+
+/// What an event is about, in words: `order JD-1` or `truck YUE-A-12345`.
+pub fn target(e: &CarrierEvent) -> String {
+    match &e.body {
+        EventBody::Scan(s) => format!("order {}", s.order_id),
+        EventBody::Fix(f) => match &f.target {
+            FixTarget::Order(o) => format!("order {o}"),
+            FixTarget::Truck(t) => format!("truck {t}"),
+        },
+    }
+}
+
+/// The letters a scan to `to` is judged by in Redis, one per milestone of
+/// `Milestone::ALL`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanLetters {
+    /// The verdict by the current milestone.
+    pub by_current: String,
+    /// The verdict from `on_hold`, by the milestone it was held from.
+    pub from_hold: String,
+    /// `1` where reaching `to` from that milestone ends alerts.
+    pub ends_alerts: String,
+}
+
+pub fn scan_letters(to: Milestone) -> ScanLetters {
+    let each = |f: &dyn Fn(Milestone) -> char| Milestone::ALL.iter().map(|&m| f(m)).collect();
+    ScanLetters {
+        by_current: each(&|from| Milestone::judge(from, None, to).letter()),
+        from_hold: each(&|held| Milestone::judge(Milestone::OnHold, Some(held), to).letter()),
+        ends_alerts: each(&|from| {
+            if alerts_ended(from, to).is_empty() {
+                '0'
+            } else {
+                '1'
+            }
+        }),
+    }
+}
+
+/// The alerts a car's move from `from` to `to` ends: stops and silence
+/// matter only in transit; lateness and the route until the car is
+/// delivered or cancelled.
+pub fn alerts_ended(from: Milestone, to: Milestone) -> &'static [AlertKind] {
+    if from == to {
+        &[]
+    } else if to.is_final() {
+        &AlertKind::ALL
+    } else if from == Milestone::InTransit {
+        &[AlertKind::Stationary, AlertKind::NoSignal]
+    } else {
+        &[]
+    }
+}
+
+/// Where a car inside a site is shown: the site, not the bay.
+pub fn site_json(sites: &[SiteInfo], id: &str, at: DateTime<Utc>) -> Option<String> {
+    sites.iter().find(|s| s.site.id == id).map(|s| {
+        json!({"site_id": s.site.id, "lat": s.lat, "lon": s.lon, "at": utc(at)}).to_string()
+    })
+}
+
+/// Where a scan places the car: a scan that puts it on the road takes it
+/// out of any site; a scan at a known site shows it there.
+pub fn site_placement(
+    milestone: Milestone,
+    site: Option<&SiteId>,
+    sites: &[SiteInfo],
+    at: DateTime<Utc>,
+) -> SitePlacement {
+    use Milestone::*;
+    match (milestone, site) {
+        (Loaded | InTransit | OutForDelivery | Delivered, _) => SitePlacement::Left,
+        (_, Some(id)) => site_json(sites, id.as_str(), at)
+            .map(SitePlacement::At)
+            .unwrap_or(SitePlacement::Unchanged),
+        (_, None) => SitePlacement::Unchanged,
+    }
+}
+
+/// The outcome of a scan, in words a carrier's developer can act on.
+pub fn scan_outcome(a: &ScanAnswer, order: &str, to: Milestone, carrier: &str) -> Outcome {
+    let current = a.milestone.as_deref().and_then(Milestone::parse);
+    match a.status {
+        // A gap shows in the order's history, not in the answer.
+        Status::Event(EventStatus::Accepted) => Outcome::new(EventStatus::Accepted),
+        Status::Event(EventStatus::Duplicate) => Outcome::new(EventStatus::Duplicate),
+        Status::Event(EventStatus::Stale) => {
+            let since = a
+                .detail
+                .as_deref()
+                .and_then(|ms| ms.parse().ok())
+                .and_then(DateTime::from_timestamp_millis)
+                .map(utc)
+                .unwrap_or_default();
+            Outcome::new(EventStatus::Stale).with_message(format!(
+                "order {order} already shows {} since {since}, later than this scan; the scan is kept in its history and moves nothing",
+                current.map(Milestone::as_str).unwrap_or("?")
+            ))
+        }
+        Status::Event(EventStatus::Rejected) | Status::Event(EventStatus::Filtered) => {
+            rejected(a, order, to, current, carrier)
+        }
+        Status::Skip => Outcome::new(EventStatus::Stale),
+    }
+}
+
+fn rejected(
+    a: &ScanAnswer,
+    order: &str,
+    to: Milestone,
+    current: Option<Milestone>,
+    carrier: &str,
+) -> Outcome {
+    let code = a.code.as_deref().unwrap_or("rejected");
+    let message = match code {
+        "unknown_order" => format!("there is no order {order}"),
+        "not_your_order" => format!("order {order} is not assigned to carrier {carrier}"),
+        "invalid_field" => format!(
+            "vin does not match order {order}'s VIN {}",
+            a.detail.as_deref().unwrap_or("?")
+        ),
+        "event_id_reused" => reused(a.detail.as_deref()),
+        "illegal_transition" => illegal(order, to, current, a.detail.as_deref()),
+        other => other.to_owned(),
+    };
+    Outcome::rejected(code, message)
+}
+
+/// The `event_id_reused` message: what the id named before.
+pub fn reused(before: Option<&str>) -> String {
+    format!(
+        "this event_id was already used for another event ({}); give each event an id of its own",
+        before.unwrap_or("other content")
+    )
+}
+
+fn illegal(order: &str, to: Milestone, current: Option<Milestone>, held: Option<&str>) -> String {
+    let Some(current) = current else {
+        return format!("order {order} cannot move to {}", to.as_str());
+    };
+    if current.is_final() {
+        return format!("order {order} is {}: no scan may follow", current.as_str());
+    }
+    let next: Vec<&str> = match (current, held.and_then(Milestone::parse)) {
+        (Milestone::OnHold, Some(h)) => std::iter::once(h)
+            .chain(h.next().iter().copied())
+            .map(Milestone::as_str)
+            .collect(),
+        _ => current.next().iter().map(|m| m.as_str()).collect(),
+    };
+    // What a leg's milestones need first: a gap never hides a loading.
+    let why = if matches!(
+        to,
+        Milestone::InTransit | Milestone::Arrived | Milestone::Unloaded
+    ) && !matches!(
+        current,
+        Milestone::Loaded | Milestone::InTransit | Milestone::Arrived
+    ) {
+        " (a gap never hides a loading: scan loaded first)"
+    } else {
+        ""
+    };
+    format!(
+        "order {order} is at {}; a scan may move it to {} (or further along, except past a loading), not to {}{why}",
+        current.as_str(),
+        next.join(", "),
+        to.as_str()
+    )
+}
+
+#[cfg(test)]
+mod tests;

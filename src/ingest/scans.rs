@@ -1,0 +1,101 @@
+//! A run of scans: one round trip of `scan` calls, then the follow-ups
+//! they left (truck bindings, alerts their milestones end).
+
+use crate::domain::{CarrierEvent, EventBody, EventStatus, Outcome, Scan as ScanEvent, utc};
+use crate::store::functions::{Function, IdSpace, Identity, Scan, ScanAnswer, Status};
+use crate::store::{Result, StoreError};
+
+use super::{Request, followup, plan};
+
+pub(super) async fn apply(
+    req: &Request<'_>,
+    segment: &[(usize, CarrierEvent)],
+    outcomes: &mut [Option<Outcome>],
+) -> Result<()> {
+    let store = req.store;
+    let scans: Vec<(usize, &CarrierEvent, &ScanEvent)> = segment
+        .iter()
+        .filter_map(|(i, e)| match &e.body {
+            EventBody::Scan(s) => Some((*i, e, s)),
+            EventBody::Fix(_) => None,
+        })
+        .collect();
+    // Scans place cars at sites from this instance's copy of them; a site
+    // it has not heard of (created on another instance) refreshes it first.
+    let mut sites = store.cached_sites();
+    let unheard = scans.iter().any(|(_, _, s)| {
+        s.site_id
+            .as_ref()
+            .is_some_and(|id| !sites.iter().any(|x| x.site.id == id.as_str()))
+    });
+    if unheard {
+        sites = store.current_sites().await?;
+    }
+    let carrier = req.carrier.as_str();
+    let options = store.options();
+    let prepared: Vec<_> = scans
+        .iter()
+        .map(|(_, e, s)| {
+            let identity = Identity::new(
+                e.event_id.as_str(),
+                plan::digest(e),
+                plan::target(e),
+                req.received_at,
+                options.dedupe_days,
+            );
+            let position = s.position.map(|p| {
+                serde_json::json!({"lat": p.lat, "lon": p.lon, "at": utc(e.occurred_at), "speed_kmh": null, "heading": null})
+                    .to_string()
+            });
+            let placement =
+                plan::site_placement(s.milestone, s.site_id.as_ref(), &sites, e.occurred_at);
+            let record = e.record(req.received_at).to_string();
+            (identity, position, placement, record, plan::scan_letters(s.milestone))
+        })
+        .collect();
+    let mut pipe = redis::pipe();
+    for ((_, e, s), (identity, position, placement, record, letters)) in scans.iter().zip(&prepared)
+    {
+        Scan {
+            order: s.order_id.as_str(),
+            ids: IdSpace::Carrier(carrier),
+            carrier: Some(carrier),
+            identity,
+            at: e.occurred_at,
+            received_at: req.received_at,
+            record,
+            milestone: s.milestone.as_str(),
+            by_current: &letters.by_current,
+            from_hold: &letters.from_hold,
+            ends_alerts: &letters.ends_alerts,
+            truck: s.truck_id.as_ref().map(|t| t.as_str()),
+            position: position.as_deref(),
+            vin: s.vin.as_ref().map(|v| v.as_str()),
+            site: placement,
+            only_at_fix: None,
+            options,
+        }
+        .push(&mut pipe);
+    }
+    let values = store.query_each(&mut pipe).await?;
+    if values.len() != scans.len() {
+        return Err(StoreError::Corrupt("scan answers do not match".into()));
+    }
+    let mut done = Vec::new();
+    let mut retried = Vec::new();
+    for ((i, _, s), v) in scans.iter().zip(values) {
+        let a = ScanAnswer::parse(v)?;
+        if a.status == Status::Event(EventStatus::Duplicate) && a.code.as_deref() == Some("pending")
+        {
+            retried.push(s.order_id.to_string());
+        }
+        outcomes[*i] = Some(plan::scan_outcome(
+            &a,
+            s.order_id.as_str(),
+            s.milestone,
+            carrier,
+        ));
+        done.extend(a.followup);
+    }
+    followup::after(store, done, retried).await
+}

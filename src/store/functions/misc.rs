@@ -1,0 +1,200 @@
+//! The small functions: truck bindings, follow-ups settled, alerts, clips.
+
+use redis::Value;
+use serde::Serialize;
+
+use super::{Function, Status, items, opt, status};
+use crate::store::{StoreError, StoreOptions, keys};
+
+/// Puts a car on a truck, scored by its loading time (a newer loading wins).
+#[derive(Debug, Clone)]
+pub struct Bind<'a> {
+    /// `carrier/truck`.
+    pub name: &'a str,
+    pub carrier: &'a str,
+    pub order: &'a str,
+    pub since: i64,
+}
+
+impl Function for Bind<'_> {
+    const NAME: &'static str = "bind";
+    const KEYS: &'static [&'static str] = &["truck_key", "on_board_key"];
+    const ARGV: &'static [&'static str] = &["carrier", "order_id", "since"];
+
+    fn keys(&self) -> Vec<String> {
+        vec![keys::truck(self.name), keys::truck_orders(self.name)]
+    }
+
+    fn argv(&self) -> Vec<String> {
+        vec![
+            self.carrier.to_owned(),
+            self.order.to_owned(),
+            self.since.to_string(),
+        ]
+    }
+}
+
+/// Takes a car off a truck unless it was loaded onto it after `upto` (ms).
+#[derive(Debug, Clone)]
+pub struct Unbind<'a> {
+    pub name: &'a str,
+    pub order: &'a str,
+    pub upto: i64,
+}
+
+impl Function for Unbind<'_> {
+    const NAME: &'static str = "unbind";
+    const KEYS: &'static [&'static str] = &["on_board_key"];
+    const ARGV: &'static [&'static str] = &["order_id", "upto"];
+
+    fn keys(&self) -> Vec<String> {
+        vec![keys::truck_orders(self.name)]
+    }
+
+    fn argv(&self) -> Vec<String> {
+        vec![self.order.to_owned(), self.upto.to_string()]
+    }
+}
+
+/// Marks one follow-up of an order done.
+#[derive(Debug, Clone)]
+pub struct Settle<'a> {
+    pub order: &'a str,
+    /// The item exactly as the order keeps it.
+    pub item: &'a str,
+}
+
+impl Function for Settle<'_> {
+    const NAME: &'static str = "settle";
+    const KEYS: &'static [&'static str] = &["pending", "index"];
+    const ARGV: &'static [&'static str] = &["item", "order_id"];
+
+    fn keys(&self) -> Vec<String> {
+        vec![keys::order_pending(self.order), keys::PENDING.to_owned()]
+    }
+
+    fn argv(&self) -> Vec<String> {
+        vec![self.item.to_owned(), self.order.to_owned()]
+    }
+}
+
+/// One alert raised or cleared.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlertOp {
+    /// `raise` or `clear`.
+    pub op: &'static str,
+    pub id: String,
+    /// The alert's JSON when raised ('' when cleared).
+    pub alert: String,
+}
+
+impl AlertOp {
+    pub fn raise(id: String, alert: String) -> Self {
+        Self {
+            op: "raise",
+            id,
+            alert,
+        }
+    }
+
+    pub fn clear(id: String) -> Self {
+        Self {
+            op: "clear",
+            id,
+            alert: String::new(),
+        }
+    }
+
+    /// A list of them as the functions take it ('' for none).
+    pub fn encode(ops: &[AlertOp]) -> Option<String> {
+        (!ops.is_empty()).then(|| serde_json::to_string(ops).unwrap_or_default())
+    }
+}
+
+/// Raises or clears alerts outside any fix (the no-signal watch, follow-ups).
+#[derive(Debug, Clone)]
+pub struct AlertOps<'a> {
+    pub ops: &'a [AlertOp],
+}
+
+impl Function for AlertOps<'_> {
+    const NAME: &'static str = "alert";
+    const KEYS: &'static [&'static str] = &["alerts"];
+    const ARGV: &'static [&'static str] = &["ops", "channel"];
+
+    fn keys(&self) -> Vec<String> {
+        vec![keys::ALERTS.to_owned()]
+    }
+
+    fn argv(&self) -> Vec<String> {
+        vec![
+            AlertOp::encode(self.ops).unwrap_or_default(),
+            keys::LIVE_CHANNEL.to_owned(),
+        ]
+    }
+}
+
+/// Attaches a stored clip to one order.
+#[derive(Debug, Clone)]
+pub struct Clip<'a> {
+    pub order: &'a str,
+    /// The carrier the order must belong to; `None`: any.
+    pub carrier: Option<&'a str>,
+    pub clip_id: &'a str,
+    pub listing: &'a str,
+    pub record: &'a str,
+    /// A truck's clip reaches only the cars on that truck when it was
+    /// filmed (`at`).
+    pub truck: Option<&'a str>,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub options: &'a StoreOptions,
+}
+
+impl Function for Clip<'_> {
+    const NAME: &'static str = "clip";
+    const KEYS: &'static [&'static str] = &["order_key", "log", "clips"];
+    const ARGV: &'static [&'static str] = &[
+        "carrier", "clip_id", "listing", "rec", "limit", "channel", "truck", "at",
+    ];
+
+    fn keys(&self) -> Vec<String> {
+        vec![
+            keys::order(self.order),
+            keys::order_log(self.order),
+            keys::order_clips(self.order),
+        ]
+    }
+
+    fn argv(&self) -> Vec<String> {
+        vec![
+            self.carrier.unwrap_or_default().to_owned(),
+            self.clip_id.to_owned(),
+            self.listing.to_owned(),
+            self.record.to_owned(),
+            self.options.history_limit.to_string(),
+            keys::LIVE_CHANNEL.to_owned(),
+            self.truck.unwrap_or_default().to_owned(),
+            self.at.timestamp_millis().to_string(),
+        ]
+    }
+}
+
+/// What `clip` answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClipAnswer {
+    pub status: Status,
+    pub code: Option<String>,
+    pub cursor: Option<String>,
+}
+
+impl ClipAnswer {
+    pub fn parse(v: Value) -> Result<Self, StoreError> {
+        let w = "clip answer";
+        let i = items(v, 3, w)?;
+        Ok(Self {
+            status: status(&i[0], w)?,
+            code: opt(&i[1], w)?,
+            cursor: opt(&i[2], w)?,
+        })
+    }
+}

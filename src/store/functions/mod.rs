@@ -1,0 +1,174 @@
+//! The typed interface to vinpath's Redis functions (`lua/vinpath.lua`):
+//! one Rust type per function with its arguments by name, and one per
+//! answer, parsed strictly: an answer of the wrong shape is an error, never
+//! an empty string or a zero. Each type's `ARGV` lists the names the Lua
+//! binds at the top of the function, in order; a test holds the two sides
+//! together, and another calls every function on a real Redis.
+
+mod fix;
+mod misc;
+mod scan;
+
+use chrono::{DateTime, Utc};
+use redis::{Pipeline, Value};
+
+pub use fix::{CarriedFix, Conclusions, Fix, FixAnswer, FixCore, TruckFix, TruckFixAnswer};
+pub use misc::{AlertOp, AlertOps, Bind, Clip, ClipAnswer, Settle, Unbind};
+pub use scan::{Cancel, PendingWork, Scan, ScanAnswer, SitePlacement};
+
+use super::{StoreError, keys};
+use crate::domain::EventStatus;
+
+/// The Lua library, loaded with `FUNCTION LOAD REPLACE`.
+pub const LIBRARY: &str = include_str!("../lua/vinpath.lua");
+
+/// The library's version prefix: every function is `vinpath3_<name>`.
+pub const PREFIX: &str = "vinpath3_";
+
+/// A Redis function: its name, its keys and arguments in order.
+pub trait Function {
+    /// The name after [`PREFIX`].
+    const NAME: &'static str;
+    /// The Lua locals its `KEYS` and `ARGV` are bound to, in order.
+    const KEYS: &'static [&'static str];
+    const ARGV: &'static [&'static str];
+
+    fn keys(&self) -> Vec<String>;
+    fn argv(&self) -> Vec<String>;
+
+    /// Adds the call to a pipeline.
+    fn push(&self, pipe: &mut Pipeline) {
+        let keys = self.keys();
+        debug_assert_eq!(keys.len(), Self::KEYS.len(), "{} keys", Self::NAME);
+        pipe.cmd("FCALL")
+            .arg(format!("{PREFIX}{}", Self::NAME))
+            .arg(keys.len())
+            .arg(keys)
+            .arg(self.argv());
+    }
+
+    /// The whole command, as `redis-benchmark` takes it.
+    fn command_line(&self) -> Vec<String> {
+        let keys = self.keys();
+        let mut line = vec![
+            "FCALL".to_owned(),
+            format!("{PREFIX}{}", Self::NAME),
+            keys.len().to_string(),
+        ];
+        line.extend(keys);
+        line.extend(self.argv());
+        line
+    }
+}
+
+/// Who remembers an event id, for duplicate detection: a carrier (its ids
+/// are one namespace, as the contract says) or an order (for what vinpath
+/// derives itself: crossings, and truck fixes carried to each car).
+#[derive(Debug, Clone)]
+pub enum IdSpace<'a> {
+    Carrier(&'a str),
+    Order(&'a str),
+}
+
+/// How an event is known for duplicate detection: its id, a digest of its
+/// content (so a reused id with other content is told apart), what it is
+/// about, and the buckets of remembered ids around this instance's clock.
+/// Redis picks the bucket by its own clock, so instances that disagree on
+/// the time still agree on what was seen.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub event_id: String,
+    pub digest: String,
+    /// The order or truck the event is about, for the `event_id_reused`
+    /// message.
+    pub target: String,
+    pub bucket: i64,
+    pub span_s: i64,
+}
+
+impl Identity {
+    pub fn new(
+        event_id: &str,
+        digest: String,
+        target: String,
+        now: DateTime<Utc>,
+        days: u32,
+    ) -> Self {
+        let span_s = 86_400 * i64::from(days.max(1));
+        Self {
+            event_id: event_id.to_owned(),
+            digest,
+            target,
+            bucket: now.timestamp().div_euclid(span_s),
+            span_s,
+        }
+    }
+
+    /// The id hashes of the buckets before, at and after this one.
+    pub fn keys(&self, space: &IdSpace<'_>) -> [String; 3] {
+        let key = |b: i64| match space {
+            IdSpace::Carrier(c) => keys::carrier_ids(c, b),
+            IdSpace::Order(o) => keys::order_ids(o, b),
+        };
+        [key(self.bucket - 1), key(self.bucket), key(self.bucket + 1)]
+    }
+
+    /// `event_id, digest, target, bucket, span`, as every function takes them.
+    fn argv(&self) -> [String; 5] {
+        [
+            self.event_id.clone(),
+            self.digest.clone(),
+            self.target.clone(),
+            self.bucket.to_string(),
+            self.span_s.to_string(),
+        ]
+    }
+}
+
+/// Reads an answer that must be an array of exactly `n` items.
+fn items(v: Value, n: usize, what: &str) -> Result<Vec<Value>, StoreError> {
+    match v {
+        Value::Array(items) if items.len() == n => Ok(items),
+        Value::ServerError(e) => Err(redis::RedisError::from(e).into()),
+        other => Err(StoreError::Corrupt(format!(
+            "{what} answered {other:?}, not {n} items"
+        ))),
+    }
+}
+
+/// A string item of an answer.
+fn text(v: &Value, what: &str) -> Result<String, StoreError> {
+    redis::from_redis_value_ref::<String>(v)
+        .map_err(|_| StoreError::Corrupt(format!("{what}: {v:?} is not a string")))
+}
+
+/// An optional string item ('' is none).
+fn opt(v: &Value, what: &str) -> Result<Option<String>, StoreError> {
+    text(v, what).map(|s| (!s.is_empty()).then_some(s))
+}
+
+fn number(v: &Value, what: &str) -> Result<i64, StoreError> {
+    text(v, what)?
+        .parse()
+        .map_err(|_| StoreError::Corrupt(format!("{what}: {v:?} is not a number")))
+}
+
+/// A status the functions answer (`skip`: the call did not apply here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Event(EventStatus),
+    Skip,
+}
+
+fn status(v: &Value, what: &str) -> Result<Status, StoreError> {
+    let s = text(v, what)?;
+    if s == "skip" {
+        return Ok(Status::Skip);
+    }
+    EventStatus::parse(&s)
+        .map(Status::Event)
+        .ok_or_else(|| StoreError::Corrupt(format!("{what}: unknown status {s:?}")))
+}
+
+#[cfg(test)]
+mod tests;

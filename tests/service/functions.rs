@@ -1,0 +1,332 @@
+//! Every Redis function called through its Rust type on a real Redis, its
+//! answer read by its Rust type, and every live message it publishes read
+//! by the one Rust definition `live` uses.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use futures_util::StreamExt;
+use redis::Value;
+use vinpath::store::functions::*;
+use vinpath::store::live_wire::{AlertState, Change, LiveMessage};
+use vinpath::store::{LIVE_CHANNEL, Store, StoreOptions};
+
+use crate::support::*;
+
+/// The live channel as `live` hears it.
+struct Listener {
+    messages: std::pin::Pin<Box<dyn futures_util::Stream<Item = redis::Msg> + Send>>,
+}
+
+impl Listener {
+    async fn start(redis: &TestRedis) -> Self {
+        let client = redis::Client::open(redis.url()).expect("a client");
+        let mut pubsub = client.get_async_pubsub().await.expect("pub/sub");
+        pubsub.subscribe(LIVE_CHANNEL).await.expect("subscribed");
+        Self {
+            messages: Box::pin(pubsub.into_on_message()),
+        }
+    }
+
+    /// The next message, read strictly.
+    async fn next(&mut self) -> LiveMessage {
+        let msg = tokio::time::timeout(Duration::from_secs(5), self.messages.next())
+            .await
+            .expect("a live message within 5 s")
+            .expect("the channel is open");
+        LiveMessage::parse(msg.get_payload_bytes()).unwrap_or_else(|e| {
+            panic!(
+                "{e}: {:?}",
+                String::from_utf8_lossy(msg.get_payload_bytes())
+            )
+        })
+    }
+
+    async fn none(&mut self) {
+        let more = tokio::time::timeout(Duration::from_millis(200), self.messages.next()).await;
+        assert!(more.is_err(), "no further message");
+    }
+}
+
+async fn call(store: &Store, f: &impl Function) -> Value {
+    let mut pipe = redis::pipe();
+    f.push(&mut pipe);
+    let mut values = store.query_each(&mut pipe).await.expect("redis answers");
+    values.pop().expect("one answer")
+}
+
+fn order_change(m: LiveMessage) -> vinpath::store::live_wire::OrderChange {
+    match m {
+        LiveMessage::Order(c) => c,
+        other => panic!("an order change, not {other:?}"),
+    }
+}
+
+#[actix_web::test]
+async fn every_function_and_message_round_trips() {
+    let redis = TestRedis::start();
+    let app = TestApp::spawn(&redis).await;
+    app.carrier("sf-auto").await;
+    app.order("JD-1", "sf-auto").await;
+    app.order("JD-2", "sf-auto").await;
+    let options = StoreOptions::default();
+    let store = Store::connect(&redis.url(), options.clone())
+        .await
+        .expect("a store");
+    let mut live = Listener::start(&redis).await;
+    let now = Utc::now();
+    let record = r#"{"event_id":"e","kind":"scan","lat":23.03,"lon":113.47,"occurred_at":"2026-11-25T00:00:00Z"}"#;
+    let position =
+        r#"{"lat":23.03,"lon":113.47,"at":"2026-11-25T00:00:00Z","speed_kmh":null,"heading":null}"#;
+
+    // A loading scan with a position: two entries, two messages, a follow-up.
+    let id = Identity::new("e1", "d1".into(), "order JD-1".into(), now, 7);
+    let l = vinpath::ingest::plan::scan_letters(vinpath::domain::Milestone::Loaded);
+    let scan = Scan {
+        order: "JD-1",
+        ids: IdSpace::Carrier("sf-auto"),
+        carrier: Some("sf-auto"),
+        identity: &id,
+        at: now,
+        received_at: now,
+        record,
+        milestone: "loaded",
+        by_current: &l.by_current,
+        from_hold: &l.from_hold,
+        ends_alerts: &l.ends_alerts,
+        truck: Some("T1"),
+        position: Some(position),
+        vin: None,
+        site: &SitePlacement::Left,
+        only_at_fix: None,
+        options: &options,
+    };
+    let a = ScanAnswer::parse(call(&store, &scan).await).expect("a scan answer");
+    assert_eq!(
+        a.status,
+        Status::Event(vinpath::domain::EventStatus::Accepted)
+    );
+    assert_eq!(
+        (a.milestone.as_deref(), a.truck.as_deref()),
+        (Some("loaded"), Some("T1"))
+    );
+    let work = a.followup.expect("a follow-up: bind to T1");
+    assert_eq!(
+        (work.new_truck.as_str(), work.old_truck.as_str()),
+        ("T1", "")
+    );
+    let m = order_change(live.next().await);
+    assert_eq!(
+        (m.change, m.milestone.as_str(), m.truck_id.as_str()),
+        (Change::Milestone, "loaded", "T1")
+    );
+    let p = order_change(live.next().await);
+    assert_eq!(p.change, Change::Position);
+    assert_ne!(m.cursor, p.cursor, "each frame its own cursor");
+    assert_eq!(a.cursor.as_deref(), Some(p.cursor.as_str()));
+
+    // The same again is a duplicate; the same id with other content is not.
+    let again = ScanAnswer::parse(call(&store, &scan).await).expect("an answer");
+    assert_eq!(
+        again.status,
+        Status::Event(vinpath::domain::EventStatus::Duplicate)
+    );
+    assert_eq!(
+        again.code.as_deref(),
+        Some("pending"),
+        "its follow-up is not done yet"
+    );
+    let other = Identity::new("e1", "d2".into(), "order JD-2".into(), now, 7);
+    let reused = Scan {
+        order: "JD-2",
+        identity: &other,
+        ..scan.clone()
+    };
+    let r = ScanAnswer::parse(call(&store, &reused).await).expect("an answer");
+    assert_eq!(r.code.as_deref(), Some("event_id_reused"));
+    assert_eq!(r.detail.as_deref(), Some("order JD-1"));
+
+    // Bind, settle (and a clear of nothing), as the follow-up does.
+    let work = vinpath::store::pending::Work {
+        item: &work,
+        ends: &[],
+    };
+    store.complete(&[work]).await.expect("follow-up done");
+    assert!(store.pending_of(&["JD-1"]).await.expect("read").is_empty());
+    live.none().await;
+
+    // The truck's fix, then carried to the car.
+    let at = now + chrono::Duration::seconds(1);
+    let fid = Identity::new("g1", "f1".into(), "truck T1".into(), now, 7);
+    let core = FixCore {
+        carrier: "sf-auto",
+        identity: &fid,
+        at,
+        received_at: now,
+        record,
+        noise: None,
+        position,
+        track_member: "1:23.03:113.47",
+        options: &options,
+    };
+    let tf = TruckFix {
+        name: "sf-auto/T1",
+        truck: "T1",
+        fix: core.clone(),
+        geo: Some("{}"),
+    };
+    let t = TruckFixAnswer::parse(call(&store, &tf).await).expect("a truck answer");
+    assert_eq!(
+        (t.status, t.on_board.clone()),
+        (
+            Status::Event(vinpath::domain::EventStatus::Accepted),
+            vec!["JD-1".to_owned()]
+        )
+    );
+    match live.next().await {
+        LiveMessage::Truck(t) => assert_eq!(
+            (t.carrier_id.as_str(), t.truck_id.as_str()),
+            ("sf-auto", "T1")
+        ),
+        other => panic!("a truck move, not {other:?}"),
+    }
+    let alert = r#"{"alert_id":"late:JD-1","kind":"late","order_id":"JD-1","truck_id":"T1","since":"2026-11-25T00:00:00Z","detail":"x"}"#;
+    let ops = AlertOp::encode(&[AlertOp::raise("late:JD-1".into(), alert.into())]);
+    let conclusions = Conclusions {
+        eta_ms: Some(at.timestamp_millis() + 3_600_000),
+        eta_record: Some(
+            r#"{"event_id":"eta-1","kind":"eta","eta":"2026-11-26T00:00:00Z"}"#.into(),
+        ),
+        notice: Some(r#"{"event_id":"n-1","kind":"notice","text":"soon"}"#.into()),
+        site: SitePlacement::Unchanged,
+        alerts: ops,
+    };
+    let cf = CarriedFix {
+        order: "JD-1",
+        truck: "T1",
+        fix: core.clone(),
+        truck_stale: false,
+        conclusions: &conclusions,
+    };
+    let c = FixAnswer::parse(call(&store, &cf).await).expect("a fix answer");
+    assert_eq!(
+        c.status,
+        Status::Event(vinpath::domain::EventStatus::Accepted)
+    );
+    assert_eq!(order_change(live.next().await).change, Change::Position);
+    assert_eq!(order_change(live.next().await).change, Change::Eta);
+    assert_eq!(order_change(live.next().await).change, Change::Notice);
+    match live.next().await {
+        LiveMessage::Alert(a) => assert_eq!(
+            (a.state, a.alert["alert_id"].as_str()),
+            (AlertState::Raised, Some("late:JD-1"))
+        ),
+        other => panic!("an alert, not {other:?}"),
+    }
+    // Carried again: a duplicate for the car, telling nobody.
+    let c = FixAnswer::parse(call(&store, &cf).await).expect("a fix answer");
+    assert_eq!(
+        c.status,
+        Status::Event(vinpath::domain::EventStatus::Duplicate)
+    );
+    live.none().await;
+
+    // A car's own tracker: JD-2 is on no truck; its own fix moves it.
+    let oid = Identity::new("o1", "o1".into(), "order JD-2".into(), now, 7);
+    let own = Fix {
+        order: "JD-2",
+        fix: FixCore {
+            identity: &oid,
+            ..core.clone()
+        },
+        geo: Some("{}"),
+        conclusions: &Conclusions::default(),
+    };
+    let o = FixAnswer::parse(call(&store, &own).await).expect("a fix answer");
+    assert_eq!(
+        (o.status, o.truck.as_deref()),
+        (Status::Event(vinpath::domain::EventStatus::Accepted), None)
+    );
+    assert_eq!(order_change(live.next().await).change, Change::Position);
+
+    // A clip for the truck reaches the car on it, and no other.
+    for (order, reached) in [("JD-1", true), ("JD-2", false)] {
+        let clip = Clip {
+            order,
+            carrier: Some("sf-auto"),
+            clip_id: "c1",
+            listing: r#"{"clip_id":"c1","clip_kind":"transport","captured_at":"2026-11-25T00:00:00Z"}"#,
+            record: r#"{"event_id":"clip-c1","kind":"clip","clip_id":"c1"}"#,
+            truck: Some("T1"),
+            at,
+            options: &options,
+        };
+        let a = ClipAnswer::parse(call(&store, &clip).await).expect("a clip answer");
+        assert_eq!(
+            a.status == Status::Event(vinpath::domain::EventStatus::Accepted),
+            reached,
+            "{order}"
+        );
+    }
+    assert_eq!(order_change(live.next().await).change, Change::Clip);
+    live.none().await;
+
+    // Alerts cleared outside a fix; a second clear tells nobody.
+    let clear = [AlertOp::clear("late:JD-1".into())];
+    call(&store, &AlertOps { ops: &clear }).await;
+    match live.next().await {
+        LiveMessage::Alert(a) => assert_eq!(a.state, AlertState::Cleared),
+        other => panic!("an alert, not {other:?}"),
+    }
+    call(&store, &AlertOps { ops: &clear }).await;
+    live.none().await;
+
+    // Cancel: once accepted with its follow-up (off the truck), then the
+    // same answer again.
+    let rec = r#"{"event_id":"cancel-1","kind":"cancel","milestone":"cancelled"}"#;
+    let cancel = Cancel {
+        order: "JD-1",
+        at: now,
+        record: rec,
+        options: &options,
+    };
+    let a = ScanAnswer::parse(call(&store, &cancel).await).expect("a cancel answer");
+    assert_eq!(
+        a.status,
+        Status::Event(vinpath::domain::EventStatus::Accepted)
+    );
+    let work = a.followup.expect("off the truck");
+    assert_eq!(
+        (
+            work.old_truck.as_str(),
+            work.new_truck.as_str(),
+            work.to.as_str()
+        ),
+        ("T1", "", "cancelled")
+    );
+    assert_eq!(order_change(live.next().await).change, Change::Milestone);
+    let again = ScanAnswer::parse(call(&store, &cancel).await).expect("a cancel answer");
+    assert_eq!(
+        again.status,
+        Status::Event(vinpath::domain::EventStatus::Duplicate)
+    );
+    call(
+        &store,
+        &Unbind {
+            name: "sf-auto/T1",
+            order: "JD-1",
+            upto: work.old_since,
+        },
+    )
+    .await;
+    call(
+        &store,
+        &Settle {
+            order: "JD-1",
+            item: &work.raw,
+        },
+    )
+    .await;
+    assert!(store.pending_of(&["JD-1"]).await.expect("read").is_empty());
+    live.none().await;
+}
