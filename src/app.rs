@@ -10,6 +10,7 @@ use actix_web::{App, HttpServer, web};
 
 use crate::clock::Clock;
 use crate::http::{self, AppState};
+use crate::jobs::{Jobs, Schedule};
 use crate::live::fleet::FleetFeed;
 use crate::live::{Hub, LiveOptions};
 use crate::media::{ClipStore, MediaError, S3Config};
@@ -42,6 +43,8 @@ pub struct Settings {
     pub tiles: crate::http::pages::Tiles,
     /// How often serve looks for trackers gone quiet.
     pub signal_every: Duration,
+    /// How often serve completes follow-ups a failure left undone.
+    pub repair_every: Duration,
     pub store: StoreOptions,
     pub live: LiveOptions,
     pub clock: Clock,
@@ -66,6 +69,7 @@ impl Default for Settings {
             clip_retention_days: 90,
             sweep_every: Duration::from_secs(3600),
             signal_every: Duration::from_secs(60),
+            repair_every: Duration::from_secs(5),
             tiles: crate::http::pages::Tiles::default(),
             store: StoreOptions::default(),
             live: LiveOptions::default(),
@@ -94,8 +98,8 @@ pub struct Application {
     server: Server,
     store: Store,
     embedded: Option<EmbeddedRedis>,
-    /// The retention sweep and the no-signal watch.
-    jobs: [tokio::task::JoinHandle<()>; 2],
+    /// The background jobs, started with the server.
+    jobs: Jobs,
     /// The admin token generated at this first start, to show once.
     pub new_admin_token: Option<String>,
 }
@@ -139,18 +143,17 @@ impl Application {
             .trim_end_matches('/')
             .to_owned();
         let clips = open_clips(&settings)?;
-        let sweeper = tokio::spawn(crate::jobs::sweep_forever(
+        let jobs = Jobs::new(
             store.clone(),
             clips.clone(),
             settings.clock.clone(),
             chrono::Duration::days(settings.clip_retention_days),
-            settings.sweep_every,
-        ));
-        let watcher = tokio::spawn(crate::jobs::watch_signal_forever(
-            store.clone(),
-            settings.clock.clone(),
-            settings.signal_every,
-        ));
+            Schedule {
+                sweep_every: settings.sweep_every,
+                signal_every: settings.signal_every,
+                repair_every: settings.repair_every,
+            },
+        );
         let hub = Hub::start(store.client().clone());
         let fleet = FleetFeed::start(&hub, &settings.live);
         let state = AppState {
@@ -211,13 +214,18 @@ impl Application {
             server: server.run(),
             store,
             embedded,
-            jobs: [sweeper, watcher],
+            jobs,
             new_admin_token,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The background jobs, to run one now.
+    pub fn jobs(&self) -> Jobs {
+        self.jobs.clone()
     }
 
     /// A handle that stops the server.
@@ -229,10 +237,9 @@ impl Application {
     /// private Redis, if any, cleanly.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let started = Instant::now();
+        let jobs = self.jobs.start();
         let result = self.server.await;
-        for job in &self.jobs {
-            job.abort();
-        }
+        jobs.shutdown().await;
         if let Some(redis) = self.embedded {
             self.store.shutdown_server().await;
             redis.wait().await;

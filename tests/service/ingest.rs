@@ -246,7 +246,14 @@ async fn load_without_follow_up(redis: &TestRedis, raw: &Value) {
 
 #[actix_web::test]
 async fn a_follow_up_left_undone_is_completed_by_a_retry_or_by_the_repair_job() {
-    let (redis, app, key) = setup().await;
+    let redis = TestRedis::start();
+    let clock = Clock::manual(Utc::now());
+    let mut s = settings(&redis);
+    s.clock = clock.clone();
+    let app = TestApp::with(s).await;
+    let key = app.carrier("sf-auto").await;
+    app.order("JD-1", "sf-auto").await;
+    app.order("JD-2", "sf-auto").await;
     app.post_expect(
         &key,
         json!([

@@ -110,6 +110,8 @@ fn redis_ping(port: u16) -> bool {
 /// A running vinpath.
 pub struct TestApp {
     handle: actix_web::dev::ServerHandle,
+    /// Its background jobs, to run one now.
+    pub jobs: vinpath::jobs::Jobs,
     pub base: String,
     pub admin: String,
     pub client: awc::Client,
@@ -128,8 +130,10 @@ pub fn settings(redis: &TestRedis) -> Settings {
         },
         store: StoreOptions::default(),
         clock: Clock::System,
-        // Tests that need the no-signal watch set their own pace.
+        // Tests step the background jobs themselves (`TestApp::jobs`).
         signal_every: Duration::from_secs(3600),
+        repair_every: Duration::from_secs(3600),
+        sweep_every: Duration::from_secs(3600),
         ..Settings::default()
     }
 }
@@ -147,12 +151,14 @@ impl TestApp {
         let app = Application::build(settings).await.expect("vinpath starts");
         let base = format!("http://127.0.0.1:{}", app.port());
         let handle = app.handle();
+        let jobs = app.jobs();
         actix_web::rt::spawn(app.run_until_stopped());
         let client = awc::Client::builder()
             .timeout(Duration::from_secs(10))
             .finish();
         Self {
             handle,
+            jobs,
             base,
             admin,
             client,

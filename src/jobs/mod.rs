@@ -1,0 +1,152 @@
+//! Background jobs of `vinpath serve`: the clip retention sweep, the watch
+//! for trackers gone quiet, and the repair of follow-ups a failure left
+//! undone. Each runs on its own schedule until shut down, and can be run
+//! now through the [`Jobs`] handle (tests step them instead of sleeping).
+//! Safe on several instances at once: every step is idempotent.
+
+mod sweep;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use sweep::sweep_clips;
+
+use crate::clock::Clock;
+use crate::media::ClipStore;
+use crate::store::{Store, StoreError};
+
+/// How often each job runs.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    pub sweep_every: Duration,
+    pub signal_every: Duration,
+    pub repair_every: Duration,
+}
+
+/// A handle to the background jobs; cloning it is cheap.
+#[derive(Clone)]
+pub struct Jobs {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    clips: ClipStore,
+    clock: Clock,
+    retention: chrono::Duration,
+    schedule: Schedule,
+}
+
+/// The running jobs; dropping it does not stop them, `shutdown` does.
+pub struct Running {
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops every job after the step it is in, and waits for them.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Jobs {
+    pub fn new(
+        store: Store,
+        clips: ClipStore,
+        clock: Clock,
+        retention: chrono::Duration,
+        schedule: Schedule,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                clips,
+                clock,
+                retention,
+                schedule,
+            }),
+        }
+    }
+
+    /// Deletes clips past their retention now; returns how many.
+    pub async fn sweep_now(&self) -> Result<usize, StoreError> {
+        let i = &self.inner;
+        sweep_clips(&i.store, &i.clips, i.clock.now(), i.retention).await
+    }
+
+    /// Raises `no_signal` for trackers gone quiet now; returns how many.
+    pub async fn check_no_signal_now(&self) -> Result<usize, StoreError> {
+        let i = &self.inner;
+        let quiet = i.store.options().geo.no_signal;
+        i.store.check_no_signal(i.clock.now(), quiet).await
+    }
+
+    /// Completes follow-ups left undone for a while; returns for how many
+    /// orders.
+    pub async fn repair_now(&self) -> Result<usize, StoreError> {
+        let i = &self.inner;
+        crate::ingest::followup::repair_due(&i.store, i.clock.now()).await
+    }
+
+    /// Starts every job on its schedule.
+    pub fn start(&self) -> Running {
+        let (stop, rx) = watch::channel(false);
+        let s = &self.inner.schedule;
+        let tasks = vec![
+            self.every(
+                "clip retention sweep",
+                s.sweep_every,
+                rx.clone(),
+                |j| async move { j.sweep_now().await },
+            ),
+            self.every(
+                "no-signal watch",
+                s.signal_every,
+                rx.clone(),
+                |j| async move { j.check_no_signal_now().await },
+            ),
+            self.every("follow-up repair", s.repair_every, rx, |j| async move {
+                j.repair_now().await
+            }),
+        ];
+        Running { stop, tasks }
+    }
+
+    fn every<F, Fut>(
+        &self,
+        name: &'static str,
+        period: Duration,
+        mut stop: watch::Receiver<bool>,
+        step: F,
+    ) -> JoinHandle<()>
+    where
+        F: Fn(Jobs) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<usize, StoreError>> + Send,
+    {
+        let jobs = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stop.changed() => return,
+                }
+                match step(jobs.clone()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(job = name, n, "background job did work"),
+                    Err(e) => {
+                        tracing::warn!(job = name, error = %e, "background job failed; will retry")
+                    }
+                }
+            }
+        })
+    }
+}

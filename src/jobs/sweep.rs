@@ -1,0 +1,41 @@
+//! The clip retention sweep, run by `vinpath sweep` and by `serve`'s jobs.
+//! Safe to run on several instances at once: every step is idempotent.
+
+use chrono::{DateTime, Utc};
+
+use crate::media::ClipStore;
+use crate::store::{Store, StoreError};
+
+/// Deletes clips kept longer than `retention` after their orders finished:
+/// the object first, then its metadata, so nothing points at a missing
+/// clip for longer than one sweep. Returns how many were deleted.
+pub async fn sweep_clips(
+    store: &Store,
+    clips: &ClipStore,
+    now: DateTime<Utc>,
+    retention: chrono::Duration,
+) -> Result<usize, StoreError> {
+    let mut deleted = 0;
+    loop {
+        let expired = store.expired_clips(now, retention, 100).await?;
+        if expired.is_empty() {
+            return Ok(deleted);
+        }
+        let mut progressed = false;
+        for meta in expired {
+            match clips.delete(&meta.key).await {
+                Ok(()) => {
+                    store.forget_clip(&meta).await?;
+                    deleted += 1;
+                    progressed = true;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, clip = meta.clip_id, "could not delete an expired clip; will retry")
+                }
+            }
+        }
+        if !progressed {
+            return Ok(deleted);
+        }
+    }
+}
