@@ -41,13 +41,17 @@ pub struct Crossed {
 }
 
 /// What the newest fix means.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct GeoPlan {
     /// The fix (index into the request) the conclusions ride with.
     pub fix: usize,
     pub fix_at_ms: i64,
-    /// The vehicle's geo memory after it (JSON).
+    /// The vehicle's geo memory after it (JSON), and as it is.
     pub state: String,
+    pub vehicle_after: VehicleGeo,
+    /// The cars as they stand after it (milestones the crossings imply,
+    /// alerts, notices, the ETA as told).
+    pub cars_after: Vec<CarContext>,
     /// One per car, in the order of the vehicle's cars.
     pub cars: Vec<Conclusions>,
     pub crossed: Vec<Crossed>,
@@ -132,6 +136,11 @@ pub fn conclude(
         None if left => SitePlacement::Left,
         None => SitePlacement::Unchanged,
     };
+    for (car, o) in cars.iter_mut().zip(&outs) {
+        if o.eta_changed {
+            car.eta = Some(o.eta);
+        }
+    }
     let conclusions = v
         .cars
         .iter()
@@ -157,6 +166,8 @@ pub fn conclude(
         fix,
         fix_at_ms: at,
         state: serde_json::to_string(&state).ok()?,
+        vehicle_after: state,
+        cars_after: cars,
         cars: conclusions,
         crossed,
     })

@@ -126,7 +126,7 @@ pub fn scan_outcome(a: &ScanAnswer, order: &str, to: Milestone, carrier: &str) -
         Status::Event(EventStatus::Rejected) | Status::Event(EventStatus::Filtered) => {
             rejected(a, order, to, current, carrier)
         }
-        Status::Skip => Outcome::new(EventStatus::Stale),
+        Status::Skip | Status::Retry => Outcome::new(EventStatus::Stale),
     }
 }
 

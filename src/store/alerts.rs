@@ -35,6 +35,7 @@ impl Store {
     pub async fn check_no_signal(&self, now: DateTime<Utc>, quiet: Duration) -> Result<usize> {
         let cutoff = now - quiet;
         let mut ops = Vec::new();
+        let mut quiet = Vec::new();
         for o in self.active_orders().await? {
             if o.milestone != Milestone::InTransit {
                 continue;
@@ -56,10 +57,21 @@ impl Store {
                 format!("no fix for {} min", (now - last).num_minutes()),
             );
             ops.push(AlertOp::raise(alert.alert_id.clone(), alert.to_json()));
+            quiet.push(o.order_id);
         }
         if !ops.is_empty() {
             let mut pipe = redis::pipe();
             AlertOps { ops: &ops }.push(&mut pipe);
+            // The alerts are part of what the cars' fixes are judged by:
+            // their revisions move after the raise, so a copy read in
+            // between is out of date.
+            for o in &quiet {
+                pipe.cmd("HINCRBY")
+                    .arg(keys::order(o))
+                    .arg("rev")
+                    .arg(1)
+                    .ignore();
+            }
             let _: Vec<i64> = self.query(&pipe).await?;
         }
         Ok(ops.len())
@@ -77,10 +89,17 @@ impl Store {
         pipe.cmd("EXISTS").arg(keys::order(order));
         let (exists,): (bool,) = self.query(&pipe).await?;
         if exists {
+            // The route and the revision of what fixes are judged by, together.
             let mut pipe = redis::pipe();
+            pipe.atomic();
             pipe.cmd("SET")
                 .arg(keys::order_route(order))
                 .arg(json)
+                .ignore();
+            pipe.cmd("HINCRBY")
+                .arg(keys::order(order))
+                .arg("rev")
+                .arg(1)
                 .ignore();
             let () = self.query(&pipe).await?;
         }

@@ -14,7 +14,7 @@ use crate::geo::route::Route;
 use crate::geo::speed::TrackPoint;
 
 /// What a fix locates.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Vehicle {
     /// A truck: `carrier/truck` as keys name it, and its own id.
     Truck { name: String, truck: String },
@@ -72,7 +72,7 @@ fn points(v: Value) -> Result<Vec<TrackPoint>> {
 /// The order fields a car's context is made of, in `car_context`'s order.
 /// The ETA is the one the customer was last told: a change is measured
 /// against it, so a slow drift is told once it adds up.
-const CAR_FIELDS: [&str; 7] = [
+const CAR_FIELDS: [&str; 8] = [
     "m",
     "origin",
     "destination",
@@ -80,9 +80,10 @@ const CAR_FIELDS: [&str; 7] = [
     "eta_told",
     "arriving",
     "pos_at",
+    "rev",
 ];
 /// A vehicle's own fields the geo pass starts from.
-const VEHICLE_FIELDS: [&str; 2] = ["pos_at", "geo"];
+const VEHICLE_FIELDS: [&str; 3] = ["pos_at", "geo", "rev"];
 
 fn push_car_reads(pipe: &mut redis::Pipeline, order: &str, first: &[&str]) {
     pipe.cmd("HMGET")
@@ -94,13 +95,13 @@ fn push_car_reads(pipe: &mut redis::Pipeline, order: &str, first: &[&str]) {
     pipe.cmd("HMGET").arg(keys::ALERTS).arg(ids);
 }
 
-/// A car's context; `None` for an order that is gone.
+/// A car's context and its revision; `None` for an order that is gone.
 fn car_context(
     order: &str,
     fields: &[Option<String>],
     route: Value,
     alerts: Value,
-) -> Result<Option<CarContext>> {
+) -> Result<Option<(CarContext, i64)>> {
     let corrupt = |what: &str| StoreError::Corrupt(format!("order {order}: {what}"));
     let get = |i: usize| fields.get(i).cloned().flatten().filter(|v| !v.is_empty());
     let Some(m) = get(0) else { return Ok(None) };
@@ -125,7 +126,8 @@ fn car_context(
     });
     let open: Vec<Option<String>> =
         redis::from_redis_value(alerts).map_err(|_| corrupt("alerts"))?;
-    Ok(Some(CarContext {
+    let rev = get(7).and_then(|r| r.parse().ok()).unwrap_or(0);
+    let car = CarContext {
         order_id: order.to_owned(),
         milestone: Milestone::parse(&m).ok_or_else(|| corrupt("m"))?,
         route,
@@ -140,10 +142,11 @@ fn car_context(
             .filter(|(_, o)| o.is_some())
             .map(|(k, _)| *k)
             .collect(),
-    }))
+    };
+    Ok(Some((car, rev)))
 }
 
-/// One vehicle's context.
+/// One vehicle's context, at a revision.
 #[derive(Debug, Clone)]
 pub struct VehicleContext {
     pub vehicle: Vehicle,
@@ -152,7 +155,34 @@ pub struct VehicleContext {
     /// Its newest applied fix (ms).
     pub pos_at: i64,
     pub geo: VehicleGeo,
+    /// The truck's or the order's revision this was read at.
+    pub rev: i64,
     pub cars: Vec<CarContext>,
+    /// Each car's revision (for a car with its own tracker, `rev`).
+    pub car_revs: Vec<i64>,
+}
+
+impl VehicleContext {
+    /// The newest kept fix (ms), 0 for none.
+    pub fn newest_kept(&self) -> i64 {
+        self.kept.last().map_or(0, |p| p.at_ms)
+    }
+}
+
+/// Each instance's copy of the vehicles' contexts, valid while their
+/// revisions in Redis match (the apply functions check): a vehicle's next
+/// fix needs no read in the steady state.
+pub struct ContextCache(mini_moka::sync::Cache<Vehicle, Arc<VehicleContext>>);
+
+impl Default for ContextCache {
+    fn default() -> Self {
+        Self(
+            mini_moka::sync::Cache::builder()
+                .max_capacity(200_000)
+                .time_to_idle(std::time::Duration::from_secs(15 * 60))
+                .build(),
+        )
+    }
 }
 
 /// A vehicle to read, with the time span (ms) of its fixes in the request.
@@ -167,10 +197,55 @@ fn fields(v: Value, what: &str) -> Result<Vec<Option<String>>> {
 }
 
 impl Store {
-    /// Reads each vehicle's context, and the sites they may be at.
+    /// Each vehicle's context, from this instance's copy where it holds
+    /// one that covers the fixes (all newer than its kept track), read
+    /// from Redis otherwise; and the sites they may be at.
     pub async fn fix_context(
         &self,
         wanted: &[Wanted],
+    ) -> Result<(Vec<Arc<VehicleContext>>, Arc<Vec<SiteInfo>>)> {
+        let cache = &self.inner.contexts.0;
+        let cached: Vec<Option<Arc<VehicleContext>>> = wanted
+            .iter()
+            .map(|w| {
+                cache
+                    .get(&w.vehicle)
+                    .filter(|c| c.newest_kept() < w.first_ms && c.pos_at < w.first_ms)
+            })
+            .collect();
+        let missing: Vec<&Wanted> = wanted
+            .iter()
+            .zip(&cached)
+            .filter(|(_, c)| c.is_none())
+            .map(|(w, _)| w)
+            .collect();
+        if missing.is_empty() {
+            return Ok((cached.into_iter().flatten().collect(), self.cached_sites()));
+        }
+        let (read, sites) = self.read_fix_context(&missing).await?;
+        let mut read = read.into_iter();
+        let all = cached
+            .into_iter()
+            .map(|c| c.or_else(|| read.next().map(Arc::new)))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| StoreError::Corrupt("a context went unread".into()))?;
+        Ok((all, sites))
+    }
+
+    /// Keeps this instance's copy of a vehicle's context, as it stands
+    /// after this instance's own write.
+    pub fn keep_context(&self, c: VehicleContext) {
+        self.inner.contexts.0.insert(c.vehicle.clone(), Arc::new(c));
+    }
+
+    /// Drops this instance's copy of a vehicle's context.
+    pub fn forget_context(&self, v: &Vehicle) {
+        self.inner.contexts.0.invalidate(v);
+    }
+
+    async fn read_fix_context(
+        &self,
+        wanted: &[&Wanted],
     ) -> Result<(Vec<VehicleContext>, Arc<Vec<SiteInfo>>)> {
         let mut pipe = redis::pipe();
         pipe.cmd("GET").arg(keys::SITES_VERSION);
@@ -229,17 +304,21 @@ impl Store {
                     .map_err(|_| StoreError::Corrupt(format!("{}: geo", w.vehicle.label())))?,
                 None => VehicleGeo::default(),
             };
-            let mut c = VehicleContext {
-                vehicle: w.vehicle.clone(),
-                kept,
-                pos_at: own
-                    .first()
+            let number = |i: usize| {
+                own.get(i)
                     .cloned()
                     .flatten()
                     .and_then(|p| p.parse().ok())
-                    .unwrap_or(0),
+                    .unwrap_or(0)
+            };
+            let mut c = VehicleContext {
+                vehicle: w.vehicle.clone(),
+                kept,
+                pos_at: number(0),
                 geo,
+                rev: number(2),
                 cars: Vec::new(),
+                car_revs: Vec::new(),
             };
             match &w.vehicle {
                 Vehicle::Truck { .. } => {
@@ -249,7 +328,10 @@ impl Store {
                 }
                 Vehicle::Order(o) => {
                     let (r, a) = (next()?, next()?);
-                    c.cars.extend(car_context(o, rest, r, a)?);
+                    if let Some((car, rev)) = car_context(o, rest, r, a)? {
+                        c.cars.push(car);
+                        c.car_revs.push(rev);
+                    }
                 }
             }
             out.push(c);
@@ -268,7 +350,10 @@ impl Store {
             };
             for (i, o) in members {
                 let (f, r, a) = (fields(next()?, "car")?, next()?, next()?);
-                out[i].cars.extend(car_context(&o, &f, r, a)?);
+                if let Some((car, rev)) = car_context(&o, &f, r, a)? {
+                    out[i].cars.push(car);
+                    out[i].car_revs.push(rev);
+                }
             }
         }
         Ok((out, self.sites_at(version.unwrap_or(0)).await?))

@@ -95,6 +95,7 @@ struct Inner {
     round_trips: AtomicU64,
     options: StoreOptions,
     sites: sites::SiteCache,
+    contexts: context::ContextCache,
     /// Credentials recently proven, by token hash: a request needs no
     /// round trip for them. Short-lived, so a change in Redis is seen soon.
     credentials: mini_moka::sync::Cache<String, crate::domain::Role>,
@@ -113,6 +114,7 @@ impl Store {
                 round_trips: AtomicU64::new(0),
                 options,
                 sites: sites::SiteCache::default(),
+                contexts: context::ContextCache::default(),
                 credentials: mini_moka::sync::Cache::builder()
                     .max_capacity(100_000)
                     .time_to_live(Duration::from_secs(30))

@@ -118,6 +118,21 @@ impl Store {
         self.sites_at(version.unwrap_or(0)).await
     }
 
+    /// Adds the read of the sites' version to a pipeline (its answer goes
+    /// to [`Store::note_sites_version`]).
+    pub fn push_sites_version(&self, pipe: &mut redis::Pipeline) {
+        pipe.cmd("GET").arg(keys::SITES_VERSION);
+    }
+
+    /// Refreshes this instance's copy of the sites if the version read
+    /// says it is out of date.
+    pub async fn note_sites_version(&self, version: redis::Value) -> Result<()> {
+        let version: Option<i64> = redis::from_redis_value(version)
+            .map_err(|e| StoreError::Corrupt(format!("sites version: {e}")))?;
+        self.sites_at(version.unwrap_or(0)).await?;
+        Ok(())
+    }
+
     /// The sites this instance last read.
     pub fn cached_sites(&self) -> Arc<Vec<SiteInfo>> {
         self.inner

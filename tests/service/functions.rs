@@ -169,13 +169,23 @@ async fn every_function_and_message_round_trips() {
         track_member: "1:23.03:113.47",
         options: &options,
     };
+    // A copy of the context at another revision: nothing done, retry.
     let tf = TruckFix {
         name: "sf-auto/T1",
         truck: "T1",
         fix: core.clone(),
         geo: Some("{}"),
+        expect_rev: Some(999),
     };
     let t = TruckFixAnswer::parse(call(&store, &tf).await).expect("a truck answer");
+    assert_eq!((t.status, t.rev), (Status::Retry, None));
+    live.none().await;
+    let tf = TruckFix {
+        expect_rev: None,
+        ..tf
+    };
+    let t = TruckFixAnswer::parse(call(&store, &tf).await).expect("a truck answer");
+    assert!(t.rev.is_some(), "a moved truck's revision moves");
     assert_eq!(
         (t.status, t.on_board.clone()),
         (
@@ -207,6 +217,14 @@ async fn every_function_and_message_round_trips() {
         fix: core.clone(),
         truck_stale: false,
         conclusions: &conclusions,
+        expect_rev: Some(999),
+    };
+    let c = FixAnswer::parse(call(&store, &cf).await).expect("a fix answer");
+    assert_eq!(c.status, Status::Retry);
+    live.none().await;
+    let cf = CarriedFix {
+        expect_rev: None,
+        ..cf
     };
     let c = FixAnswer::parse(call(&store, &cf).await).expect("a fix answer");
     assert_eq!(
@@ -241,6 +259,7 @@ async fn every_function_and_message_round_trips() {
         },
         geo: Some("{}"),
         conclusions: &Conclusions::default(),
+        expect_rev: None,
     };
     let o = FixAnswer::parse(call(&store, &own).await).expect("a fix answer");
     assert_eq!(

@@ -11,4 +11,5 @@ mod live;
 mod orders;
 mod pages;
 mod resilience;
+mod steady;
 mod support;

@@ -3,7 +3,10 @@
 use chrono::{DateTime, Utc};
 use redis::Value;
 
-use super::{Function, IdSpace, Identity, SitePlacement, Status, items, number, opt, status, text};
+use super::{
+    Function, IdSpace, Identity, SitePlacement, Status, items, number, opt, opt_number, rev_arg,
+    status, text,
+};
 use crate::store::{StoreError, StoreOptions, keys};
 
 /// What a vehicle's newest fix means for one car, written with that fix
@@ -58,6 +61,8 @@ pub struct Fix<'a> {
     /// The car's geo memory after this fix (JSON), when it is the newest.
     pub geo: Option<&'a str>,
     pub conclusions: &'a Conclusions,
+    /// The order's revision the context was read at; `None`: unchecked.
+    pub expect_rev: Option<i64>,
 }
 
 fn order_keys(order: &str) -> [String; 4] {
@@ -95,6 +100,7 @@ impl Function for Fix<'_> {
         "notice",
         "site",
         "alerts_json",
+        "expect_rev",
     ];
 
     fn keys(&self) -> Vec<String> {
@@ -119,6 +125,7 @@ impl Function for Fix<'_> {
             self.geo.unwrap_or_default().to_owned(),
         ]);
         a.extend(self.conclusions.argv());
+        a.push(rev_arg(self.expect_rev));
         a
     }
 }
@@ -133,6 +140,8 @@ pub struct CarriedFix<'a> {
     /// The truck already holds a newer fix: this one moves no car.
     pub truck_stale: bool,
     pub conclusions: &'a Conclusions,
+    /// The car's revision its context was read at; `None`: unchecked.
+    pub expect_rev: Option<i64>,
 }
 
 impl Function for CarriedFix<'_> {
@@ -171,6 +180,7 @@ impl Function for CarriedFix<'_> {
         "notice",
         "site",
         "alerts_json",
+        "expect_rev",
     ];
 
     fn keys(&self) -> Vec<String> {
@@ -198,6 +208,7 @@ impl Function for CarriedFix<'_> {
             if self.truck_stale { "1" } else { "" }.to_owned(),
         ]);
         a.extend(self.conclusions.argv());
+        a.push(rev_arg(self.expect_rev));
         a
     }
 }
@@ -211,18 +222,21 @@ pub struct FixAnswer {
     /// The car's truck, and since when it is on it (ms).
     pub truck: Option<String>,
     pub truck_since: i64,
+    /// The order's revision after the call, when it changed it.
+    pub rev: Option<i64>,
 }
 
 impl FixAnswer {
     pub fn parse(v: Value) -> Result<Self, StoreError> {
         let w = "fix answer";
-        let i = items(v, 5, w)?;
+        let i = items(v, 6, w)?;
         Ok(Self {
             status: status(&i[0], w)?,
             code: opt(&i[1], w)?,
             detail: opt(&i[2], w)?,
             truck: opt(&i[3], w)?,
             truck_since: number(&i[4], w)?,
+            rev: opt_number(&i[5], w)?,
         })
     }
 }
@@ -236,6 +250,8 @@ pub struct TruckFix<'a> {
     pub fix: FixCore<'a>,
     /// The truck's geo memory after this fix, when it is the newest.
     pub geo: Option<&'a str>,
+    /// The truck's revision its context was read at; `None`: unchecked.
+    pub expect_rev: Option<i64>,
 }
 
 impl Function for TruckFix<'_> {
@@ -249,8 +265,20 @@ impl Function for TruckFix<'_> {
         "ids_next",
     ];
     const ARGV: &'static [&'static str] = &[
-        "carrier", "event_id", "digest", "target", "bucket", "span", "at", "noise", "position",
-        "member", "geo", "channel", "truck_id",
+        "carrier",
+        "event_id",
+        "digest",
+        "target",
+        "bucket",
+        "span",
+        "at",
+        "noise",
+        "position",
+        "member",
+        "geo",
+        "channel",
+        "truck_id",
+        "expect_rev",
     ];
 
     fn keys(&self) -> Vec<String> {
@@ -276,6 +304,7 @@ impl Function for TruckFix<'_> {
             self.geo.unwrap_or_default().to_owned(),
             keys::LIVE_CHANNEL.to_owned(),
             self.truck.to_owned(),
+            rev_arg(self.expect_rev),
         ]);
         a
     }
@@ -288,12 +317,14 @@ pub struct TruckFixAnswer {
     pub code: Option<String>,
     pub detail: Option<String>,
     pub on_board: Vec<String>,
+    /// The truck's revision after the call, when it changed it.
+    pub rev: Option<i64>,
 }
 
 impl TruckFixAnswer {
     pub fn parse(v: Value) -> Result<Self, StoreError> {
         let w = "truck fix answer";
-        let i = items(v, 4, w)?;
+        let i = items(v, 5, w)?;
         let on_board = match &i[3] {
             Value::Array(cars) => cars.iter().map(|c| text(c, w)).collect::<Result<_, _>>()?,
             other => return Err(StoreError::Corrupt(format!("{w}: {other:?} is not a list"))),
@@ -303,6 +334,7 @@ impl TruckFixAnswer {
             code: opt(&i[1], w)?,
             detail: opt(&i[2], w)?,
             on_board,
+            rev: opt_number(&i[4], w)?,
         })
     }
 }

@@ -44,11 +44,11 @@ pub struct Unbind<'a> {
 
 impl Function for Unbind<'_> {
     const NAME: &'static str = "unbind";
-    const KEYS: &'static [&'static str] = &["on_board_key"];
+    const KEYS: &'static [&'static str] = &["truck_key", "on_board_key"];
     const ARGV: &'static [&'static str] = &["order_id", "upto"];
 
     fn keys(&self) -> Vec<String> {
-        vec![keys::truck_orders(self.name)]
+        vec![keys::truck(self.name), keys::truck_orders(self.name)]
     }
 
     fn argv(&self) -> Vec<String> {

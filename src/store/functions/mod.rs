@@ -153,17 +153,39 @@ fn number(v: &Value, what: &str) -> Result<i64, StoreError> {
         .map_err(|_| StoreError::Corrupt(format!("{what}: {v:?} is not a number")))
 }
 
-/// A status the functions answer (`skip`: the call did not apply here).
+fn opt_number(v: &Value, what: &str) -> Result<Option<i64>, StoreError> {
+    match text(v, what)?.as_str() {
+        "" => Ok(None),
+        n => n
+            .parse()
+            .map(Some)
+            .map_err(|_| StoreError::Corrupt(format!("{what}: {n:?} is not a number"))),
+    }
+}
+
+/// An expected revision as the functions take it ('' unchecked).
+fn rev_arg(rev: Option<i64>) -> String {
+    rev.map(|r| r.to_string()).unwrap_or_default()
+}
+
+/// A status the functions answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Event(EventStatus),
+    /// The call did not apply here (a car no longer on the truck, a
+    /// crossing whose fix lost a race).
     Skip,
+    /// The caller's copy of the context is out of date: nothing was done;
+    /// read it again and retry.
+    Retry,
 }
 
 fn status(v: &Value, what: &str) -> Result<Status, StoreError> {
     let s = text(v, what)?;
-    if s == "skip" {
-        return Ok(Status::Skip);
+    match s.as_str() {
+        "skip" => return Ok(Status::Skip),
+        "retry" => return Ok(Status::Retry),
+        _ => {}
     }
     EventStatus::parse(&s)
         .map(Status::Event)

@@ -104,17 +104,20 @@ fn answers_of_the_wrong_shape_are_errors_not_defaults() {
     let short = Value::Array(vec![s("accepted"), s(""), s(""), s("loaded"), s("")]);
     assert!(ScanAnswer::parse(short).is_err());
     // An unknown status.
-    let odd = Value::Array(vec![s("maybe"), s(""), s(""), s(""), s("0")]);
+    let odd = Value::Array(vec![s("maybe"), s(""), s(""), s(""), s("0"), s("")]);
     assert!(FixAnswer::parse(odd).is_err());
     // A since that is no number.
-    let nan = Value::Array(vec![s("accepted"), s(""), s(""), s("T"), s("soon")]);
+    let nan = Value::Array(vec![s("accepted"), s(""), s(""), s("T"), s("soon"), s("3")]);
     assert!(FixAnswer::parse(nan).is_err());
-    let ok = Value::Array(vec![s("skip"), s(""), s(""), s("T"), s("12")]);
+    let ok = Value::Array(vec![s("skip"), s(""), s(""), s("T"), s("12"), s("")]);
     let a = FixAnswer::parse(ok).expect("a fix answer");
     assert_eq!(
-        (a.status, a.truck.as_deref(), a.truck_since),
-        (Status::Skip, Some("T"), 12)
+        (a.status, a.truck.as_deref(), a.truck_since, a.rev),
+        (Status::Skip, Some("T"), 12, None)
     );
+    // A five-item answer of the older shape is refused, not padded.
+    let old = Value::Array(vec![s("accepted"), s(""), s(""), s("T"), s("12")]);
+    assert!(FixAnswer::parse(old).is_err());
     // A follow-up that is not the JSON it must be.
     let bad = Value::Array(vec![
         s("accepted"),

@@ -59,6 +59,18 @@ local function judge_seen(prior, digest)
   return 'rejected', str(target)
 end
 
+-- An order's or a truck's revision: bumped by every change of what a fix
+-- is judged by (its fields, its track, its cars, its open alerts), so an
+-- instance that kept a copy of that context knows when it is out of date.
+local function bump(key)
+  return redis.call('HINCRBY', key, 'rev', 1)
+end
+
+-- Whether a caller's copy of the context is out of date ('' = unchecked).
+local function outdated(key, expect_rev)
+  return expect_rev ~= '' and num(redis.call('HGET', key, 'rev')) ~= num(expect_rev)
+end
+
 -- Keeps a clean fix in a vehicle's track (its last 2000 fixes by time).
 local function keep(key, at, member)
   redis.call('ZADD', key, at, member)
@@ -173,6 +185,7 @@ local function move(keys_, o, to, at, gap, truck, ends_alerts, received)
     o.truck, o.truck_since = new_truck, at
   end
   redis.call('HSET', order_key, 'updated_at', received)
+  bump(order_key)
   if new_truck ~= old_truck or (to ~= from and ends_alerts) then
     return pend(pending, index, o, from, old_truck, old_since, received)
   end
@@ -286,7 +299,9 @@ end
 -- joins the track; only the newest moves the car, and only with the newest
 -- are its conclusions written. Answers {status, code, detail, truck, since}.
 local function apply_fix(o, k, a)
-  local function answer(status, code) return {status, code, '', o.truck, tostring(o.truck_since)} end
+  local function answer(status, code, rev)
+    return {status, code, '', o.truck, tostring(o.truck_since), tostring(rev or '')}
+  end
   if a.noise ~= '' then
     record(k.log, a.limit, 'filtered', a.noise, false, '', a.rec)
     return answer('filtered', a.noise)
@@ -299,7 +314,7 @@ local function apply_fix(o, k, a)
   if str(o.site) == '' then keep(k.track, a.at, a.member) end
   if a.at < o.pos_at or a.truck_stale == '1' then
     record(k.log, a.limit, 'stale', '', false, '', a.rec)
-    return answer('stale', '')
+    return answer('stale', '', bump(k.order))
   end
   local fields = {'pos', a.position, 'pos_at', a.at, 'updated_at', a.received}
   if a.geo ~= '' then fields[#fields + 1] = 'geo'; fields[#fields + 1] = a.geo end
@@ -327,7 +342,7 @@ local function apply_fix(o, k, a)
     tell(o, k.log, a.limit, a.channel, 'n', false, a.notice)
   end
   alert_ops(k.alerts, a.channel, a.alerts)
-  return answer('accepted', '')
+  return answer('accepted', '', bump(k.order))
 end
 
 -- A fix of a car's own tracker.
@@ -339,18 +354,20 @@ local function fix(keys, argv)
   local at, received, rec, limit = num(argv[7]), argv[8], argv[9], argv[10]
   local channel, noise, position, member = argv[11], argv[12], argv[13], argv[14]
   local geo, eta_ms, eta_rec, notice, site, alerts_json = argv[15], argv[16], argv[17], argv[18], argv[19], argv[20]
+  local expect_rev = argv[21]
   local k = {order = order, log = log, track = track, alerts = alerts}
   local a = {at = at, received = received, rec = rec, limit = limit, channel = channel,
     noise = noise, position = position, member = member, truck_stale = '', geo = geo,
     eta_ms = eta_ms, eta_rec = eta_rec, notice = notice, site = site, alerts = alerts_json}
 
   local o = read_order(k.order)
-  if not o then return {'rejected', 'unknown_order', '', '', '0'} end
-  if o.carrier_id ~= carrier then return {'rejected', 'not_your_order', '', '', '0'} end
+  if not o then return {'rejected', 'unknown_order', '', '', '0', ''} end
+  if o.carrier_id ~= carrier then return {'rejected', 'not_your_order', '', '', '0', ''} end
   local ids, prior = dedupe(ids_prev, ids_this, ids_next, bucket, span, event_id)
   local seen, other = judge_seen(prior, digest)
-  if seen == 'duplicate' then return {'duplicate', '', '', o.truck, tostring(o.truck_since)} end
-  if seen then return {'rejected', 'event_id_reused', other, '', '0'} end
+  if seen == 'duplicate' then return {'duplicate', '', '', o.truck, tostring(o.truck_since), ''} end
+  if seen then return {'rejected', 'event_id_reused', other, '', '0', ''} end
+  if outdated(k.order, expect_rev) then return {'retry', '', '', o.truck, tostring(o.truck_since), ''} end
   remember(ids, event_id, digest .. '|' .. target, span)
   return apply_fix(o, k, a)
 end
@@ -368,21 +385,22 @@ local function carried_fix(keys, argv)
   local at, received, rec, limit = num(argv[8]), argv[9], argv[10], argv[11]
   local channel, noise, position, member = argv[12], argv[13], argv[14], argv[15]
   local truck_stale, eta_ms, eta_rec, notice, site, alerts_json = argv[16], argv[17], argv[18], argv[19], argv[20], argv[21]
+  local expect_rev = argv[22]
   local k = {order = order, log = log, track = track, alerts = alerts}
   local a = {at = at, received = received, rec = rec, limit = limit, channel = channel,
     noise = noise, position = position, member = member, truck_stale = truck_stale, geo = '',
     eta_ms = eta_ms, eta_rec = eta_rec, notice = notice, site = site, alerts = alerts_json}
 
   local o = read_order(k.order)
-  if not o then return {'rejected', 'unknown_order', '', '', '0'} end
-  if o.carrier_id ~= carrier then return {'rejected', 'not_your_order', '', '', '0'} end
-  if o.truck ~= truck_id or a.at < o.truck_since then
-    return {'skip', '', '', o.truck, tostring(o.truck_since)}
-  end
+  if not o then return {'rejected', 'unknown_order', '', '', '0', ''} end
+  if o.carrier_id ~= carrier then return {'rejected', 'not_your_order', '', '', '0', ''} end
+  local since = tostring(o.truck_since)
+  if o.truck ~= truck_id or a.at < o.truck_since then return {'skip', '', '', o.truck, since, ''} end
   local _, taken = dedupe(carrier_prev, carrier_this, carrier_next, bucket, span, event_id)
-  if taken ~= digest .. '|' .. target then return {'skip', '', '', o.truck, tostring(o.truck_since)} end
+  if taken ~= digest .. '|' .. target then return {'skip', '', '', o.truck, since, ''} end
   local ids, prior = dedupe(ids_prev, ids_this, ids_next, bucket, span, event_id)
-  if prior then return {'duplicate', '', '', o.truck, tostring(o.truck_since)} end
+  if prior then return {'duplicate', '', '', o.truck, since, ''} end
+  if outdated(k.order, expect_rev) then return {'retry', '', '', o.truck, since, ''} end
   remember(ids, event_id, digest .. '|' .. target, span)
   return apply_fix(o, k, a)
 end
@@ -395,25 +413,28 @@ local function truck_fix(keys, argv)
   local carrier, event_id, digest, target = argv[1], argv[2], argv[3], argv[4]
   local bucket, span = argv[5], argv[6]
   local at, noise, position, member = num(argv[7]), argv[8], argv[9], argv[10]
-  local geo, channel, truck_id = argv[11], argv[12], argv[13]
+  local geo, channel, truck_id, expect_rev = argv[11], argv[12], argv[13], argv[14]
 
-  if redis.call('EXISTS', truck_key) == 0 then return {'rejected', 'unknown_truck', '', {}} end
+  if redis.call('EXISTS', truck_key) == 0 then return {'rejected', 'unknown_truck', '', {}, ''} end
   local on_board = redis.call('ZRANGE', on_board_key, 0, -1)
   local ids, prior = dedupe(ids_prev, ids_this, ids_next, bucket, span, event_id)
   local seen, other = judge_seen(prior, digest)
-  if seen == 'duplicate' then return {'duplicate', '', '', on_board} end
-  if seen then return {'rejected', 'event_id_reused', other, {}} end
+  if seen == 'duplicate' then return {'duplicate', '', '', on_board, ''} end
+  if seen then return {'rejected', 'event_id_reused', other, {}, ''} end
+  if outdated(truck_key, expect_rev) then return {'retry', '', '', on_board, ''} end
   remember(ids, event_id, digest .. '|' .. target, span)
-  if noise ~= '' then return {'filtered', noise, '', on_board} end
+  if noise ~= '' then return {'filtered', noise, '', on_board, ''} end
   keep(track, at, member)
-  if at < num(redis.call('HGET', truck_key, 'pos_at')) then return {'stale', '', '', on_board} end
+  if at < num(redis.call('HGET', truck_key, 'pos_at')) then
+    return {'stale', '', '', on_board, tostring(bump(truck_key))}
+  end
   if geo ~= '' then
     redis.call('HSET', truck_key, 'pos', position, 'pos_at', at, 'geo', geo)
   else
     redis.call('HSET', truck_key, 'pos', position, 'pos_at', at)
   end
   publish_truck(channel, carrier, truck_id, position)
-  return {'accepted', '', '', on_board}
+  return {'accepted', '', '', on_board, tostring(bump(truck_key))}
 end
 
 -- Puts a car on a truck (scored by its loading time: a newer loading
@@ -423,17 +444,19 @@ local function bind(keys, argv)
   local carrier, order_id, since = argv[1], argv[2], argv[3]
   redis.call('ZADD', on_board_key, 'GT', since, order_id)
   redis.call('HSETNX', truck_key, 'carrier_id', carrier)
+  bump(truck_key)
   return 1
 end
 
 -- Takes a car off a truck, unless it was loaded onto it again later than
 -- the loading this removal is about (instances may race).
 local function unbind(keys, argv)
-  local on_board_key = keys[1]
+  local truck_key, on_board_key = keys[1], keys[2]
   local order_id, upto = argv[1], argv[2]
   local score = redis.call('ZSCORE', on_board_key, order_id)
   if score and tonumber(score) <= tonumber(upto) then
     redis.call('ZREM', on_board_key, order_id)
+    bump(truck_key)
   end
   return 1
 end
@@ -496,6 +519,7 @@ local function patch(keys, argv)
     end
   end
   if #argv > 0 then redis.call('HSET', order_key, unpack(argv)) end
+  bump(order_key)
   return 'ok'
 end
 

@@ -1,0 +1,367 @@
+//! One attempt at a run of fixes: every fix of the vehicles to do, the
+//! milestones their crossings imply, one round trip; then the outcomes,
+//! the cars found on the wrong truck, and what this instance keeps.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use redis::Value;
+
+use super::remember::{Applied, next_context};
+use crate::domain::{CarrierEvent, EventBody, EventStatus, Fix as FixEvent, Outcome, utc};
+use crate::geo::pass::SiteInfo;
+use crate::ingest::conclude::{self, GeoPlan, VehicleFixes};
+use crate::ingest::{Request, followup, plan};
+use crate::store::context::{Vehicle, VehicleContext, track_member};
+use crate::store::functions::{
+    CarriedFix, Conclusions, Fix, FixAnswer, FixCore, Function, IdSpace, Identity, Scan,
+    ScanAnswer, SitePlacement, Status, TruckFix, TruckFixAnswer, Unbind,
+};
+use crate::store::{Result, StoreError};
+
+/// One fix, ready for its calls.
+struct Prepared<'a> {
+    index: usize,
+    event: &'a CarrierEvent,
+    identity: Identity,
+    record: String,
+    position: String,
+    member: String,
+}
+
+/// What an answer in the pipeline is for.
+enum Expect {
+    /// A vehicle's own call: the segment index of its fix.
+    Own {
+        v: usize,
+        k: usize,
+    },
+    Truck {
+        v: usize,
+        k: usize,
+    },
+    Carried {
+        v: usize,
+        car: usize,
+    },
+}
+
+/// Applies the fixes of `todo`'s vehicles; returns the vehicles whose
+/// context was out of date (nothing of theirs done but what was, which a
+/// retry finds as duplicates).
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn run(
+    req: &Request<'_>,
+    segment: &[(usize, CarrierEvent)],
+    todo: &[(Vehicle, Vec<usize>)],
+    contexts: &[Arc<VehicleContext>],
+    sites: &[SiteInfo],
+    noise: &[Option<&'static str>],
+    checked: bool,
+    outcomes: &mut [Option<Outcome>],
+) -> Result<HashSet<Vehicle>> {
+    let store = req.store;
+    let carrier = req.carrier.as_str();
+    let options = store.options();
+    let prepared: Vec<Option<Prepared>> = segment
+        .iter()
+        .map(|(i, e)| {
+            let EventBody::Fix(f) = &e.body else {
+                return None;
+            };
+            let p = conclude::point(e)?;
+            Some(Prepared {
+                index: *i,
+                event: e,
+                identity: Identity::new(
+                    e.event_id.as_str(),
+                    plan::digest(e),
+                    plan::target(e),
+                    req.received_at,
+                    options.dedupe_days,
+                ),
+                record: e.record(req.received_at).to_string(),
+                position: position_json(e, f),
+                member: track_member(&p),
+            })
+        })
+        .collect();
+
+    // What each vehicle's newest fix means.
+    let plans: Vec<Option<GeoPlan>> = contexts
+        .iter()
+        .zip(todo)
+        .map(|(c, (v, idx))| {
+            let fixes = VehicleFixes {
+                label: v.label(),
+                truck: match v {
+                    Vehicle::Truck { truck, .. } => Some(truck.as_str()),
+                    Vehicle::Order(_) => None,
+                },
+                fixes: idx.iter().map(|&k| (k, &segment[k].1)).collect(),
+                pos_at: c.pos_at,
+                geo: &c.geo,
+                cars: &c.cars,
+            };
+            let noisy = |k: usize| noise[k].is_some();
+            conclude::conclude(&fixes, &noisy, sites, &options.geo, req.received_at)
+        })
+        .collect();
+
+    // One round trip: every fix, the milestones crossings implied, and the
+    // sites' version (a copy of the sites out of date is read for the next).
+    let none = Conclusions::default();
+    let mut pipe = redis::pipe();
+    let mut expect: Vec<Expect> = Vec::new();
+    for (v, ((c, (vehicle, idx)), plan)) in contexts.iter().zip(todo).zip(&plans).enumerate() {
+        let mut first = checked;
+        for &k in idx {
+            let Some(p) = &prepared[k] else { continue };
+            let newest = plan.as_ref().filter(|g| g.fix == k);
+            let rev = |r: i64| first.then_some(r);
+            let core = FixCore {
+                carrier,
+                identity: &p.identity,
+                at: p.event.occurred_at,
+                received_at: req.received_at,
+                record: &p.record,
+                noise: noise[k],
+                position: &p.position,
+                track_member: &p.member,
+                options,
+            };
+            match vehicle {
+                Vehicle::Order(o) => {
+                    Fix {
+                        order: o,
+                        fix: core,
+                        geo: newest.map(|g| g.state.as_str()),
+                        conclusions: newest.and_then(|g| g.cars.first()).unwrap_or(&none),
+                        expect_rev: rev(c.rev),
+                    }
+                    .push(&mut pipe);
+                    expect.push(Expect::Own { v, k });
+                }
+                Vehicle::Truck { name, truck } => {
+                    TruckFix {
+                        name,
+                        truck,
+                        fix: core.clone(),
+                        geo: newest.map(|g| g.state.as_str()),
+                        expect_rev: rev(c.rev),
+                    }
+                    .push(&mut pipe);
+                    expect.push(Expect::Truck { v, k });
+                    for (n, car) in c.cars.iter().enumerate() {
+                        CarriedFix {
+                            order: &car.order_id,
+                            truck,
+                            fix: core.clone(),
+                            truck_stale: p.event.occurred_at.timestamp_millis() < c.pos_at,
+                            conclusions: newest.and_then(|g| g.cars.get(n)).unwrap_or(&none),
+                            expect_rev: c.car_revs.get(n).copied().and_then(rev),
+                        }
+                        .push(&mut pipe);
+                        expect.push(Expect::Carried { v, car: n });
+                    }
+                }
+            }
+            first = false;
+        }
+    }
+    let crossings: Vec<_> = plans
+        .iter()
+        .flatten()
+        .flat_map(|g| g.crossed.iter().map(move |c| (g.fix_at_ms, c)))
+        .map(|(at_fix, c)| {
+            let target = format!("order {}", c.order_id);
+            let id = Identity::new(
+                &c.event_id,
+                c.event_id.clone(),
+                target,
+                req.received_at,
+                options.dedupe_days,
+            );
+            (at_fix, c, id, plan::scan_letters(c.milestone))
+        })
+        .collect();
+    for (at_fix, c, identity, letters) in &crossings {
+        Scan {
+            order: &c.order_id,
+            ids: IdSpace::Order(&c.order_id),
+            carrier: None,
+            identity,
+            at: c.at,
+            received_at: req.received_at,
+            record: &c.record,
+            milestone: c.milestone.as_str(),
+            by_current: &letters.by_current,
+            from_hold: &letters.from_hold,
+            ends_alerts: &letters.ends_alerts,
+            truck: None,
+            position: None,
+            vin: None,
+            site: &SitePlacement::Unchanged,
+            only_at_fix: Some(*at_fix),
+            options,
+        }
+        .push(&mut pipe);
+    }
+    store.push_sites_version(&mut pipe);
+    let mut values = store.query_each(&mut pipe).await?;
+    let version = values.pop();
+    if values.len() != expect.len() + crossings.len() {
+        return Err(StoreError::Corrupt("fix answers do not match".into()));
+    }
+    let crossing_answers = values.split_off(expect.len());
+
+    // Outcomes, strays, and what each vehicle's calls did.
+    let mut applied: Vec<Applied> = contexts.iter().map(|_| Applied::default()).collect();
+    let mut retry = HashSet::new();
+    let mut strays = redis::pipe();
+    for (e, v) in expect.iter().zip(values) {
+        match *e {
+            Expect::Own { v: i, k } => {
+                let a = FixAnswer::parse(v)?;
+                let p = prepared[k]
+                    .as_ref()
+                    .ok_or_else(|| StoreError::Corrupt("a fix".into()))?;
+                settle(
+                    outcomes,
+                    p.index,
+                    (a.status, a.code.as_deref(), a.detail.as_deref()),
+                    carrier,
+                    &p.identity.target,
+                );
+                applied[i].own(k, a.status, a.rev);
+                applied[i].car(0, a.status, a.rev);
+            }
+            Expect::Truck { v: i, k } => {
+                let a = TruckFixAnswer::parse(v)?;
+                let p = prepared[k]
+                    .as_ref()
+                    .ok_or_else(|| StoreError::Corrupt("a fix".into()))?;
+                settle(
+                    outcomes,
+                    p.index,
+                    (a.status, a.code.as_deref(), a.detail.as_deref()),
+                    carrier,
+                    &p.identity.target,
+                );
+                applied[i].own(k, a.status, a.rev);
+                applied[i].on_board = Some(a.on_board);
+            }
+            Expect::Carried { v: i, car, .. } => {
+                let a = FixAnswer::parse(v)?;
+                applied[i].car(car, a.status, a.rev);
+                // A car that turned out to be elsewhere leaves this truck.
+                let (Vehicle::Truck { name, truck }, Some(c)) =
+                    (&todo[i].0, contexts[i].cars.get(car))
+                else {
+                    continue;
+                };
+                let upto = match (a.status, a.code.as_deref()) {
+                    (Status::Skip, _) if a.truck.as_deref() != Some(truck) => {
+                        Some(a.truck_since - 1)
+                    }
+                    (_, Some("not_your_order" | "unknown_order")) => Some(i64::MAX),
+                    _ => None,
+                };
+                if let Some(upto) = upto {
+                    Unbind {
+                        name,
+                        order: &c.order_id,
+                        upto,
+                    }
+                    .push(&mut strays);
+                }
+            }
+        }
+    }
+    let points: Vec<_> = segment.iter().map(|(_, e)| conclude::point(e)).collect();
+    for (i, (vehicle, _)) in todo.iter().enumerate() {
+        if applied[i].retried() {
+            retry.insert(vehicle.clone());
+            continue;
+        }
+        let crossed = plans[i].as_ref().is_some_and(|g| !g.crossed.is_empty());
+        match next_context(
+            &contexts[i],
+            &applied[i],
+            plans[i].as_ref(),
+            &points,
+            crossed,
+        ) {
+            Some(next) => store.keep_context(next),
+            None => store.forget_context(vehicle),
+        }
+    }
+    let mut done = Vec::new();
+    for v in crossing_answers {
+        done.extend(ScanAnswer::parse(v)?.followup);
+    }
+    if !strays.is_empty() {
+        let _: Vec<Value> = store.query(&strays).await?;
+    }
+    if let Some(v) = version {
+        store.note_sites_version(v).await?;
+    }
+    followup::after(store, done, Vec::new()).await?;
+    Ok(retry)
+}
+
+/// Sets an event's outcome, unless an earlier attempt did (a retry finds
+/// what that attempt applied as duplicates).
+fn settle(
+    outcomes: &mut [Option<Outcome>],
+    index: usize,
+    judged: (Status, Option<&str>, Option<&str>),
+    carrier: &str,
+    target: &str,
+) {
+    if judged.0 == Status::Retry || outcomes[index].is_some() {
+        return;
+    }
+    outcomes[index] = Some(outcome(judged, carrier, target));
+}
+
+fn position_json(e: &CarrierEvent, f: &FixEvent) -> String {
+    serde_json::json!({
+        "lat": f.position.lat, "lon": f.position.lon, "at": utc(e.occurred_at),
+        "speed_kmh": f.speed_kmh, "heading": f.heading,
+    })
+    .to_string()
+}
+
+/// A fix's outcome, in words a carrier's developer can act on; `target`
+/// names what the fix is about (`order JD-1`, `truck YUE-A-12345`).
+fn outcome(
+    (status, code, detail): (Status, Option<&str>, Option<&str>),
+    carrier: &str,
+    target: &str,
+) -> Outcome {
+    match status {
+        Status::Event(EventStatus::Rejected) => {
+            let code = code.unwrap_or("rejected");
+            let message = match code {
+                "unknown_order" => format!("there is no {target}"),
+                "not_your_order" => format!("{target} is not assigned to carrier {carrier}"),
+                "unknown_truck" => format!(
+                    "carrier {carrier} never loaded a car on {target}: send the loaded scan with its truck_id first"
+                ),
+                "event_id_reused" => plan::reused(detail),
+                other => other.to_owned(),
+            };
+            Outcome::rejected(code, message)
+        }
+        Status::Event(EventStatus::Filtered) => {
+            let o = Outcome::new(EventStatus::Filtered);
+            match code {
+                Some(c) => o.with_code(c),
+                None => o,
+            }
+        }
+        Status::Event(s) => Outcome::new(s),
+        Status::Skip | Status::Retry => Outcome::new(EventStatus::Stale),
+    }
+}
