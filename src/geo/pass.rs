@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::eta::{self, EtaInput};
 use super::fence::{self, Crossing, FenceState, Site};
+use super::leg::{self, Leg};
 use super::route::Route;
 use super::speed::{TrackPoint, distance_m};
 use crate::domain::{AlertKind, Milestone};
@@ -93,6 +94,8 @@ pub struct CarContext {
     pub arriving_sent: bool,
     /// Kinds of the car's open alerts.
     pub open: Vec<AlertKind>,
+    /// Where it was loaded and whether it is out of there.
+    pub leg: Leg,
 }
 
 /// What the fix means for one car.
@@ -111,6 +114,8 @@ pub struct CarOutcome {
     pub raise: Vec<(AlertKind, String)>,
     /// Alert kinds to clear.
     pub clear: Vec<AlertKind>,
+    /// The car's leg after this fix.
+    pub leg: Leg,
 }
 
 /// The whole decision for one fix.
@@ -230,7 +235,7 @@ fn judge_car(
     let mut milestones = Vec::new();
     for c in crossings {
         match c {
-            Crossing::Left(site) if matches!(milestone, Loaded | Arrived) => {
+            Crossing::Left(site) if milestone == Arrived => {
                 milestones.push((InTransit, site.clone(), crossed_at));
                 milestone = InTransit;
             }
@@ -240,6 +245,21 @@ fn judge_car(
             }
             _ => {}
         }
+    }
+    // Leaving where it was loaded, and arriving near its destination, are
+    // the car's own: its loading place need be nobody's site.
+    let mut leg = car.leg.clone();
+    if milestone == Loaded {
+        let (next, left) = leg::step_loaded(&leg, sites, &fix);
+        leg = next;
+        if let Some((place, at)) = left {
+            milestones.push((InTransit, place, at));
+            milestone = InTransit;
+        }
+    }
+    if milestone == InTransit && leg::near_destination(car.destination, sites, &fix) {
+        milestones.push((Arrived, "destination".to_owned(), fix.at_ms));
+        milestone = Arrived;
     }
     let progress = car.route.progress(fix.lat, fix.lon);
     let length = car.route.length_m();
@@ -326,6 +346,7 @@ fn judge_car(
             && to_destination <= opts.arriving_m,
         raise,
         clear,
+        leg,
     }
 }
 

@@ -121,6 +121,7 @@ pub fn conclude(
             car.open.retain(|k| !o.clear.contains(k));
             car.open.extend(o.raise.iter().map(|(k, _)| *k));
             car.arriving_sent |= o.arriving;
+            car.leg = o.leg.clone();
         }
         last = Some((k, p.at_ms, out.cars));
     }
@@ -160,6 +161,7 @@ pub fn conclude(
             }),
             site: site.clone(),
             alerts: AlertOp::encode(&ops),
+            leg: serde_json::to_string(&o.leg).ok(),
         })
         .collect();
     Some(GeoPlan {

@@ -7,9 +7,11 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::domain::Scan;
 use crate::domain::{
     AlertKind, CarrierEvent, EventBody, EventStatus, FixTarget, Milestone, Outcome, SiteId, utc,
 };
+use crate::geo::leg::{Leg, LoadingPlace};
 use crate::geo::pass::SiteInfo;
 use crate::store::functions::{ScanAnswer, SitePlacement, Status};
 
@@ -101,6 +103,46 @@ pub fn site_placement(
             .unwrap_or(SitePlacement::Unchanged),
         (_, None) => SitePlacement::Unchanged,
     }
+}
+
+/// The leg a loading scan starts (JSON): loaded at the site it names, or
+/// where it was scanned; with neither, the truck's first fix says. `None`
+/// for any other scan.
+pub fn loading_leg(s: &Scan, sites: &[SiteInfo]) -> Option<String> {
+    if s.milestone != Milestone::Loaded {
+        return None;
+    }
+    let known = s
+        .site_id
+        .as_ref()
+        .filter(|id| sites.iter().any(|x| x.site.id == id.as_str()));
+    let loaded_at = match (known, s.position) {
+        (Some(id), _) => Some(LoadingPlace::Site(id.to_string())),
+        (None, Some(p)) => Some(LoadingPlace::Point {
+            lat: p.lat,
+            lon: p.lon,
+        }),
+        (None, None) => None,
+    };
+    serde_json::to_string(&Leg {
+        loaded_at,
+        out_since: None,
+    })
+    .ok()
+}
+
+/// Where a scan was made, as the order keeps it, and the history entry of
+/// that move (kind `position`, under the scan's event id).
+pub fn scan_position(
+    e: &CarrierEvent,
+    p: crate::domain::Position,
+    received_at: DateTime<Utc>,
+) -> (String, String) {
+    let at = utc(e.occurred_at);
+    let pos = json!({"lat": p.lat, "lon": p.lon, "at": at, "speed_kmh": null, "heading": null});
+    let rec = json!({"event_id": e.event_id, "kind": "position", "lat": p.lat, "lon": p.lon,
+        "occurred_at": at, "received_at": utc(received_at)});
+    (pos.to_string(), rec.to_string())
 }
 
 /// The outcome of a scan, in words a carrier's developer can act on.

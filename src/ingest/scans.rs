@@ -1,7 +1,7 @@
 //! A run of scans: one round trip of `scan` calls, then the follow-ups
 //! they left (truck bindings, alerts their milestones end).
 
-use crate::domain::{CarrierEvent, EventBody, EventStatus, Outcome, Scan as ScanEvent, utc};
+use crate::domain::{CarrierEvent, EventBody, EventStatus, Outcome, Scan as ScanEvent};
 use crate::store::functions::{Function, IdSpace, Identity, Scan, ScanAnswer, Status};
 use crate::store::{Result, StoreError};
 
@@ -43,18 +43,20 @@ pub(super) async fn apply(
                 req.received_at,
                 options.dedupe_days,
             );
-            let position = s.position.map(|p| {
-                serde_json::json!({"lat": p.lat, "lon": p.lon, "at": utc(e.occurred_at), "speed_kmh": null, "heading": null})
-                    .to_string()
-            });
+            let position = s
+                .position
+                .map(|p| plan::scan_position(e, p, req.received_at));
             let placement =
                 plan::site_placement(s.milestone, s.site_id.as_ref(), &sites, e.occurred_at);
             let record = e.record(req.received_at).to_string();
-            (identity, position, placement, record, plan::scan_letters(s.milestone))
+            let leg = plan::loading_leg(s, &sites);
+            let letters = plan::scan_letters(s.milestone);
+            (identity, position, placement, record, letters, leg)
         })
         .collect();
     let mut pipe = redis::pipe();
-    for ((_, e, s), (identity, position, placement, record, letters)) in scans.iter().zip(&prepared)
+    for ((_, e, s), (identity, position, placement, record, letters, leg)) in
+        scans.iter().zip(&prepared)
     {
         Scan {
             order: s.order_id.as_str(),
@@ -69,10 +71,11 @@ pub(super) async fn apply(
             from_hold: &letters.from_hold,
             ends_alerts: &letters.ends_alerts,
             truck: s.truck_id.as_ref().map(|t| t.as_str()),
-            position: position.as_deref(),
+            position: position.as_ref().map(|(p, r)| (p.as_str(), r.as_str())),
             vin: s.vin.as_ref().map(|v| v.as_str()),
             site: placement,
             only_at_fix: None,
+            leg: leg.as_deref(),
             options,
         }
         .push(&mut pipe);

@@ -72,7 +72,7 @@ fn points(v: Value) -> Result<Vec<TrackPoint>> {
 /// The order fields a car's context is made of, in `car_context`'s order.
 /// The ETA is the one the customer was last told: a change is measured
 /// against it, so a slow drift is told once it adds up.
-const CAR_FIELDS: [&str; 8] = [
+const CAR_FIELDS: [&str; 9] = [
     "m",
     "origin",
     "destination",
@@ -81,6 +81,7 @@ const CAR_FIELDS: [&str; 8] = [
     "arriving",
     "pos_at",
     "rev",
+    "leg",
 ];
 /// A vehicle's own fields the geo pass starts from.
 const VEHICLE_FIELDS: [&str; 3] = ["pos_at", "geo", "rev"];
@@ -127,7 +128,12 @@ fn car_context(
     let open: Vec<Option<String>> =
         redis::from_redis_value(alerts).map_err(|_| corrupt("alerts"))?;
     let rev = get(7).and_then(|r| r.parse().ok()).unwrap_or(0);
+    let leg = match get(8) {
+        Some(l) => serde_json::from_str(&l).map_err(|_| corrupt("leg"))?,
+        None => Default::default(),
+    };
     let car = CarContext {
+        leg,
         order_id: order.to_owned(),
         milestone: Milestone::parse(&m).ok_or_else(|| corrupt("m"))?,
         route,

@@ -95,10 +95,14 @@ async fn every_function_and_message_round_trips() {
         from_hold: &l.from_hold,
         ends_alerts: &l.ends_alerts,
         truck: Some("T1"),
-        position: Some(position),
+        position: Some((
+            position,
+            r#"{"event_id":"e1","kind":"position","lat":23.03,"lon":113.47}"#,
+        )),
         vin: None,
         site: &SitePlacement::Left,
         only_at_fix: None,
+        leg: None,
         options: &options,
     };
     let a = ScanAnswer::parse(call(&store, &scan).await).expect("a scan answer");
@@ -210,6 +214,7 @@ async fn every_function_and_message_round_trips() {
         notice: Some(r#"{"event_id":"n-1","kind":"notice","text":"soon"}"#.into()),
         site: SitePlacement::Unchanged,
         alerts: ops,
+        leg: None,
     };
     let cf = CarriedFix {
         order: "JD-1",

@@ -232,6 +232,7 @@ async fn load_without_follow_up(redis: &TestRedis, raw: &Value) {
         vin: None,
         site: &vinpath::store::functions::SitePlacement::Left,
         only_at_fix: None,
+        leg: None,
         options: store.options(),
     }
     .push(&mut pipe);

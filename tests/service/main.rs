@@ -7,6 +7,7 @@ mod events;
 mod functions;
 mod geo;
 mod ingest;
+mod legs;
 mod live;
 mod orders;
 mod pages;

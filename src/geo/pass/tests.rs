@@ -28,6 +28,7 @@ fn car(milestone: &str) -> CarContext {
         eta: None,
         arriving_sent: false,
         open: Vec::new(),
+        leg: Default::default(),
     }
 }
 
@@ -62,6 +63,7 @@ fn drive(fixes: &[TrackPoint], sites: &[SiteInfo], mut c: CarContext) -> Vec<Out
         }
         c.open.retain(|k| !o.cars[0].clear.contains(k));
         c.eta = Some(o.cars[0].eta);
+        c.leg = o.cars[0].leg.clone();
         c.arriving_sent |= o.cars[0].arriving;
         out.push(o);
     }

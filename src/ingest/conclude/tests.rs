@@ -34,6 +34,7 @@ fn car(milestone: Milestone) -> CarContext {
         eta: None,
         arriving_sent: false,
         open: Vec::new(),
+        leg: Default::default(),
     }
 }
 

@@ -203,6 +203,7 @@ pub(super) async fn run(
             vin: None,
             site: &SitePlacement::Unchanged,
             only_at_fix: Some(*at_fix),
+            leg: None,
             options,
         }
         .push(&mut pipe);

@@ -23,16 +23,20 @@ pub struct Conclusions {
     pub site: SitePlacement,
     /// Alerts raised and cleared, in order (JSON array of `AlertOp`s).
     pub alerts: Option<String>,
+    /// The car's leg after it (JSON): where it was loaded, and since when
+    /// it is out of there.
+    pub leg: Option<String>,
 }
 
 impl Conclusions {
-    fn argv(&self) -> [String; 5] {
+    fn argv(&self) -> [String; 6] {
         [
             self.eta_ms.map(|t| t.to_string()).unwrap_or_default(),
             self.eta_record.clone().unwrap_or_default(),
             self.notice.clone().unwrap_or_default(),
             self.site.arg(),
             self.alerts.clone().unwrap_or_default(),
+            self.leg.clone().unwrap_or_default(),
         ]
     }
 }
@@ -100,6 +104,7 @@ impl Function for Fix<'_> {
         "notice",
         "site",
         "alerts_json",
+        "leg",
         "expect_rev",
     ];
 
@@ -180,6 +185,7 @@ impl Function for CarriedFix<'_> {
         "notice",
         "site",
         "alerts_json",
+        "leg",
         "expect_rev",
     ];
 

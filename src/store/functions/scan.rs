@@ -50,11 +50,16 @@ pub struct Scan<'a> {
     /// `1` by current milestone where reaching this one ends alerts.
     pub ends_alerts: &'a str,
     pub truck: Option<&'a str>,
-    pub position: Option<&'a str>,
+    /// Where the scan was made (the order's `pos`), and the history entry
+    /// of that move: an entry of its own, so its live frame has its own
+    /// cursor.
+    pub position: Option<(&'a str, &'a str)>,
     pub vin: Option<&'a str>,
     pub site: &'a SitePlacement,
     /// Apply only while the order's position is still this fix (ms).
     pub only_at_fix: Option<i64>,
+    /// For a loading: the leg it starts (JSON), where it says where.
+    pub leg: Option<&'a str>,
     pub options: &'a StoreOptions,
 }
 
@@ -91,6 +96,8 @@ impl Function for Scan<'_> {
         "vin",
         "site",
         "only_at_fix",
+        "leg",
+        "position_rec",
     ];
 
     fn keys(&self) -> Vec<String> {
@@ -119,10 +126,12 @@ impl Function for Scan<'_> {
             self.from_hold.to_owned(),
             self.ends_alerts.to_owned(),
             self.truck.unwrap_or_default().to_owned(),
-            self.position.unwrap_or_default().to_owned(),
+            self.position.map(|p| p.0).unwrap_or_default().to_owned(),
             self.vin.unwrap_or_default().to_owned(),
             self.site.arg(),
             self.only_at_fix.map(|t| t.to_string()).unwrap_or_default(),
+            self.leg.unwrap_or_default().to_owned(),
+            self.position.map(|p| p.1).unwrap_or_default().to_owned(),
         ]);
         a
     }

@@ -203,7 +203,7 @@ local function scan(keys, argv)
   local limit, channel = argv[10], argv[11]
   local to, by_current, from_hold, ends_alerts = argv[12], argv[13], argv[14], argv[15]
   local truck, position, vin, site = argv[16], argv[17], argv[18], argv[19]
-  local only_at_fix = argv[20]
+  local only_at_fix, leg, position_rec = argv[20], argv[21], argv[22]
 
   local o = read_order(order_key)
   if not o then return scan_answer('rejected', 'unknown_order', '', NONE, '') end
@@ -247,6 +247,8 @@ local function scan(keys, argv)
   end
   remember(ids, event_id, digest .. '|' .. target, span)
   if vin ~= '' and o.vin == '' then redis.call('HSET', order_key, 'vin', vin) end
+  -- A loading starts a leg: where the car was loaded, when the scan says.
+  if leg ~= '' then redis.call('HSET', order_key, 'leg', leg) end
   local gap = verdict == 'G'
   local followup = move({order_key, timeline, pending, index}, o, to, at, gap, truck,
     letter(ends_alerts, o.milestone) == '1', received)
@@ -269,7 +271,7 @@ local function scan(keys, argv)
     -- Inside a site the customer sees the site, not the bay: 'q' is a
     -- position for dispatchers only. Its own entry, so every live frame
     -- has a cursor of its own.
-    id = tell(o, log, limit, channel, inside ~= '' and 'q' or 'p', false, rec)
+    id = tell(o, log, limit, channel, inside ~= '' and 'q' or 'p', false, position_rec)
   end
   if id == '' then id = record(log, limit, 'accepted', '', false, '', rec) end
   return scan_answer('accepted', gap and 'gap' or '', '', o, id, followup)
@@ -323,6 +325,7 @@ local function apply_fix(o, k, a)
     -- The conclusions of this fix: its ETA, the site it is shown at
     -- ('' unchanged, '-' out of any), alerts.
     fields[#fields + 1] = 'eta'; fields[#fields + 1] = a.eta_ms
+    if a.leg ~= '' then fields[#fields + 1] = 'leg'; fields[#fields + 1] = a.leg end
     if a.site == '-' then
       if inside ~= '' then redis.call('HDEL', k.order, 'site') end
       inside = ''
@@ -354,11 +357,11 @@ local function fix(keys, argv)
   local at, received, rec, limit = num(argv[7]), argv[8], argv[9], argv[10]
   local channel, noise, position, member = argv[11], argv[12], argv[13], argv[14]
   local geo, eta_ms, eta_rec, notice, site, alerts_json = argv[15], argv[16], argv[17], argv[18], argv[19], argv[20]
-  local expect_rev = argv[21]
+  local leg, expect_rev = argv[21], argv[22]
   local k = {order = order, log = log, track = track, alerts = alerts}
   local a = {at = at, received = received, rec = rec, limit = limit, channel = channel,
     noise = noise, position = position, member = member, truck_stale = '', geo = geo,
-    eta_ms = eta_ms, eta_rec = eta_rec, notice = notice, site = site, alerts = alerts_json}
+    eta_ms = eta_ms, eta_rec = eta_rec, notice = notice, site = site, alerts = alerts_json, leg = leg}
 
   local o = read_order(k.order)
   if not o then return {'rejected', 'unknown_order', '', '', '0', ''} end
@@ -385,11 +388,11 @@ local function carried_fix(keys, argv)
   local at, received, rec, limit = num(argv[8]), argv[9], argv[10], argv[11]
   local channel, noise, position, member = argv[12], argv[13], argv[14], argv[15]
   local truck_stale, eta_ms, eta_rec, notice, site, alerts_json = argv[16], argv[17], argv[18], argv[19], argv[20], argv[21]
-  local expect_rev = argv[22]
+  local leg, expect_rev = argv[22], argv[23]
   local k = {order = order, log = log, track = track, alerts = alerts}
   local a = {at = at, received = received, rec = rec, limit = limit, channel = channel,
     noise = noise, position = position, member = member, truck_stale = truck_stale, geo = '',
-    eta_ms = eta_ms, eta_rec = eta_rec, notice = notice, site = site, alerts = alerts_json}
+    eta_ms = eta_ms, eta_rec = eta_rec, notice = notice, site = site, alerts = alerts_json, leg = leg}
 
   local o = read_order(k.order)
   if not o then return {'rejected', 'unknown_order', '', '', '0', ''} end
