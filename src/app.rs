@@ -144,7 +144,7 @@ impl Application {
             .to_owned();
         let clips = open_clips(&settings)?;
         let jobs = Jobs::new(
-            store.clone(),
+            store.for_jobs(),
             clips.clone(),
             settings.clock.clone(),
             chrono::Duration::days(settings.clip_retention_days),

@@ -7,14 +7,15 @@
 //! together.
 
 pub mod app;
+#[cfg(feature = "client")]
+pub mod client;
 pub mod clock;
+pub mod config;
 pub mod domain;
 pub mod geo;
 pub mod http;
 pub mod ingest;
 pub mod jobs;
 pub mod live;
-pub mod loadgen;
 pub mod media;
-pub mod simulate;
 pub mod store;

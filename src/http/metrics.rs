@@ -7,6 +7,7 @@ use actix_web::{HttpResponse, web};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 use super::AppState;
+use crate::store::Source;
 
 /// The process's one recorder. Tests build several apps in one process;
 /// they share it.
@@ -29,13 +30,15 @@ pub fn install() {
 pub async fn render(state: web::Data<AppState>) -> HttpResponse {
     let mut text = handle().render();
     text.push_str(
-        "# HELP vinpath_redis_round_trips_total Redis round trips this instance made.\n\
+        "# HELP vinpath_redis_round_trips_total Redis round trips this instance made, for requests and for background jobs.\n\
          # TYPE vinpath_redis_round_trips_total counter\n",
     );
-    text.push_str(&format!(
-        "vinpath_redis_round_trips_total {}\n",
-        state.store.round_trips()
-    ));
+    for (label, source) in [("requests", Source::Requests), ("jobs", Source::Jobs)] {
+        text.push_str(&format!(
+            "vinpath_redis_round_trips_total{{source=\"{label}\"}} {}\n",
+            state.store.round_trips(source)
+        ));
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(text)

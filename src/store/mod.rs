@@ -88,11 +88,21 @@ impl Default for StoreOptions {
 pub struct Store {
     inner: Arc<Inner>,
     conn: ConnectionManager,
+    /// Whose round trips this handle counts.
+    source: Source,
+}
+
+/// Who made a round trip: requests, or the background jobs (counted apart,
+/// so a request's cost reads plainly).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Requests = 0,
+    Jobs = 1,
 }
 
 struct Inner {
     client: redis::Client,
-    round_trips: AtomicU64,
+    round_trips: [AtomicU64; 2],
     options: StoreOptions,
     sites: sites::SiteCache,
     contexts: context::ContextCache,
@@ -109,9 +119,10 @@ impl Store {
         let conn = manager(&client)?;
         let store = Self {
             conn,
+            source: Source::Requests,
             inner: Arc::new(Inner {
                 client,
-                round_trips: AtomicU64::new(0),
+                round_trips: [AtomicU64::new(0), AtomicU64::new(0)],
                 options,
                 sites: sites::SiteCache::default(),
                 contexts: context::ContextCache::default(),
@@ -134,7 +145,16 @@ impl Store {
         Ok(Self {
             inner: self.inner.clone(),
             conn: manager(&self.inner.client)?,
+            source: self.source,
         })
+    }
+
+    /// A handle like this one whose round trips count as the jobs'.
+    pub fn for_jobs(&self) -> Self {
+        Self {
+            source: Source::Jobs,
+            ..self.clone()
+        }
     }
 
     pub fn client(&self) -> &redis::Client {
@@ -145,15 +165,19 @@ impl Store {
         &self.inner.options
     }
 
-    /// Redis round trips made by this process so far.
-    pub fn round_trips(&self) -> u64 {
-        self.inner.round_trips.load(Ordering::Relaxed)
+    /// Redis round trips made by this process so far, for requests or jobs.
+    pub fn round_trips(&self, source: Source) -> u64 {
+        self.inner.round_trips[source as usize].load(Ordering::Relaxed)
+    }
+
+    fn count_trip(&self) {
+        self.inner.round_trips[self.source as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     async fn load_functions(&self) -> Result<()> {
         let mut cmd = redis::cmd("FUNCTION");
         cmd.arg("LOAD").arg("REPLACE").arg(LIBRARY);
-        self.inner.round_trips.fetch_add(1, Ordering::Relaxed);
+        self.count_trip();
         let _: String = cmd.query_async(&mut self.conn.clone()).await?;
         Ok(())
     }
@@ -161,11 +185,11 @@ impl Store {
     /// Runs a pipeline in one round trip. If Redis lost vinpath's functions
     /// (a fresh Redis after a failover), none of them ran: load and retry.
     pub async fn query<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T> {
-        self.inner.round_trips.fetch_add(1, Ordering::Relaxed);
+        self.count_trip();
         match pipe.query_async(&mut self.conn.clone()).await {
             Err(e) if is_missing_function(&e) => {
                 self.load_functions().await?;
-                self.inner.round_trips.fetch_add(1, Ordering::Relaxed);
+                self.count_trip();
                 Ok(pipe.query_async(&mut self.conn.clone()).await?)
             }
             other => Ok(other?),

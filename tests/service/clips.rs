@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use actix_web::web::Bytes;
 use chrono::Utc;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::io::AsyncWriteExt;
 use vinpath::media::{ClipStore, S3Config};
 use vinpath::store::{Store, StoreOptions};
@@ -140,31 +140,11 @@ async fn upload(
     read(req.send_body(body.to_vec()).await.expect("an answer")).await
 }
 
-async fn read<S>(mut res: awc::ClientResponse<S>) -> Reply
+async fn read<S>(res: awc::ClientResponse<S>) -> Reply
 where
     S: futures_util::Stream<Item = Result<Bytes, awc::error::PayloadError>> + Unpin,
 {
-    let bytes = res.body().limit(64 << 20).await.expect("a body");
-    Reply {
-        status: res.status().as_u16(),
-        headers: res.headers().clone(),
-        body: serde_json::from_slice(&bytes)
-            .unwrap_or(Value::String(format!("{} bytes", bytes.len()))),
-        bytes: bytes.to_vec(),
-    }
-}
-
-struct Reply {
-    status: u16,
-    headers: awc::http::header::HeaderMap,
-    body: Value,
-    bytes: Vec<u8>,
-}
-
-impl Reply {
-    fn header(&self, n: &str) -> Option<&str> {
-        self.headers.get(n).and_then(|v| v.to_str().ok())
-    }
+    Reply::read(res).await.expect("a whole answer")
 }
 
 async fn get(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> Reply {

@@ -7,20 +7,7 @@ use serde_json::json;
 use crate::support::*;
 
 async fn round_trips(app: &TestApp) -> u64 {
-    let r = app
-        .client
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .expect("metrics")
-        .body()
-        .await
-        .expect("a body");
-    let text = String::from_utf8_lossy(&r).into_owned();
-    text.lines()
-        .find_map(|l| l.strip_prefix("vinpath_redis_round_trips_total "))
-        .and_then(|n| n.trim().parse().ok())
-        .expect("the round-trip counter")
+    app.api.round_trips().await.expect("the round-trip counter") as u64
 }
 
 #[actix_web::test]

@@ -115,6 +115,8 @@ pub struct TestApp {
     pub base: String,
     pub admin: String,
     pub client: awc::Client,
+    /// The client the tests share with the benchmark and the demo.
+    pub api: vinpath::client::Api,
 }
 
 pub fn settings(redis: &TestRedis) -> Settings {
@@ -156,12 +158,14 @@ impl TestApp {
         let client = awc::Client::builder()
             .timeout(Duration::from_secs(10))
             .finish();
+        let api = vinpath::client::Api::new(&base, &admin, 16);
         Self {
             handle,
             jobs,
             base,
             admin,
             client,
+            api,
         }
     }
 
@@ -183,18 +187,10 @@ impl TestApp {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Reply {
-        let mut req = self.client.request(
-            method.parse().expect("a method"),
-            format!("{}{path}", self.base),
-        );
-        if let Some(t) = token {
-            req = req.insert_header(("Authorization", format!("Bearer {t}")));
-        }
-        let res = match body {
-            Some(b) => req.send_json(&b).await,
-            None => req.send().await,
-        };
-        Reply::read(res.expect("vinpath answers")).await
+        self.api
+            .call(method, path, token, body.as_ref())
+            .await
+            .expect("vinpath answers")
     }
 
     /// Sends raw bytes with a content type.
@@ -206,7 +202,9 @@ impl TestApp {
             .insert_header(("Content-Type", content_type))
             .send_body(body)
             .await;
-        Reply::read(res.expect("vinpath answers")).await
+        Reply::read(res.expect("vinpath answers"))
+            .await
+            .expect("a whole answer")
     }
 
     pub async fn carrier(&self, id: &str) -> String {
@@ -333,33 +331,17 @@ impl TestApp {
     }
 }
 
-/// An HTTP answer.
-pub struct Reply {
-    pub status: u16,
-    pub headers: awc::http::header::HeaderMap,
-    pub body: Value,
+/// An HTTP answer as the tests read it.
+pub use vinpath::client::Reply;
+
+/// What tests check of a problem+json answer.
+pub trait Problem {
+    fn assert_problem(&self, status: u16, code: &str);
 }
 
-impl Reply {
-    async fn read<S>(mut res: awc::ClientResponse<S>) -> Self
-    where
-        S: futures_util::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>>
-            + Unpin,
-    {
-        let bytes = res.body().limit(16 << 20).await.expect("a body");
-        Self {
-            status: res.status().as_u16(),
-            headers: res.headers().clone(),
-            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        }
-    }
-
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
+impl Problem for Reply {
     /// Asserts a problem+json answer with this status and code.
-    pub fn assert_problem(&self, status: u16, code: &str) {
+    fn assert_problem(&self, status: u16, code: &str) {
         assert_eq!(self.status, status, "{}", self.body);
         assert_eq!(
             self.header("content-type"),

@@ -8,9 +8,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::client::{Api, Ticks, order_fix, truck_fix};
-use super::stats::{Figure, Samples, WorkMeter};
-use super::{Sizes, Target};
+use vinpath::client::Api;
+
+use crate::scenarios::{Sizes, Target};
+use crate::stats::{Figure, Samples, WorkMeter};
+use crate::ticks::{Ticks, order_fix, truck_fix};
 
 /// Runs `workers` loops of `step` until `dur` has passed; returns the
 /// number of steps and their latencies.
@@ -94,7 +96,7 @@ pub async fn single_events(
 }
 
 fn redis_benchmark_baseline(redis_port: u16, requests: usize) -> Result<f64, String> {
-    use crate::store::functions::{Conclusions, Fix, FixCore, Function, Identity, SitePlacement};
+    use vinpath::store::functions::{Conclusions, Fix, FixCore, Function, Identity, SitePlacement};
     // The Redis work of one ingested fix: the function that applies it to
     // its order (duplicate check among the carrier's ids, state, track,
     // history, ETA and geo memory, live channel), built by the same type
@@ -107,7 +109,7 @@ fn redis_benchmark_baseline(redis_port: u16, requests: usize) -> Result<f64, Str
     let position =
         r#"{"lat":23.03,"lon":113.47,"at":"2026-11-24T00:00:00Z","speed_kmh":null,"heading":null}"#;
     let member = format!("{}:23.03:113.47", at.timestamp_millis());
-    let options = crate::store::StoreOptions::default();
+    let options = vinpath::store::StoreOptions::default();
     let conclusions = Conclusions {
         eta_ms: Some(at.timestamp_millis()),
         site: SitePlacement::Unchanged,
@@ -163,16 +165,23 @@ pub async fn batches(
     sizes: &Sizes,
     target: &Target,
 ) -> Result<Vec<Figure>, String> {
-    api.orders("M", "bench", 100).await?;
+    // Eight carriers' gateways, each posting batches of its own 100 cars'
+    // fixes (a car's fixes come from one tracker, in order).
+    api.orders("M", "bench", 800).await?;
     let post = {
         let (api, key, ticks) = (api.clone(), key.to_owned(), ticks.clone());
-        move |_w: usize| {
+        move |w: usize| {
             let (api, key) = (api.clone(), key.clone());
             let events: Vec<Value> = (0..100)
                 .map(|o| {
                     let tick = ticks.borrow_mut().tick();
                     let at = ticks.borrow().at(tick);
-                    order_fix(&format!("m-{tick}"), &format!("M-{o}"), &at, 0.0)
+                    order_fix(
+                        &format!("m-{tick}"),
+                        &format!("M-{}", w * 100 + o),
+                        &at,
+                        0.0,
+                    )
                 })
                 .collect();
             async move {

@@ -1,22 +1,16 @@
-//! `vinpath loadgen`: the load generator `scripts/bench` runs against a
-//! vinpath and its Redis. It drives the real HTTP API and websockets as
-//! carriers, dispatchers and customers do, measures what they would feel,
-//! and sets each figure beside a baseline taken on this machine in the
-//! same run (plain HTTP, plain Redis, plain disk).
-
-pub mod client;
-mod fanout;
-mod ingest;
-mod memory;
-pub mod stats;
+//! The scenarios of the benchmark, one or more figures each, and how big
+//! they are.
 
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::Duration;
 
-use client::{Api, Ticks};
-use stats::Figure;
+use vinpath::client::Api;
+
+use crate::stats::{self, Figure};
+use crate::ticks::Ticks;
+use crate::{fanout, ingest, memory};
 
 /// How big each scenario is.
 pub struct Sizes {

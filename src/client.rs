@@ -1,14 +1,48 @@
-//! The load generator's view of vinpath: what a carrier, a dispatcher and
-//! a customer's phone do, over real HTTP and websockets.
+//! A small client of vinpath over real HTTP and websockets, as carriers,
+//! dispatchers and customers' phones use it: shared by the tests, the
+//! benchmark's load generator and the demo fleet (feature `client`; the
+//! server binary does without it).
 
 use std::time::Duration;
 
 use awc::ws;
-use chrono::{DateTime, SecondsFormat, Utc};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 pub type Socket = actix_codec::Framed<awc::BoxedSocket, ws::Codec>;
+
+/// An HTTP answer: status, headers, the body as JSON (`Null` when it is
+/// none) and as bytes.
+pub struct Reply {
+    pub status: u16,
+    pub headers: awc::http::header::HeaderMap,
+    pub body: Value,
+    pub bytes: Vec<u8>,
+}
+
+impl Reply {
+    /// Reads a whole answer (up to 64 MiB).
+    pub async fn read<S>(mut res: awc::ClientResponse<S>) -> Result<Self, String>
+    where
+        S: futures_util::Stream<Item = Result<bytes::Bytes, awc::error::PayloadError>> + Unpin,
+    {
+        let bytes = res
+            .body()
+            .limit(64 << 20)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Self {
+            status: res.status().as_u16(),
+            headers: res.headers().clone(),
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            bytes: bytes.to_vec(),
+        })
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
 
 /// A client of one vinpath, with the admin token.
 #[derive(Clone)]
@@ -32,6 +66,26 @@ impl Api {
             base: base.trim_end_matches('/').to_owned(),
             admin: admin.to_owned(),
         }
+    }
+
+    /// Sends a request with an optional bearer token and JSON body.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Result<Reply, String> {
+        let method = method.parse().map_err(|_| format!("no method {method}"))?;
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.insert_header(("Authorization", format!("Bearer {t}")));
+        }
+        let res = match body {
+            Some(b) => req.send_json(b).await,
+            None => req.send().await,
+        };
+        Reply::read(res.map_err(|e| e.to_string())?).await
     }
 
     pub async fn post(
@@ -155,7 +209,7 @@ impl Api {
             .map_err(|e| e.to_string())?;
         String::from_utf8_lossy(&text)
             .lines()
-            .find_map(|l| l.strip_prefix("vinpath_redis_round_trips_total "))
+            .find_map(|l| l.strip_prefix("vinpath_redis_round_trips_total{source=\"requests\"} "))
             .and_then(|v| v.trim().parse().ok())
             .ok_or("no round-trip counter in /metrics".into())
     }
@@ -191,51 +245,4 @@ pub async fn next_json(conn: &mut Socket) -> Option<Value> {
             Ok(_) => {}
         }
     }
-}
-
-/// Event times: a clock that starts two days back and ticks a millisecond
-/// per event, so every event is newer than the last and never in the future.
-pub struct Ticks {
-    base: DateTime<Utc>,
-    next: u64,
-}
-
-impl Ticks {
-    pub fn new() -> Self {
-        // Whole seconds, so a time printed to the millisecond reads back
-        // as the same tick.
-        let base = Utc::now() - chrono::Duration::days(2);
-        let base = DateTime::from_timestamp(base.timestamp(), 0).unwrap_or(base);
-        Self { base, next: 0 }
-    }
-
-    pub fn tick(&mut self) -> u64 {
-        self.next += 1;
-        self.next
-    }
-
-    pub fn at(&self, tick: u64) -> String {
-        (self.base + chrono::Duration::milliseconds(tick as i64))
-            .to_rfc3339_opts(SecondsFormat::Millis, true)
-    }
-
-    pub fn tick_of(&self, at: &str) -> Option<u64> {
-        let t: DateTime<Utc> = at.parse().ok()?;
-        u64::try_from((t - self.base).num_milliseconds()).ok()
-    }
-}
-
-impl Default for Ticks {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// An order's own fix, a few metres from the plant.
-pub fn order_fix(id: &str, order: &str, at: &str, nudge: f64) -> Value {
-    json!({"event_id": id, "kind": "gps", "order_id": order, "occurred_at": at, "lat": 23.03 + nudge, "lon": 113.47})
-}
-
-pub fn truck_fix(id: &str, truck: &str, at: &str, nudge: f64) -> Value {
-    json!({"event_id": id, "kind": "gps", "truck_id": truck, "occurred_at": at, "lat": 23.03 + nudge, "lon": 113.47})
 }

@@ -5,9 +5,10 @@ use std::time::{Duration, Instant};
 
 use actix_web::web::Bytes;
 
-use super::Sizes;
-use super::client::{Api, Socket, next_json};
-use super::stats::{Figure, rss_kib};
+use vinpath::client::{Api, Socket, next_json};
+
+use crate::scenarios::Sizes;
+use crate::stats::{Figure, rss_kib};
 
 pub async fn idle_sockets(
     api: &Api,

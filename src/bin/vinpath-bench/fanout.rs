@@ -8,9 +8,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::Sizes;
-use super::client::{Api, Ticks, next_json, order_fix, truck_fix};
-use super::stats::{Figure, Samples};
+use vinpath::client::{Api, next_json};
+
+use crate::scenarios::Sizes;
+use crate::stats::{Figure, Samples};
+use crate::ticks::{Ticks, order_fix, truck_fix};
 
 /// When each event (by its tick) was posted.
 type Sent = Rc<RefCell<HashMap<u64, Instant>>>;

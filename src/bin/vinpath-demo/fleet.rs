@@ -1,4 +1,4 @@
-//! `vinpath simulate`: a demo fleet driven through the real HTTP API exactly
+//! The demo fleet driven through the real HTTP API exactly
 //! as carriers would drive it. Four car carriers leave the GAC Aion plant
 //! for the JD warehouses in Wuhan, Shanghai, Chengdu and Beijing with five
 //! cars each; the cars are stored, inspected and delivered to their
@@ -14,7 +14,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand::Rng;
 use serde_json::{Value, json};
 
-use crate::loadgen::client::Api;
+use vinpath::client::Api;
+use vinpath::geo::speed::{TrackPoint, distance_m};
 
 const PLANT: (f64, f64) = (23.03, 113.47);
 const LEGS: [(&str, &str, (f64, f64)); 4] = [
@@ -23,9 +24,9 @@ const LEGS: [(&str, &str, (f64, f64)); 4] = [
     ("YUE-A-10003", "jd-chengdu", (30.82, 104.16)),
     ("YUE-A-10004", "jd-beijing", (39.79, 116.50)),
 ];
-const MP4: &[u8] = include_bytes!("../fixtures/clips/truck.mp4");
-const STORAGE: &[u8] = include_bytes!("../fixtures/clips/warehouse.mp4");
-const WEBM: &[u8] = include_bytes!("../fixtures/clips/handover.webm");
+const MP4: &[u8] = include_bytes!("../../../fixtures/clips/truck.mp4");
+const STORAGE: &[u8] = include_bytes!("../../../fixtures/clips/warehouse.mp4");
+const WEBM: &[u8] = include_bytes!("../../../fixtures/clips/handover.webm");
 const MODELS: [&str; 4] = ["Aion Y Plus", "Aion S Max", "Aion V", "Aion Hyper GT"];
 
 /// What `simulate` needs.
@@ -44,16 +45,10 @@ fn along(a: (f64, f64), b: (f64, f64), f: f64) -> (f64, f64) {
     (a.0 + (b.0 - a.0) * f, a.1 + (b.1 - a.1) * f)
 }
 
+/// Kilometres between two `(lat, lon)` points, on vinpath's own Earth.
 fn km(a: (f64, f64), b: (f64, f64)) -> f64 {
-    let (la1, lo1, la2, lo2) = (
-        a.0.to_radians(),
-        a.1.to_radians(),
-        b.0.to_radians(),
-        b.1.to_radians(),
-    );
-    let h = ((la2 - la1) / 2.0).sin().powi(2)
-        + la1.cos() * la2.cos() * ((lo2 - lo1) / 2.0).sin().powi(2);
-    2.0 * 6371.0 * h.sqrt().asin()
+    let p = |(lat, lon): (f64, f64)| TrackPoint { at_ms: 0, lat, lon };
+    distance_m(&p(a), &p(b)) / 1000.0
 }
 
 fn iso(t: DateTime<Utc>) -> String {

@@ -1,0 +1,81 @@
+//! `vinpath-bench`: the load generator `scripts/bench` runs against a
+//! vinpath and its Redis. It drives the real HTTP API and websockets as
+//! carriers, dispatchers and customers do, measures what they would feel,
+//! and sets each figure beside a baseline taken on this machine in the
+//! same run (plain HTTP, plain Redis, plain disk).
+
+mod fanout;
+mod ingest;
+mod memory;
+mod scenarios;
+mod stats;
+mod ticks;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use scenarios::{Sizes, Target};
+
+#[derive(Parser)]
+#[command(name = "vinpath-bench", version, about = "Measures a running vinpath")]
+struct Args {
+    /// vinpath's base URL.
+    #[arg(long)]
+    base: String,
+    /// Its admin token.
+    #[arg(long, env = "VINPATH_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: String,
+    /// Its process id, for its memory.
+    #[arg(long)]
+    pid: u32,
+    /// The port of its Redis, for the redis-benchmark baseline.
+    #[arg(long)]
+    redis_port: u16,
+    /// The directory its clip store writes to, for the dd baseline.
+    #[arg(long)]
+    disk: PathBuf,
+    /// A few seconds per figure instead of the full sizes.
+    #[arg(long)]
+    quick: bool,
+    /// Where to write the figures as JSON.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Only these figures (1 to 7), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<u8>,
+}
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    let a = Args::parse();
+    let target = Target {
+        base: a.base,
+        admin: a.admin_token,
+        pid: a.pid,
+        redis_port: a.redis_port,
+        disk: a.disk,
+    };
+    let sizes = if a.quick {
+        Sizes::quick()
+    } else {
+        Sizes::full()
+    };
+    let figures = match scenarios::run(&target, &sizes, &a.only).await {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("vinpath-bench: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    print!("{}", stats::table(&figures));
+    if let Some(path) = a.json {
+        let json = serde_json::to_string_pretty(&figures).unwrap_or_default();
+        if let Err(e) = std::fs::write(&path, json) {
+            eprintln!("vinpath-bench: cannot write {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    ExitCode::SUCCESS
+}

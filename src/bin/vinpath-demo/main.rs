@@ -1,0 +1,51 @@
+//! `vinpath-demo`: drives a running vinpath with a demo fleet, as carriers
+//! would (scripts/demo runs it).
+
+mod fleet;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+#[derive(Parser)]
+#[command(
+    name = "vinpath-demo",
+    version,
+    about = "Drives a running vinpath with a demo fleet"
+)]
+struct Args {
+    /// vinpath's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    base: String,
+    /// Its admin token.
+    #[arg(long, env = "VINPATH_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: String,
+    /// The demo carrier's API key; unset: the carrier is created.
+    #[arg(long)]
+    carrier_key: Option<String>,
+    /// The demo carrier's id.
+    #[arg(long, default_value = "sf-auto")]
+    carrier: String,
+    /// Simulated seconds per real second.
+    #[arg(long, default_value_t = 900.0)]
+    speed: f64,
+}
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    let a = Args::parse();
+    let sim = fleet::Simulation {
+        base: a.base,
+        admin: a.admin_token,
+        carrier_key: a.carrier_key,
+        carrier: a.carrier,
+        speed: a.speed,
+    };
+    match fleet::run(sim).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vinpath-demo: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

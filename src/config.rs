@@ -1,0 +1,120 @@
+//! `vinpath serve`'s settings as flags and environment variables, turned
+//! into [`Settings`] in one place, units and all.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::app::Settings;
+use crate::geo::pass::GeoOptions;
+use crate::http::pages::Tiles;
+use crate::store::StoreOptions;
+
+/// Everything `vinpath serve` (and `sweep`) can be told: a flag each, with
+/// an environment variable of the same meaning.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to bind.
+    #[arg(long, env = "VINPATH_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Redis URL (redis:// or rediss://); unset starts a private redis-server.
+    #[arg(long, env = "VINPATH_REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Clip storage: file:///abs/path, memory://, s3://bucket (endpoint and keys from AWS_*); unset: DATA_DIR/clips.
+    #[arg(long, env = "VINPATH_STORE")]
+    pub store: Option<String>,
+    /// Largest clip accepted, in bytes.
+    #[arg(long, env = "VINPATH_MAX_CLIP_BYTES", default_value_t = 512 * 1024 * 1024)]
+    pub max_clip_bytes: u64,
+    /// With S3 storage, answer clip reads with a 302 to a short-lived presigned URL.
+    #[arg(long, env = "VINPATH_CLIP_REDIRECT", default_value_t = false)]
+    pub clip_redirect: bool,
+    /// Days clips are kept after their orders are delivered or cancelled.
+    #[arg(long, env = "VINPATH_CLIP_RETENTION_DAYS", default_value_t = 90)]
+    pub clip_retention_days: i64,
+    /// Where the embedded defaults keep data.
+    #[arg(long, env = "VINPATH_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Bearer token of the admin role; unset: generated at first start and printed once.
+    #[arg(long, env = "VINPATH_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Key for anything vinpath signs; unset: generated once and kept in Redis.
+    #[arg(long, env = "VINPATH_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+    /// Base of links handed to customers; unset: http://LISTEN.
+    #[arg(long, env = "VINPATH_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Days a tracking link keeps working after delivery.
+    #[arg(long, env = "VINPATH_LINK_EXPIRY_DAYS", default_value_t = 30)]
+    pub link_expiry_days: i64,
+    /// Minutes a car in transit may stand still before a `stationary` alert.
+    #[arg(long, env = "VINPATH_STATIONARY_MINUTES", default_value_t = 45)]
+    pub stationary_minutes: i64,
+    /// Kilometres off the planned route before an `off_route` alert.
+    #[arg(long, env = "VINPATH_OFF_ROUTE_KM", default_value_t = 5.0)]
+    pub off_route_km: f64,
+    /// Minutes without a fix, in transit, before a `no_signal` alert.
+    #[arg(long, env = "VINPATH_NO_SIGNAL_MINUTES", default_value_t = 30)]
+    pub no_signal_minutes: i64,
+    /// Hours a car is expected to stay at each warehouse on its way (for the ETA).
+    #[arg(long, env = "VINPATH_WAREHOUSE_DWELL_HOURS", default_value_t = 12)]
+    pub warehouse_dwell_hours: i64,
+    /// Kilometres from the destination at which the customer hears "arriving soon".
+    #[arg(long, env = "VINPATH_ARRIVING_KM", default_value_t = 5.0)]
+    pub arriving_km: f64,
+    /// Map tiles for the pages, a {z}/{x}/{y} URL template; empty: an offline basemap of land outlines only.
+    #[arg(
+        long,
+        env = "VINPATH_TILE_URL",
+        default_value = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    )]
+    pub tile_url: String,
+    /// Attribution shown for the tiles.
+    #[arg(
+        long,
+        env = "VINPATH_TILE_ATTRIBUTION",
+        default_value = "© OpenStreetMap contributors"
+    )]
+    pub tile_attribution: String,
+    /// The tiles' datum: wgs84, or gcj02 for Chinese providers (positions are converted in the browser).
+    #[arg(long, env = "VINPATH_TILE_DATUM", default_value = "wgs84")]
+    pub tile_datum: String,
+    /// History entries kept per order (older cursors get a reset snapshot).
+    #[arg(long, env = "VINPATH_HISTORY_LIMIT", default_value_t = 10_000)]
+    pub history_limit: usize,
+}
+
+impl From<ServeArgs> for Settings {
+    fn from(a: ServeArgs) -> Self {
+        Settings {
+            listen: a.listen,
+            redis_url: a.redis_url,
+            data_dir: a.data_dir,
+            admin_token: a.admin_token,
+            secret: a.secret,
+            public_url: a.public_url,
+            link_days: a.link_expiry_days,
+            clip_store: a.store,
+            max_clip_bytes: a.max_clip_bytes,
+            clip_redirect: a.clip_redirect,
+            clip_retention_days: a.clip_retention_days,
+            tiles: Tiles {
+                url: a.tile_url,
+                attribution: a.tile_attribution,
+                datum: a.tile_datum,
+            },
+            store: StoreOptions {
+                history_limit: a.history_limit.max(1),
+                geo: GeoOptions {
+                    stationary: chrono::Duration::minutes(a.stationary_minutes),
+                    off_route_m: a.off_route_km * 1000.0,
+                    arriving_m: a.arriving_km * 1000.0,
+                    warehouse_dwell: chrono::Duration::hours(a.warehouse_dwell_hours),
+                    no_signal: chrono::Duration::minutes(a.no_signal_minutes),
+                },
+                ..StoreOptions::default()
+            },
+            ..Settings::default()
+        }
+    }
+}
