@@ -34,6 +34,8 @@ pub struct VehicleFixes<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Crossed {
     pub order_id: String,
+    /// The milestone crossed from, as this instance knew the car.
+    pub from: Milestone,
     pub milestone: Milestone,
     pub event_id: String,
     pub record: String,
@@ -100,7 +102,14 @@ pub fn conclude(
         for (i, (car, o)) in cars.iter_mut().zip(&out.cars).enumerate() {
             for (m, site, at) in &o.milestones {
                 let at = DateTime::from_timestamp_millis(*at).unwrap_or(e.occurred_at);
-                crossed.push(crossing(v.label, &car.order_id, *m, site, at, received_at));
+                let moved = (car.milestone, *m);
+                crossed.push(crossing(
+                    v.label,
+                    &car.order_id,
+                    moved,
+                    site,
+                    (at, received_at),
+                ));
                 car.milestone = *m;
             }
             for kind in &o.clear {
@@ -179,10 +188,9 @@ pub fn conclude(
 fn crossing(
     vehicle: &str,
     order: &str,
-    milestone: Milestone,
+    (from, milestone): (Milestone, Milestone),
     site: &str,
-    at: DateTime<Utc>,
-    received_at: DateTime<Utc>,
+    (at, received_at): (DateTime<Utc>, DateTime<Utc>),
 ) -> Crossed {
     let event_id = format!(
         "geo-{vehicle}-{site}-{}-{}",
@@ -194,6 +202,7 @@ fn crossing(
     .to_string();
     Crossed {
         order_id: order.to_owned(),
+        from,
         milestone,
         event_id,
         record,

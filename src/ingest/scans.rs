@@ -74,7 +74,7 @@ pub(super) async fn apply(
             position: position.as_ref().map(|(p, r)| (p.as_str(), r.as_str())),
             vin: s.vin.as_ref().map(|v| v.as_str()),
             site: placement,
-            only_at_fix: None,
+            crossing: None,
             leg: leg.as_deref(),
             options,
         }

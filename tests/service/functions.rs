@@ -101,7 +101,7 @@ async fn every_function_and_message_round_trips() {
         )),
         vin: None,
         site: &SitePlacement::Left,
-        only_at_fix: None,
+        crossing: None,
         leg: None,
         options: &options,
     };

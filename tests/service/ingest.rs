@@ -231,7 +231,7 @@ async fn load_without_follow_up(redis: &TestRedis, raw: &Value) {
         position: None,
         vin: None,
         site: &vinpath::store::functions::SitePlacement::Left,
-        only_at_fix: None,
+        crossing: None,
         leg: None,
         options: store.options(),
     }

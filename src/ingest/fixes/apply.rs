@@ -114,11 +114,20 @@ pub(super) async fn run(
     let mut pipe = redis::pipe();
     let mut expect: Vec<Expect> = Vec::new();
     for (v, ((c, (vehicle, idx)), plan)) in contexts.iter().zip(todo).zip(&plans).enumerate() {
-        let mut first = checked;
+        // Every call checks the revision it expects: the context's, moved
+        // by one for each call of this request that changes the vehicle (a
+        // clean fix, new to it). Where the guess is wrong (another instance
+        // got there first), the call does nothing and the vehicle is read
+        // again: conclusions are never drawn from a changed context.
+        let mut vehicle_rev = c.rev;
+        let mut car_revs = c.car_revs.clone();
+        let finished = c.cars.first().is_some_and(|car| car.milestone.is_final());
+        let mut seen = HashSet::new();
         for &k in idx {
             let Some(p) = &prepared[k] else { continue };
             let newest = plan.as_ref().filter(|g| g.fix == k);
-            let rev = |r: i64| first.then_some(r);
+            let rev = |r: i64| checked.then_some(r);
+            let changes = noise[k].is_none() && seen.insert(p.event.event_id.as_str());
             let core = FixCore {
                 carrier,
                 identity: &p.identity,
@@ -137,10 +146,11 @@ pub(super) async fn run(
                         fix: core,
                         geo: newest.map(|g| g.state.as_str()),
                         conclusions: newest.and_then(|g| g.cars.first()).unwrap_or(&none),
-                        expect_rev: rev(c.rev),
+                        expect_rev: rev(vehicle_rev),
                     }
                     .push(&mut pipe);
                     expect.push(Expect::Own { v, k });
+                    vehicle_rev += i64::from(changes && !finished);
                 }
                 Vehicle::Truck { name, truck } => {
                     TruckFix {
@@ -148,10 +158,11 @@ pub(super) async fn run(
                         truck,
                         fix: core.clone(),
                         geo: newest.map(|g| g.state.as_str()),
-                        expect_rev: rev(c.rev),
+                        expect_rev: rev(vehicle_rev),
                     }
                     .push(&mut pipe);
                     expect.push(Expect::Truck { v, k });
+                    vehicle_rev += i64::from(changes);
                     for (n, car) in c.cars.iter().enumerate() {
                         CarriedFix {
                             order: &car.order_id,
@@ -159,14 +170,16 @@ pub(super) async fn run(
                             fix: core.clone(),
                             truck_stale: p.event.occurred_at.timestamp_millis() < c.pos_at,
                             conclusions: newest.and_then(|g| g.cars.get(n)).unwrap_or(&none),
-                            expect_rev: c.car_revs.get(n).copied().and_then(rev),
+                            expect_rev: car_revs.get(n).copied().and_then(rev),
                         }
                         .push(&mut pipe);
                         expect.push(Expect::Carried { v, car: n });
+                        if let Some(r) = car_revs.get_mut(n) {
+                            *r += i64::from(changes);
+                        }
                     }
                 }
             }
-            first = false;
         }
     }
     let crossings: Vec<_> = plans
@@ -202,7 +215,7 @@ pub(super) async fn run(
             position: None,
             vin: None,
             site: &SitePlacement::Unchanged,
-            only_at_fix: Some(*at_fix),
+            crossing: Some((*at_fix, c.from.as_str())),
             leg: None,
             options,
         }

@@ -56,8 +56,9 @@ pub struct Scan<'a> {
     pub position: Option<(&'a str, &'a str)>,
     pub vin: Option<&'a str>,
     pub site: &'a SitePlacement,
-    /// Apply only while the order's position is still this fix (ms).
-    pub only_at_fix: Option<i64>,
+    /// For a crossing a fix implied: apply only while the order's position
+    /// is still that fix (ms) and its milestone the one crossed from.
+    pub crossing: Option<(i64, &'a str)>,
     /// For a loading: the leg it starts (JSON), where it says where.
     pub leg: Option<&'a str>,
     pub options: &'a StoreOptions,
@@ -96,6 +97,7 @@ impl Function for Scan<'_> {
         "vin",
         "site",
         "only_at_fix",
+        "only_from",
         "leg",
         "position_rec",
     ];
@@ -129,7 +131,8 @@ impl Function for Scan<'_> {
             self.position.map(|p| p.0).unwrap_or_default().to_owned(),
             self.vin.unwrap_or_default().to_owned(),
             self.site.arg(),
-            self.only_at_fix.map(|t| t.to_string()).unwrap_or_default(),
+            self.crossing.map(|c| c.0.to_string()).unwrap_or_default(),
+            self.crossing.map(|c| c.1).unwrap_or_default().to_owned(),
             self.leg.unwrap_or_default().to_owned(),
             self.position.map(|p| p.1).unwrap_or_default().to_owned(),
         ]);

@@ -203,7 +203,7 @@ local function scan(keys, argv)
   local limit, channel = argv[10], argv[11]
   local to, by_current, from_hold, ends_alerts = argv[12], argv[13], argv[14], argv[15]
   local truck, position, vin, site = argv[16], argv[17], argv[18], argv[19]
-  local only_at_fix, leg, position_rec = argv[20], argv[21], argv[22]
+  local only_at_fix, only_from, leg, position_rec = argv[20], argv[21], argv[22], argv[23]
 
   local o = read_order(order_key)
   if not o then return scan_answer('rejected', 'unknown_order', '', NONE, '') end
@@ -214,8 +214,10 @@ local function scan(keys, argv)
     return scan_answer('rejected', 'invalid_field', o.vin, o, '')
   end
   -- A crossing is applied only while the fix that implied it is the car's
-  -- position: an older fix that lost a race concludes nothing.
-  if only_at_fix ~= '' and o.pos_at ~= num(only_at_fix) then
+  -- position and the car is at the milestone the crossing starts from: a
+  -- conclusion drawn from an older fix, or from a copy of the car's state
+  -- that another instance changed since, is no conclusion.
+  if only_at_fix ~= '' and (o.pos_at ~= num(only_at_fix) or o.milestone ~= only_from) then
     return scan_answer('skip', '', '', o, '')
   end
   local ids, prior = dedupe(ids_prev, ids_this, ids_next, bucket, span, event_id)
