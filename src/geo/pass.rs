@@ -7,9 +7,12 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::eta::{self, EtaInput};
+mod car;
+
+use car::judge_car;
+
 use super::fence::{self, Crossing, FenceState, Site};
-use super::leg::{self, Leg};
+use super::leg::Leg;
 use super::route::Route;
 use super::speed::{TrackPoint, distance_m};
 use crate::domain::{AlertKind, Milestone};
@@ -219,144 +222,6 @@ fn advance(
         }
     }
     next
-}
-
-fn judge_car(
-    car: &CarContext,
-    vehicle: &VehicleGeo,
-    fix: TrackPoint,
-    still_ms: i64,
-    (crossings, crossed_at): (&[Crossing], i64),
-    sites: &[SiteInfo],
-    opts: &GeoOptions,
-) -> CarOutcome {
-    use Milestone::*;
-    let mut milestone = car.milestone;
-    let mut milestones = Vec::new();
-    for c in crossings {
-        match c {
-            Crossing::Left(site) if milestone == Arrived => {
-                milestones.push((InTransit, site.clone(), crossed_at));
-                milestone = InTransit;
-            }
-            Crossing::Entered(site) if milestone == InTransit => {
-                milestones.push((Arrived, site.clone(), crossed_at));
-                milestone = Arrived;
-            }
-            _ => {}
-        }
-    }
-    // Leaving where it was loaded, and arriving near its destination, are
-    // the car's own: its loading place need be nobody's site.
-    let mut leg = car.leg.clone();
-    if milestone == Loaded {
-        let (next, left) = leg::step_loaded(&leg, sites, &fix);
-        leg = next;
-        if let Some((place, at)) = left {
-            milestones.push((InTransit, place, at));
-            milestone = InTransit;
-        }
-    }
-    if milestone == InTransit && leg::near_destination(car.destination, sites, &fix) {
-        milestones.push((Arrived, "destination".to_owned(), fix.at_ms));
-        milestone = Arrived;
-    }
-    let progress = car.route.progress(fix.lat, fix.lon);
-    let length = car.route.length_m();
-    let inside = vehicle.fence.inside.as_deref();
-    let dwell_stops = sites
-        .iter()
-        .filter(|s| {
-            matches!(s.kind.as_str(), "warehouse" | "compound")
-                && Some(s.site.id.as_str()) != inside
-        })
-        .filter(|s| {
-            let p = car.route.progress(s.lat, s.lon);
-            p.off_route_m < 10_000.0
-                && p.along_m > progress.along_m + 2_000.0
-                && p.along_m < length - 2_000.0
-        })
-        .map(|_| opts.warehouse_dwell)
-        .collect();
-    let eta = eta::eta(&EtaInput {
-        anchor: DateTime::from_timestamp_millis(fix.at_ms).unwrap_or_default(),
-        remaining_m: progress.remaining_m,
-        recent_speed_kmh: vehicle.speed_kmh,
-        driven_since_rest: Duration::milliseconds(vehicle.driven_ms),
-        dwell_stops,
-    });
-    let to_destination = distance_m(
-        &fix,
-        &TrackPoint {
-            at_ms: fix.at_ms,
-            lat: car.destination.0,
-            lon: car.destination.1,
-        },
-    );
-    let open = |k: AlertKind| car.open.contains(&k);
-    let mut raise = Vec::new();
-    let mut clear = Vec::new();
-    let moving = milestone == InTransit;
-    if moving && still_ms >= opts.stationary.num_milliseconds() {
-        if !open(AlertKind::Stationary) {
-            raise.push((
-                AlertKind::Stationary,
-                format!("still for {} min", still_ms / 60_000),
-            ));
-        }
-    } else if open(AlertKind::Stationary) {
-        clear.push(AlertKind::Stationary);
-    }
-    // Off route and late matter while the car is on the road.
-    let on_road = milestone.on_truck();
-    if on_road && car.route_planned && progress.off_route_m > opts.off_route_m {
-        if !open(AlertKind::OffRoute) {
-            raise.push((
-                AlertKind::OffRoute,
-                format!(
-                    "{:.1} km from the planned route",
-                    progress.off_route_m / 1000.0
-                ),
-            ));
-        }
-    } else if (!on_road || progress.off_route_m < opts.off_route_m * 0.8)
-        && open(AlertKind::OffRoute)
-    {
-        clear.push(AlertKind::OffRoute);
-    }
-    let late = car.promised_by.filter(|p| on_road && eta > *p);
-    match late {
-        Some(p) if !open(AlertKind::Late) => raise.push((
-            AlertKind::Late,
-            format!("expected {} after the promised time", fmt_delay(eta - p)),
-        )),
-        None if open(AlertKind::Late) => clear.push(AlertKind::Late),
-        _ => {}
-    }
-    if open(AlertKind::NoSignal) {
-        clear.push(AlertKind::NoSignal);
-    }
-    CarOutcome {
-        order_id: car.order_id.clone(),
-        milestones,
-        eta,
-        eta_changed: eta::moved_enough(car.eta, eta),
-        arriving: !car.arriving_sent
-            && matches!(milestone, InTransit | OutForDelivery)
-            && to_destination <= opts.arriving_m,
-        raise,
-        clear,
-        leg,
-    }
-}
-
-fn fmt_delay(d: Duration) -> String {
-    let minutes = d.num_minutes();
-    if minutes >= 120 {
-        format!("{} h", minutes / 60)
-    } else {
-        format!("{minutes} min")
-    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! out of date does nothing and answers `retry`: that vehicle's context is
 //! read again and its fixes applied again (a duplicate where they were).
 
+mod answer;
 mod apply;
 mod remember;
 

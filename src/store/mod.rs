@@ -7,13 +7,16 @@ pub mod auth;
 pub mod clips;
 pub mod context;
 pub mod embedded;
+pub mod fleet;
 pub mod functions;
 pub mod history;
 mod keys;
+pub mod links;
 pub mod live_wire;
 pub mod orders;
 pub mod pending;
 pub mod sites;
+mod state;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -2,7 +2,7 @@
 //! ranges, access, truck clips live, broken uploads, retention.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use actix_web::web::Bytes;
@@ -19,50 +19,35 @@ const WEBM: &[u8] = include_bytes!("../../fixtures/clips/handover.webm");
 
 /// An S3-compatible server that checks signatures (s3s-fs), on a free port.
 struct TestS3 {
-    child: Child,
+    daemon: Daemon,
     dir: tempfile::TempDir,
-    port: u16,
 }
 
 impl TestS3 {
     fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("clips")).unwrap();
+        let root = dir.path().to_owned();
         let port = free_port();
-        let mut child = Command::new("s3s-fs")
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--access-key", "vinpath", "--secret-key", "vinpath-secret"])
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("s3s-fs is installed (scripts/test installs it)");
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Self { child, dir, port };
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("s3s-fs did not start");
+        let make = move || {
+            let mut c = Command::new("s3s-fs");
+            c.args(["--host", "127.0.0.1", "--port", &port.to_string()])
+                .args(["--access-key", "vinpath", "--secret-key", "vinpath-secret"])
+                .arg(&root);
+            c
+        };
+        let daemon = Daemon::spawn("s3s-fs", port, make, Daemon::listening);
+        Self { daemon, dir }
     }
 
     fn config(&self) -> S3Config {
         S3Config {
-            endpoint: Some(format!("http://127.0.0.1:{}", self.port)),
+            endpoint: Some(format!("http://127.0.0.1:{}", self.daemon.port)),
             access_key_id: Some("vinpath".into()),
             secret_access_key: Some("vinpath-secret".into()),
             region: Some("us-east-1".into()),
             allow_http: true,
         }
-    }
-}
-
-impl Drop for TestS3 {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

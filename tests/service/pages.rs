@@ -3,7 +3,7 @@
 //! and the friendly page for a bad link. Screenshots land in
 //! target/screenshots for a person to look at.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -15,33 +15,22 @@ const WEBM: &[u8] = include_bytes!("../../fixtures/clips/handover.webm");
 
 /// A chromedriver of the test's own, on a free port.
 struct Driver {
-    child: Child,
-    port: u16,
+    daemon: Daemon,
     _profile: tempfile::TempDir,
 }
 
 impl Driver {
     fn start() -> Self {
         let port = free_port();
-        let mut child = Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver is installed (scripts/test installs chromium-driver)");
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Self {
-                    child,
-                    port,
-                    _profile: tempfile::tempdir().unwrap(),
-                };
-            }
-            std::thread::sleep(Duration::from_millis(25));
+        let make = move || {
+            let mut c = Command::new("chromedriver");
+            c.arg(format!("--port={port}"));
+            c
+        };
+        Self {
+            daemon: Daemon::spawn("chromedriver", port, make, Daemon::listening),
+            _profile: tempfile::tempdir().unwrap(),
         }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("chromedriver did not start");
     }
 
     /// A browser: a phone 360 px wide by default, in Chinese when asked.
@@ -68,16 +57,9 @@ impl Driver {
         ClientBuilder::rustls()
             .expect("a TLS-capable client builder")
             .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .connect(&format!("http://127.0.0.1:{}", self.daemon.port))
             .await
             .expect("chromium starts")
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -10,6 +10,7 @@ mod memory;
 mod scenarios;
 mod stats;
 mod ticks;
+mod trips;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

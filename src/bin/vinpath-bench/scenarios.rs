@@ -10,7 +10,7 @@ use vinpath::client::Api;
 
 use crate::stats::{self, Figure};
 use crate::ticks::Ticks;
-use crate::{fanout, ingest, memory};
+use crate::{fanout, ingest, memory, trips};
 
 /// How big each scenario is.
 pub struct Sizes {
@@ -131,7 +131,7 @@ pub async fn run(target: &Target, sizes: &Sizes, only: &[u8]) -> Result<Vec<Figu
     if want(7) {
         step(7, "Redis round trips");
         figures.extend(
-            ingest::round_trips(&fresh(), &key, &ticks)
+            trips::round_trips(&fresh(), &key, &ticks)
                 .await
                 .map_err(label(7))?,
         );

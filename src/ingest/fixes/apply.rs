@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use redis::Value;
 
+use super::answer::{position_json, settle};
 use super::remember::{Applied, next_context};
-use crate::domain::{CarrierEvent, EventBody, EventStatus, Fix as FixEvent, Outcome, utc};
+use crate::domain::{CarrierEvent, EventBody, Outcome};
 use crate::geo::pass::SiteInfo;
 use crate::ingest::conclude::{self, GeoPlan, VehicleFixes};
 use crate::ingest::{Request, followup, plan};
@@ -322,60 +323,4 @@ pub(super) async fn run(
     }
     followup::after(store, done, Vec::new()).await?;
     Ok(retry)
-}
-
-/// Sets an event's outcome, unless an earlier attempt did (a retry finds
-/// what that attempt applied as duplicates).
-fn settle(
-    outcomes: &mut [Option<Outcome>],
-    index: usize,
-    judged: (Status, Option<&str>, Option<&str>),
-    carrier: &str,
-    target: &str,
-) {
-    if judged.0 == Status::Retry || outcomes[index].is_some() {
-        return;
-    }
-    outcomes[index] = Some(outcome(judged, carrier, target));
-}
-
-fn position_json(e: &CarrierEvent, f: &FixEvent) -> String {
-    serde_json::json!({
-        "lat": f.position.lat, "lon": f.position.lon, "at": utc(e.occurred_at),
-        "speed_kmh": f.speed_kmh, "heading": f.heading,
-    })
-    .to_string()
-}
-
-/// A fix's outcome, in words a carrier's developer can act on; `target`
-/// names what the fix is about (`order JD-1`, `truck YUE-A-12345`).
-fn outcome(
-    (status, code, detail): (Status, Option<&str>, Option<&str>),
-    carrier: &str,
-    target: &str,
-) -> Outcome {
-    match status {
-        Status::Event(EventStatus::Rejected) => {
-            let code = code.unwrap_or("rejected");
-            let message = match code {
-                "unknown_order" => format!("there is no {target}"),
-                "not_your_order" => format!("{target} is not assigned to carrier {carrier}"),
-                "unknown_truck" => format!(
-                    "carrier {carrier} never loaded a car on {target}: send the loaded scan with its truck_id first"
-                ),
-                "event_id_reused" => plan::reused(detail),
-                other => other.to_owned(),
-            };
-            Outcome::rejected(code, message)
-        }
-        Status::Event(EventStatus::Filtered) => {
-            let o = Outcome::new(EventStatus::Filtered);
-            match code {
-                Some(c) => o.with_code(c),
-                None => o,
-            }
-        }
-        Status::Event(s) => Outcome::new(s),
-        Status::Skip | Status::Retry => Outcome::new(EventStatus::Stale),
-    }
 }

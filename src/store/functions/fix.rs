@@ -80,32 +80,15 @@ fn order_keys(order: &str) -> [String; 4] {
 
 impl Function for Fix<'_> {
     const NAME: &'static str = "fix";
+    #[rustfmt::skip]
     const KEYS: &'static [&'static str] = &[
         "order", "log", "track", "alerts", "ids_prev", "ids_this", "ids_next",
     ];
+    #[rustfmt::skip]
     const ARGV: &'static [&'static str] = &[
-        "carrier",
-        "event_id",
-        "digest",
-        "target",
-        "bucket",
-        "span",
-        "at",
-        "received",
-        "rec",
-        "limit",
-        "channel",
-        "noise",
-        "position",
-        "member",
-        "geo",
-        "eta_ms",
-        "eta_rec",
-        "notice",
-        "site",
-        "alerts_json",
-        "leg",
-        "expect_rev",
+        "carrier", "event_id", "digest", "target", "bucket", "span", "at", "received", "rec",
+        "limit", "channel", "noise", "position", "member", "geo", "eta_ms", "eta_rec", "notice",
+        "site", "alerts_json", "leg", "expect_rev",
     ];
 
     fn keys(&self) -> Vec<String> {
@@ -151,42 +134,16 @@ pub struct CarriedFix<'a> {
 
 impl Function for CarriedFix<'_> {
     const NAME: &'static str = "carried_fix";
+    #[rustfmt::skip]
     const KEYS: &'static [&'static str] = &[
-        "order",
-        "log",
-        "track",
-        "alerts",
-        "ids_prev",
-        "ids_this",
-        "ids_next",
-        "carrier_prev",
-        "carrier_this",
-        "carrier_next",
+        "order", "log", "track", "alerts", "ids_prev", "ids_this", "ids_next", "carrier_prev",
+        "carrier_this", "carrier_next",
     ];
+    #[rustfmt::skip]
     const ARGV: &'static [&'static str] = &[
-        "carrier",
-        "event_id",
-        "digest",
-        "target",
-        "bucket",
-        "span",
-        "truck_id",
-        "at",
-        "received",
-        "rec",
-        "limit",
-        "channel",
-        "noise",
-        "position",
-        "member",
-        "truck_stale",
-        "eta_ms",
-        "eta_rec",
-        "notice",
-        "site",
-        "alerts_json",
-        "leg",
-        "expect_rev",
+        "carrier", "event_id", "digest", "target", "bucket", "span", "truck_id", "at", "received",
+        "rec", "limit", "channel", "noise", "position", "member", "truck_stale", "eta_ms",
+        "eta_rec", "notice", "site", "alerts_json", "leg", "expect_rev",
     ];
 
     fn keys(&self) -> Vec<String> {
@@ -262,29 +219,14 @@ pub struct TruckFix<'a> {
 
 impl Function for TruckFix<'_> {
     const NAME: &'static str = "truck_fix";
+    #[rustfmt::skip]
     const KEYS: &'static [&'static str] = &[
-        "truck_key",
-        "on_board_key",
-        "track",
-        "ids_prev",
-        "ids_this",
-        "ids_next",
+        "truck_key", "on_board_key", "track", "ids_prev", "ids_this", "ids_next",
     ];
+    #[rustfmt::skip]
     const ARGV: &'static [&'static str] = &[
-        "carrier",
-        "event_id",
-        "digest",
-        "target",
-        "bucket",
-        "span",
-        "at",
-        "noise",
-        "position",
-        "member",
-        "geo",
-        "channel",
-        "truck_id",
-        "expect_rev",
+        "carrier", "event_id", "digest", "target", "bucket", "span", "at", "noise", "position",
+        "member", "geo", "channel", "truck_id", "expect_rev",
     ];
 
     fn keys(&self) -> Vec<String> {

@@ -18,8 +18,14 @@ pub struct Bind<'a> {
 
 impl Function for Bind<'_> {
     const NAME: &'static str = "bind";
-    const KEYS: &'static [&'static str] = &["truck_key", "on_board_key"];
-    const ARGV: &'static [&'static str] = &["carrier", "order_id", "since"];
+    #[rustfmt::skip]
+    const KEYS: &'static [&'static str] = &[
+        "truck_key", "on_board_key",
+    ];
+    #[rustfmt::skip]
+    const ARGV: &'static [&'static str] = &[
+        "carrier", "order_id", "since",
+    ];
 
     fn keys(&self) -> Vec<String> {
         vec![keys::truck(self.name), keys::truck_orders(self.name)]
@@ -44,8 +50,14 @@ pub struct Unbind<'a> {
 
 impl Function for Unbind<'_> {
     const NAME: &'static str = "unbind";
-    const KEYS: &'static [&'static str] = &["truck_key", "on_board_key"];
-    const ARGV: &'static [&'static str] = &["order_id", "upto"];
+    #[rustfmt::skip]
+    const KEYS: &'static [&'static str] = &[
+        "truck_key", "on_board_key",
+    ];
+    #[rustfmt::skip]
+    const ARGV: &'static [&'static str] = &[
+        "order_id", "upto",
+    ];
 
     fn keys(&self) -> Vec<String> {
         vec![keys::truck(self.name), keys::truck_orders(self.name)]
@@ -66,8 +78,14 @@ pub struct Settle<'a> {
 
 impl Function for Settle<'_> {
     const NAME: &'static str = "settle";
-    const KEYS: &'static [&'static str] = &["pending", "index"];
-    const ARGV: &'static [&'static str] = &["item", "order_id"];
+    #[rustfmt::skip]
+    const KEYS: &'static [&'static str] = &[
+        "pending", "index",
+    ];
+    #[rustfmt::skip]
+    const ARGV: &'static [&'static str] = &[
+        "item", "order_id",
+    ];
 
     fn keys(&self) -> Vec<String> {
         vec![keys::order_pending(self.order), keys::PENDING.to_owned()]
@@ -119,8 +137,14 @@ pub struct AlertOps<'a> {
 
 impl Function for AlertOps<'_> {
     const NAME: &'static str = "alert";
-    const KEYS: &'static [&'static str] = &["alerts"];
-    const ARGV: &'static [&'static str] = &["ops", "channel"];
+    #[rustfmt::skip]
+    const KEYS: &'static [&'static str] = &[
+        "alerts",
+    ];
+    #[rustfmt::skip]
+    const ARGV: &'static [&'static str] = &[
+        "ops", "channel",
+    ];
 
     fn keys(&self) -> Vec<String> {
         vec![keys::ALERTS.to_owned()]
@@ -152,7 +176,11 @@ pub struct Clip<'a> {
 
 impl Function for Clip<'_> {
     const NAME: &'static str = "clip";
-    const KEYS: &'static [&'static str] = &["order_key", "log", "clips"];
+    #[rustfmt::skip]
+    const KEYS: &'static [&'static str] = &[
+        "order_key", "log", "clips",
+    ];
+    #[rustfmt::skip]
     const ARGV: &'static [&'static str] = &[
         "carrier", "clip_id", "listing", "rec", "limit", "channel", "truck", "at",
     ];

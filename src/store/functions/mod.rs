@@ -1,4 +1,4 @@
-//! The typed interface to vinpath's Redis functions (`lua/vinpath.lua`):
+//! The typed interface to vinpath's Redis functions (`store/lua/*.lua`):
 //! one Rust type per function with its arguments by name, and one per
 //! answer, parsed strictly: an answer of the wrong shape is an error, never
 //! an empty string or a zero. Each type's `ARGV` lists the names the Lua
@@ -19,8 +19,17 @@ pub use scan::{Cancel, PendingWork, Scan, ScanAnswer, SitePlacement};
 use super::{StoreError, keys};
 use crate::domain::EventStatus;
 
-/// The Lua library, loaded with `FUNCTION LOAD REPLACE`.
-pub const LIBRARY: &str = include_str!("../lua/vinpath.lua");
+/// The Lua library, loaded with `FUNCTION LOAD REPLACE`: one library in
+/// files by subject, joined (the helpers first, the registrations last).
+pub const LIBRARY: &str = concat!(
+    include_str!("../lua/library.lua"),
+    "\n",
+    include_str!("../lua/scan.lua"),
+    "\n",
+    include_str!("../lua/fix.lua"),
+    "\n",
+    include_str!("../lua/small.lua"),
+);
 
 /// The library's version prefix: every function is `vinpath3_<name>`.
 pub const PREFIX: &str = "vinpath3_";

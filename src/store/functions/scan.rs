@@ -66,40 +66,15 @@ pub struct Scan<'a> {
 
 impl Function for Scan<'_> {
     const NAME: &'static str = "scan";
+    #[rustfmt::skip]
     const KEYS: &'static [&'static str] = &[
-        "order_key",
-        "log",
-        "timeline",
-        "pending",
-        "index",
-        "ids_prev",
-        "ids_this",
-        "ids_next",
+        "order_key", "log", "timeline", "pending", "index", "ids_prev", "ids_this", "ids_next",
     ];
+    #[rustfmt::skip]
     const ARGV: &'static [&'static str] = &[
-        "carrier",
-        "event_id",
-        "digest",
-        "target",
-        "bucket",
-        "span",
-        "at",
-        "received",
-        "rec",
-        "limit",
-        "channel",
-        "to",
-        "by_current",
-        "from_hold",
-        "ends_alerts",
-        "truck",
-        "position",
-        "vin",
-        "site",
-        "only_at_fix",
-        "only_from",
-        "leg",
-        "position_rec",
+        "carrier", "event_id", "digest", "target", "bucket", "span", "at", "received", "rec",
+        "limit", "channel", "to", "by_current", "from_hold", "ends_alerts", "truck", "position",
+        "vin", "site", "only_at_fix", "only_from", "leg", "position_rec",
     ];
 
     fn keys(&self) -> Vec<String> {
@@ -151,8 +126,14 @@ pub struct Cancel<'a> {
 
 impl Function for Cancel<'_> {
     const NAME: &'static str = "cancel";
-    const KEYS: &'static [&'static str] = &["order_key", "log", "timeline", "pending", "index"];
-    const ARGV: &'static [&'static str] = &["at", "rec", "limit", "channel"];
+    #[rustfmt::skip]
+    const KEYS: &'static [&'static str] = &[
+        "order_key", "log", "timeline", "pending", "index",
+    ];
+    #[rustfmt::skip]
+    const ARGV: &'static [&'static str] = &[
+        "at", "rec", "limit", "channel",
+    ];
 
     fn keys(&self) -> Vec<String> {
         vec![

@@ -1,10 +1,14 @@
 //! The real thing for tests: a `redis-server` of the test's own on a free
-//! port, vinpath built by the same `Application::build` main uses, and
-//! HTTP and websocket clients over real sockets.
+//! port (`daemon`), vinpath built by the same `Application::build` main
+//! uses, and HTTP and websocket clients over real sockets. A failing test
+//! shows vinpath's log and its daemons' (set `VINPATH_TEST_LOG` to change
+//! the level, `debug` say).
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod daemon;
+
+pub use daemon::{Daemon, TestRedis, free_port};
+
+use std::time::Duration;
 
 use awc::ws;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -15,96 +19,20 @@ use vinpath::clock::Clock;
 use vinpath::live::LiveOptions;
 use vinpath::store::StoreOptions;
 
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// A private redis-server: append-only with fsync always, so a restart
-/// keeps every acknowledged write, as production should.
-pub struct TestRedis {
-    pub port: u16,
-    dir: tempfile::TempDir,
-    child: Option<Child>,
-}
-
-impl TestRedis {
-    pub fn start() -> Self {
-        let mut r = Self {
-            port: free_port(),
-            dir: tempfile::tempdir().expect("a temp dir"),
-            child: None,
-        };
-        r.spawn();
-        r
-    }
-
-    pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    fn spawn(&mut self) {
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-            ])
-            .arg("--dir")
-            .arg(self.dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (scripts/test installs it)");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if redis_ping(self.port) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("redis-server did not start on port {}", self.port);
-    }
-
-    /// Kills Redis at once, as a crash would.
-    pub fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    /// Starts Redis again on the same port and data.
-    pub fn restart(&mut self) {
-        self.kill();
-        self.spawn();
-    }
-}
-
-impl Drop for TestRedis {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn redis_ping(port: u16) -> bool {
-    use std::io::{Read, Write};
-    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
-    let mut buf = [0u8; 16];
-    s.write_all(b"PING\r\n").is_ok()
-        && s.read(&mut buf)
-            .map(|n| buf[..n].starts_with(b"+PONG"))
-            .unwrap_or(false)
+/// Sends vinpath's log to the test's captured output: shown only when the
+/// test fails. (Threads vinpath spawns inherit the capture.)
+fn show_logs_of_failing_tests() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let level = std::env::var("VINPATH_TEST_LOG").unwrap_or_else(|_| "info".into());
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(format!(
+                "{level},actix_server=warn,fantoccini=warn,hyper=warn"
+            )))
+            .with_test_writer()
+            .with_ansi(false)
+            .try_init();
+    });
 }
 
 /// A running vinpath.
@@ -146,6 +74,7 @@ impl TestApp {
     }
 
     pub async fn with(settings: Settings) -> Self {
+        show_logs_of_failing_tests();
         let admin = settings
             .admin_token
             .clone()

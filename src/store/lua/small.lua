@@ -1,0 +1,111 @@
+-- The small functions: truck bindings, follow-ups, alerts, clips, orders.
+
+-- Puts a car on a truck (scored by its loading time: a newer loading
+-- wins), and marks the truck known to its carrier.
+local function bind(keys, argv)
+  local truck_key, on_board_key = keys[1], keys[2]
+  local carrier, order_id, since = argv[1], argv[2], argv[3]
+  redis.call('ZADD', on_board_key, 'GT', since, order_id)
+  redis.call('HSETNX', truck_key, 'carrier_id', carrier)
+  bump(truck_key)
+  return 1
+end
+
+-- Takes a car off a truck, unless it was loaded onto it again later than
+-- the loading this removal is about (instances may race).
+local function unbind(keys, argv)
+  local truck_key, on_board_key = keys[1], keys[2]
+  local order_id, upto = argv[1], argv[2]
+  local score = redis.call('ZSCORE', on_board_key, order_id)
+  if score and tonumber(score) <= tonumber(upto) then
+    redis.call('ZREM', on_board_key, order_id)
+    bump(truck_key)
+  end
+  return 1
+end
+
+-- Marks a follow-up done: removes it from the order's list, and the order
+-- from the repair index once nothing is left.
+local function settle(keys, argv)
+  local pending, index = keys[1], keys[2]
+  local item, order_id = argv[1], argv[2]
+  redis.call('LREM', pending, 1, item)
+  if redis.call('LLEN', pending) == 0 then redis.call('ZREM', index, order_id) end
+  return 1
+end
+
+-- Raises or clears alerts (the no-signal watch, follow-ups).
+local function alert(keys, argv)
+  local alerts = keys[1]
+  local ops, channel = argv[1], argv[2]
+  alert_ops(alerts, channel, ops)
+  return 1
+end
+
+-- Attaches a stored clip to one order: the order's clip list, its history
+-- and its live subscribers, together. A truck's clip only reaches a car
+-- that was on that truck (`truck` '' for an order's own clip).
+local function clip(keys, argv)
+  local order_key, log, clips = keys[1], keys[2], keys[3]
+  local carrier, clip_id, listing, rec = argv[1], argv[2], argv[3], argv[4]
+  local limit, channel, truck, at = argv[5], argv[6], argv[7], num(argv[8])
+  local o = read_order(order_key)
+  if not o then return {'rejected', 'unknown_order', ''} end
+  if carrier ~= '' and o.carrier_id ~= carrier then return {'rejected', 'not_your_order', ''} end
+  if truck ~= '' and (o.truck ~= truck or at < o.truck_since) then
+    return {'rejected', 'not_on_truck', ''}
+  end
+  redis.call('HSET', clips, clip_id, listing)
+  local id = tell(o, log, limit, channel, 'c', false, rec)
+  return {'accepted', '', id}
+end
+
+-- Creates an order unless it exists.
+local function create(keys, argv)
+  local order_key, timeline = keys[1], keys[2]
+  local first_entry = argv[1]
+  if redis.call('EXISTS', order_key) == 1 then return 0 end
+  redis.call('HSET', order_key, unpack(argv, 2))
+  redis.call('RPUSH', timeline, first_entry)
+  return 1
+end
+
+-- Changes an order's fields; the VIN only until the car is produced.
+-- Returns ok, missing or vin_locked.
+local function patch(keys, argv)
+  local order_key = keys[1]
+  local m = redis.call('HGET', order_key, 'm')
+  if not m then return 'missing' end
+  for i = 1, #argv, 2 do
+    if argv[i] == 'vin' and m ~= 'ordered' and redis.call('HGET', order_key, 'vin') ~= argv[i + 1] then
+      return 'vin_locked'
+    end
+  end
+  if #argv > 0 then redis.call('HSET', order_key, unpack(argv)) end
+  bump(order_key)
+  return 'ok'
+end
+
+-- Points an order at a new tracking link hash; returns the old hash.
+local function rotate(keys, argv)
+  local order_key = keys[1]
+  local new_hash = argv[1]
+  local old = redis.call('HGET', order_key, 'link_hash')
+  if not old then return false end
+  redis.call('HSET', order_key, 'link_hash', new_hash)
+  return old
+end
+
+redis.register_function('vinpath3_scan', scan)
+redis.register_function('vinpath3_cancel', cancel)
+redis.register_function('vinpath3_fix', fix)
+redis.register_function('vinpath3_carried_fix', carried_fix)
+redis.register_function('vinpath3_truck_fix', truck_fix)
+redis.register_function('vinpath3_bind', bind)
+redis.register_function('vinpath3_unbind', unbind)
+redis.register_function('vinpath3_settle', settle)
+redis.register_function('vinpath3_alert', alert)
+redis.register_function('vinpath3_clip', clip)
+redis.register_function('vinpath3_create', create)
+redis.register_function('vinpath3_patch', patch)
+redis.register_function('vinpath3_rotate', rotate)
