@@ -19,9 +19,12 @@ local function apply_fix(o, k, a)
   if str(o.site) == '' then keep(k.track, a.at, a.member) end
   if a.at < o.pos_at or a.truck_stale == '1' then
     record(k.log, a.limit, 'stale', '', false, '', a.rec)
-    return answer('stale', '', bump(k.order))
+    o.rev = o.rev + 1
+    redis.call('HSET', k.order, 'rev', o.rev)
+    return answer('stale', '', o.rev)
   end
-  local fields = {'pos', a.position, 'pos_at', a.at, 'updated_at', a.received}
+  o.rev = o.rev + 1
+  local fields = {'pos', a.position, 'pos_at', a.at, 'updated_at', a.received, 'rev', o.rev}
   if a.geo ~= '' then fields[#fields + 1] = 'geo'; fields[#fields + 1] = a.geo end
   local inside = str(o.site)
   if a.eta_ms ~= '' then
@@ -48,7 +51,7 @@ local function apply_fix(o, k, a)
     tell(o, k.log, a.limit, a.channel, 'n', false, a.notice)
   end
   alert_ops(k.alerts, a.channel, a.alerts)
-  return answer('accepted', '', bump(k.order))
+  return answer('accepted', '', o.rev)
 end
 
 -- A fix of a car's own tracker.
@@ -73,7 +76,9 @@ local function fix(keys, argv)
   local seen, other = judge_seen(prior, digest)
   if seen == 'duplicate' then return {'duplicate', '', '', o.truck, tostring(o.truck_since), ''} end
   if seen then return {'rejected', 'event_id_reused', other, '', '0', ''} end
-  if outdated(k.order, expect_rev) then return {'retry', '', '', o.truck, tostring(o.truck_since), ''} end
+  if expect_rev ~= '' and o.rev ~= num(expect_rev) then
+    return {'retry', '', '', o.truck, tostring(o.truck_since), ''}
+  end
   remember(ids, event_id, digest .. '|' .. target, span)
   return apply_fix(o, k, a)
 end
@@ -106,7 +111,7 @@ local function carried_fix(keys, argv)
   if taken ~= digest .. '|' .. target then return {'skip', '', '', o.truck, since, ''} end
   local ids, prior = dedupe(ids_prev, ids_this, ids_next, bucket, span, event_id)
   if prior then return {'duplicate', '', '', o.truck, since, ''} end
-  if outdated(k.order, expect_rev) then return {'retry', '', '', o.truck, since, ''} end
+  if expect_rev ~= '' and o.rev ~= num(expect_rev) then return {'retry', '', '', o.truck, since, ''} end
   remember(ids, event_id, digest .. '|' .. target, span)
   return apply_fix(o, k, a)
 end
@@ -121,24 +126,29 @@ local function truck_fix(keys, argv)
   local at, noise, position, member = num(argv[7]), argv[8], argv[9], argv[10]
   local geo, channel, truck_id, expect_rev = argv[11], argv[12], argv[13], argv[14]
 
-  if redis.call('EXISTS', truck_key) == 0 then return {'rejected', 'unknown_truck', '', {}, ''} end
+  -- A truck its carrier loaded a car on has a carrier (bind sets it).
+  local t = redis.call('HMGET', truck_key, 'carrier_id', 'pos_at', 'rev')
+  if not t[1] then return {'rejected', 'unknown_truck', '', {}, ''} end
+  local pos_at, rev = num(t[2]), num(t[3])
   local on_board = redis.call('ZRANGE', on_board_key, 0, -1)
   local ids, prior = dedupe(ids_prev, ids_this, ids_next, bucket, span, event_id)
   local seen, other = judge_seen(prior, digest)
   if seen == 'duplicate' then return {'duplicate', '', '', on_board, ''} end
   if seen then return {'rejected', 'event_id_reused', other, {}, ''} end
-  if outdated(truck_key, expect_rev) then return {'retry', '', '', on_board, ''} end
+  if expect_rev ~= '' and rev ~= num(expect_rev) then return {'retry', '', '', on_board, ''} end
   remember(ids, event_id, digest .. '|' .. target, span)
   if noise ~= '' then return {'filtered', noise, '', on_board, ''} end
   keep(track, at, member)
-  if at < num(redis.call('HGET', truck_key, 'pos_at')) then
-    return {'stale', '', '', on_board, tostring(bump(truck_key))}
+  rev = rev + 1
+  if at < pos_at then
+    redis.call('HSET', truck_key, 'rev', rev)
+    return {'stale', '', '', on_board, tostring(rev)}
   end
   if geo ~= '' then
-    redis.call('HSET', truck_key, 'pos', position, 'pos_at', at, 'geo', geo)
+    redis.call('HSET', truck_key, 'pos', position, 'pos_at', at, 'geo', geo, 'rev', rev)
   else
-    redis.call('HSET', truck_key, 'pos', position, 'pos_at', at)
+    redis.call('HSET', truck_key, 'pos', position, 'pos_at', at, 'rev', rev)
   end
   publish_truck(channel, carrier, truck_id, position)
-  return {'accepted', '', '', on_board, tostring(bump(truck_key))}
+  return {'accepted', '', '', on_board, tostring(rev)}
 end

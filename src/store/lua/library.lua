@@ -71,10 +71,6 @@ local function bump(key)
   return redis.call('HINCRBY', key, 'rev', 1)
 end
 
--- Whether a caller's copy of the context is out of date ('' = unchecked).
-local function outdated(key, expect_rev)
-  return expect_rev ~= '' and num(redis.call('HGET', key, 'rev')) ~= num(expect_rev)
-end
 
 -- Keeps a clean fix in a vehicle's track (its last 2000 fixes by time).
 local function keep(key, at, member)

@@ -1,14 +1,16 @@
 -- Milestones: scans (a carrier's, or a crossing a fix implied) and cancels.
 
+-- An order's fields every function reads first, in one HMGET (its
+-- revision among them, so checking a caller's copy costs no command).
 local ORDER_FIELDS = {'order_id', 'carrier_id', 'm', 'stale_at', 'held', 'truck',
-  'truck_since', 'pos_at', 'vin', 'site', 'arriving', 'm_at'}
+  'truck_since', 'pos_at', 'vin', 'site', 'arriving', 'm_at', 'rev'}
 
 local function read_order(key)
   local f = redis.call('HMGET', key, unpack(ORDER_FIELDS))
   if not f[1] then return nil end
   return {order_id = f[1], carrier_id = str(f[2]), milestone = str(f[3]), stale_at = num(f[4]),
     held = str(f[5]), truck = str(f[6]), truck_since = num(f[7]), pos_at = num(f[8]),
-    vin = str(f[9]), site = f[10], arriving = f[11], m_at = num(f[12])}
+    vin = str(f[9]), site = f[10], arriving = f[11], m_at = num(f[12]), rev = num(f[13])}
 end
 
 -- The answer of scan and cancel, always these seven: status, code, detail,
@@ -55,8 +57,8 @@ local function move(keys_, o, to, at, gap, truck, ends_alerts, received)
     redis.call('HSET', order_key, 'truck', new_truck, 'truck_since', at)
     o.truck, o.truck_since = new_truck, at
   end
-  redis.call('HSET', order_key, 'updated_at', received)
-  bump(order_key)
+  o.rev = o.rev + 1
+  redis.call('HSET', order_key, 'updated_at', received, 'rev', o.rev)
   if new_truck ~= old_truck or (to ~= from and ends_alerts) then
     return pend(pending, index, o, from, old_truck, old_since, received)
   end
