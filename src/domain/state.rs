@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{Milestone, Place, Vin, utc};
+use super::{CarrierId, Milestone, OrderId, Place, TruckId, Vin, utc};
 
 /// A reported position, as the API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,9 +44,9 @@ pub struct ClipListing {
 /// Everything vinpath knows of an order now.
 #[derive(Debug, Clone)]
 pub struct OrderState {
-    pub order_id: String,
-    pub carrier_id: String,
-    pub vin: Option<String>,
+    pub order_id: OrderId,
+    pub carrier_id: CarrierId,
+    pub vin: Option<Vin>,
     pub model: String,
     pub origin: Place,
     pub destination: Place,
@@ -54,7 +54,7 @@ pub struct OrderState {
     pub created_at: DateTime<Utc>,
     pub milestone: Milestone,
     pub milestone_at: DateTime<Utc>,
-    pub truck_id: Option<String>,
+    pub truck_id: Option<TruckId>,
     pub position: Option<PositionReport>,
     /// The site the car is inside, if any: where customers see it.
     pub site: Option<SitePosition>,
@@ -101,7 +101,7 @@ impl OrderState {
         json!({
             "order_id": self.order_id,
             "model": self.model,
-            "vin_masked": self.vin.as_deref().map(Vin::masked),
+            "vin_masked": self.vin.as_ref().map(|v| Vin::masked(v.as_str())),
             "milestone": self.milestone,
             "milestone_at": utc(self.milestone_at),
             "timeline": timeline,

@@ -84,7 +84,7 @@ impl Caller {
     /// Admins, dispatchers and the order's own carrier may read an order.
     pub fn may_read(&self, order: &OrderState) -> Result<(), ApiError> {
         match &self.0 {
-            Role::Carrier(c) if c.as_str() != order.carrier_id => Err(ApiError::Forbidden),
+            Role::Carrier(c) if *c != order.carrier_id => Err(ApiError::Forbidden),
             _ => Ok(()),
         }
     }

@@ -89,10 +89,10 @@ async fn targets(
                 .order(&id)
                 .await?
                 .ok_or_else(|| ApiError::NotFound(format!("no order {id}")))?;
-            if order.carrier_id != carrier.as_str() {
+            if &order.carrier_id != carrier {
                 return Err(ApiError::Forbidden);
             }
-            Ok(vec![order.order_id])
+            Ok(vec![order.order_id.to_string()])
         }
         Target::Truck(truck) => {
             let orders = state

@@ -4,28 +4,25 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
-use serde_json::Value;
 
 use super::functions::{AlertOp, AlertOps, Function};
-use super::{Result, Store, keys};
+use super::{Result, Store, StoreError, keys};
 use crate::domain::{Alert, AlertKind, Milestone};
 
 impl Store {
     /// Every open alert, oldest first.
-    pub async fn alerts(&self) -> Result<Vec<Value>> {
+    pub async fn alerts(&self) -> Result<Vec<Alert>> {
         let mut pipe = redis::pipe();
         pipe.cmd("HGETALL").arg(keys::ALERTS);
         let (raw,): (HashMap<String, String>,) = self.query(&pipe).await?;
-        let mut alerts: Vec<Value> = raw
+        let mut alerts = raw
             .values()
-            .filter_map(|v| serde_json::from_str(v).ok())
-            .collect();
-        alerts.sort_by(|a, b| {
-            a["since"]
-                .as_str()
-                .cmp(&b["since"].as_str())
-                .then(a["alert_id"].as_str().cmp(&b["alert_id"].as_str()))
-        });
+            .map(|v| {
+                serde_json::from_str::<Alert>(v)
+                    .map_err(|e| StoreError::Corrupt(format!("alert {v:?}: {e}")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        alerts.sort_by(|a, b| a.since.cmp(&b.since).then(a.alert_id.cmp(&b.alert_id)));
         Ok(alerts)
     }
 
@@ -51,13 +48,13 @@ impl Store {
             }
             let alert = Alert::for_order(
                 AlertKind::NoSignal,
-                &o.order_id,
-                o.truck_id.as_deref(),
+                o.order_id.as_str(),
+                o.truck_id.as_ref().map(|t| t.as_str()),
                 last,
                 format!("no fix for {} min", (now - last).num_minutes()),
             );
             ops.push(AlertOp::raise(alert.alert_id.clone(), alert.to_json()));
-            quiet.push(o.order_id);
+            quiet.push(o.order_id.to_string());
         }
         if !ops.is_empty() {
             let mut pipe = redis::pipe();

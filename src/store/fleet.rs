@@ -4,13 +4,13 @@ use std::collections::HashMap;
 
 use super::state::parse_state;
 use super::{Result, Store, keys};
-use crate::domain::{OrderId, OrderState, PositionReport};
+use crate::domain::{Alert, OrderId, OrderState, PositionReport};
 
 /// What dispatchers see: active orders, trucks, open alerts.
 pub struct Fleet {
     pub orders: Vec<OrderState>,
     pub trucks: Vec<serde_json::Value>,
-    pub alerts: Vec<serde_json::Value>,
+    pub alerts: Vec<Alert>,
 }
 
 impl Fleet {
@@ -24,7 +24,7 @@ impl Fleet {
                 let mine: Vec<_> = self
                     .alerts
                     .iter()
-                    .filter(|a| a["order_id"] == o.order_id.as_str())
+                    .filter(|a| a.order_id.as_deref() == Some(o.order_id.as_str()))
                     .collect();
                 v["alerts"] = serde_json::json!(mine);
                 v

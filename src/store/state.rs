@@ -5,7 +5,10 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use super::{Result, StoreError};
-use crate::domain::{Milestone, OrderState, Place, PositionReport, TimelineEntry, utc};
+use crate::domain::{
+    CarrierId, Milestone, OrderId, OrderState, Place, PositionReport, TimelineEntry, TruckId, Vin,
+    utc,
+};
 
 pub(super) fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
@@ -32,12 +35,20 @@ pub(super) fn parse_state(h: &HashMap<String, String>) -> Result<Option<OrderSta
     let place = |k: &str| -> Result<Place> {
         serde_json::from_str(get(k).unwrap_or("")).map_err(|_| corrupt(k))
     };
+    // What was parsed on the way in is parsed again on the way out: data
+    // that no longer reads is an error, never a string passed along.
     Ok(Some(OrderState {
-        order_id: order_id.clone(),
+        order_id: OrderId::parse(order_id).map_err(|_| corrupt("order_id"))?,
         carrier_id: get("carrier_id")
-            .ok_or_else(|| corrupt("carrier_id"))?
-            .to_owned(),
-        vin: get("vin").map(str::to_owned),
+            .and_then(|c| CarrierId::parse(c).ok())
+            .ok_or_else(|| corrupt("carrier_id"))?,
+        vin: get("vin")
+            .map(|v| {
+                Vin::parse(v)
+                    .map(|(vin, _)| vin)
+                    .map_err(|_| corrupt("vin"))
+            })
+            .transpose()?,
         model: get("model").unwrap_or_default().to_owned(),
         origin: place("origin")?,
         destination: place("destination")?,
@@ -47,7 +58,9 @@ pub(super) fn parse_state(h: &HashMap<String, String>) -> Result<Option<OrderSta
             .and_then(Milestone::parse)
             .ok_or_else(|| corrupt("m"))?,
         milestone_at: time("m_at").ok_or_else(|| corrupt("m_at"))?,
-        truck_id: get("truck").map(str::to_owned),
+        truck_id: get("truck")
+            .map(|t| TruckId::parse(t).map_err(|_| corrupt("truck")))
+            .transpose()?,
         position: get("pos").and_then(|p| serde_json::from_str::<PositionReport>(p).ok()),
         site: get("site").and_then(|s| serde_json::from_str(s).ok()),
         eta: time("eta"),
