@@ -99,6 +99,9 @@ pub struct CarContext {
     pub open: Vec<AlertKind>,
     /// Where it was loaded and whether it is out of there.
     pub leg: Leg,
+    /// Since when (ms) it is on the vehicle whose fixes these are: its
+    /// truck's, from its loading; its own tracker's, always (0).
+    pub aboard_since_ms: i64,
 }
 
 /// What the fix means for one car.

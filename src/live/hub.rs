@@ -104,7 +104,11 @@ impl Inner {
             Ok(LiveMessage::Truck(t)) => Live::Truck(Arc::new(t)),
             Ok(LiveMessage::Alert(a)) => Live::Alert(Arc::new(a)),
             Err(e) => {
-                tracing::warn!(error = %e, "unreadable live message");
+                // Another version's message (a rollout), or a broken one:
+                // what it told is in Redis, so subscribers catch up there
+                // rather than skip past it.
+                tracing::warn!(error = %e, "unreadable live message; subscribers catch up from Redis");
+                self.resync();
                 return;
             }
         };

@@ -67,9 +67,15 @@ pub struct VehicleContext {
 }
 
 impl VehicleContext {
-    /// The newest kept fix (ms), 0 for none.
-    pub fn newest_kept(&self) -> i64 {
-        self.kept.last().map_or(0, |p| p.at_ms)
+    /// Whether this copy holds every kept fix from `first_ms` on, so jumps
+    /// around fixes from then are judged as a read would. Its kept fixes
+    /// are a run in time; they hold all from their oldest on when the run
+    /// ends at the vehicle's newest (a read around a late batch may not).
+    pub fn covers(&self, first_ms: i64) -> bool {
+        match (self.kept.first(), self.kept.last()) {
+            (Some(oldest), Some(newest)) => oldest.at_ms <= first_ms && newest.at_ms >= self.pos_at,
+            _ => self.pos_at == 0,
+        }
     }
 }
 
@@ -107,11 +113,7 @@ impl Store {
         let cache = &self.inner.contexts.0;
         let cached: Vec<Option<Arc<VehicleContext>>> = wanted
             .iter()
-            .map(|w| {
-                cache
-                    .get(&w.vehicle)
-                    .filter(|c| c.newest_kept() < w.first_ms && c.pos_at < w.first_ms)
-            })
+            .map(|w| cache.get(&w.vehicle).filter(|c| c.covers(w.first_ms)))
             .collect();
         let missing: Vec<&Wanted> = wanted
             .iter()

@@ -172,6 +172,26 @@ async fn every_live_frame_has_its_own_cursor_and_a_resume_after_any_skips_nothin
 }
 
 #[actix_web::test]
+async fn a_scan_that_moves_no_milestone_keeps_its_own_history_entry() {
+    let (_redis, app, key) = setup().await;
+    load(&app, &key, "JD-1", "T1", -60).await;
+    // The car moved to another truck, scanned where it stands.
+    let mut again = scan("l2", "JD-1", "loaded", -30);
+    again["truck_id"] = json!("T2");
+    again["lat"] = json!(23.2);
+    again["lon"] = json!(113.6);
+    app.post_expect(&key, json!([again]), "accepted").await;
+    let h = app.history("JD-1").await;
+    let kinds: Vec<(&str, &str)> = h
+        .iter()
+        .filter(|e| e["event_id"] == "l2")
+        .map(|e| (e["kind"].as_str().unwrap(), e["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(kinds, [("scan", "accepted"), ("position", "accepted")]);
+    assert_eq!(app.get_order("JD-1").await["truck_id"], "T2");
+}
+
+#[actix_web::test]
 async fn a_retried_cancel_answers_as_the_first_did() {
     let (_redis, app, key) = setup().await;
     load(&app, &key, "JD-1", "T1", -60).await;

@@ -98,3 +98,29 @@ async fn a_copy_another_instance_made_out_of_date_is_read_again() {
     .await;
     assert_eq!(a.get_order("JD-1").await["position"]["lat"], lat(6));
 }
+
+#[actix_web::test]
+async fn a_resent_batch_with_a_new_fix_still_takes_one_round_trip() {
+    let redis = TestRedis::start();
+    let app = TestApp::spawn(&redis).await;
+    let key = app.carrier("sf-auto").await;
+    app.order("JD-1", "sf-auto").await;
+    load(&app, &key, "JD-1", "T1", -60).await;
+    let f1 = truck_fix("r1", "T1", -50, lat(1), 113.5);
+    app.post_expect(&key, json!([f1.clone()]), "accepted").await;
+    // The tracker resends what was not acknowledged, with a new fix: the
+    // duplicate is a step of the truck's revision like any other call.
+    let before = round_trips(&app).await;
+    let r = app
+        .events(&key, json!([f1, truck_fix("r2", "T1", -49, lat(2), 113.5)]))
+        .await;
+    let statuses: Vec<&str> = r.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["duplicate", "accepted"]);
+    assert_eq!(round_trips(&app).await - before, 1);
+    assert_eq!(app.get_order("JD-1").await["position"]["lat"], lat(2));
+}

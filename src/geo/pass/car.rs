@@ -23,6 +23,10 @@ pub(super) fn judge_car(
     use Milestone::*;
     let mut milestone = car.milestone;
     let mut milestones = Vec::new();
+    // A truck's fix from before the car was put on it says nothing of the
+    // car's leg: no crossing, no leaving.
+    let aboard = fix.at_ms >= car.aboard_since_ms;
+    let crossings = if aboard { crossings } else { &[] };
     for c in crossings {
         match c {
             Crossing::Left(site) if milestone == Arrived => {
@@ -39,7 +43,7 @@ pub(super) fn judge_car(
     // Leaving where it was loaded, and arriving near its destination, are
     // the car's own: its loading place need be nobody's site.
     let mut leg = car.leg.clone();
-    if milestone == Loaded {
+    if milestone == Loaded && aboard {
         let (next, left) = leg::step_loaded(&leg, sites, &fix);
         leg = next;
         if let Some((place, at)) = left {
@@ -47,8 +51,20 @@ pub(super) fn judge_car(
             milestone = InTransit;
         }
     }
-    if milestone == InTransit && leg::near_destination(car.destination, sites, &fix) {
+    if milestone == InTransit && aboard && leg::near_destination(car.destination, sites, &fix) {
         milestones.push((Arrived, "destination".to_owned(), fix.at_ms));
+        milestone = Arrived;
+    }
+    // Inside a site, a car in transit has arrived there, whether or not
+    // this fix is the one that crossed its fence (a crossing whose apply
+    // was lost, say to a retry, is made good by the next fix): unless it
+    // is the site it was loaded at, which it is only leaving.
+    if milestone == InTransit
+        && aboard
+        && let Some(site) = vehicle.fence.inside.as_deref()
+        && car.leg.loaded_at != Some(leg::LoadingPlace::Site(site.to_owned()))
+    {
+        milestones.push((Arrived, site.to_owned(), fix.at_ms));
         milestone = Arrived;
     }
     let progress = car.route.progress(fix.lat, fix.lon);

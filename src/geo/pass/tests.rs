@@ -29,6 +29,7 @@ fn car(milestone: &str) -> CarContext {
         arriving_sent: false,
         open: Vec::new(),
         leg: Default::default(),
+        aboard_since_ms: 0,
     }
 }
 
@@ -148,4 +149,54 @@ fn off_route_and_late_are_raised_and_cleared() {
         back.cars[0].clear,
         vec![AlertKind::OffRoute, AlertKind::Late]
     );
+}
+
+#[test]
+fn a_car_in_transit_inside_a_site_has_arrived_even_without_the_crossing() {
+    // The truck's fence already holds it inside Wuhan (the fix that crossed
+    // it was applied, the car's crossing lost): the next fix makes it good.
+    let sites = [site("wuhan", 30.62, 114.14)];
+    let mut v = VehicleGeo::default();
+    v.fence.inside = Some("wuhan".into());
+    let o = evaluate(
+        &v,
+        pt(10, 30.62, 114.14),
+        None,
+        &sites,
+        &[car("in_transit")],
+        &GeoOptions::default(),
+    );
+    assert_eq!(
+        o.cars[0].milestones,
+        vec![(Milestone::Arrived, "wuhan".to_owned(), 10 * 60_000)]
+    );
+    // Not where it was loaded: that site it is only leaving.
+    let mut loaded_here = car("in_transit");
+    loaded_here.leg.loaded_at = Some(crate::geo::leg::LoadingPlace::Site("wuhan".into()));
+    let o = evaluate(
+        &v,
+        pt(10, 30.62, 114.14),
+        None,
+        &sites,
+        &[loaded_here],
+        &GeoOptions::default(),
+    );
+    assert!(o.cars[0].milestones.is_empty());
+}
+
+#[test]
+fn a_truck_fix_from_before_the_loading_says_nothing_of_the_leg() {
+    let mut c = car("loaded");
+    c.aboard_since_ms = 60 * 60_000;
+    // Far from anywhere, before the car was aboard: no loading place taken.
+    let o = evaluate(
+        &VehicleGeo::default(),
+        pt(5, 25.0, 113.0),
+        None,
+        &[],
+        &[c.clone()],
+        &GeoOptions::default(),
+    );
+    assert_eq!(o.cars[0].leg, c.leg);
+    assert!(o.cars[0].milestones.is_empty());
 }

@@ -35,6 +35,7 @@ fn car(milestone: Milestone) -> CarContext {
         arriving_sent: false,
         open: Vec::new(),
         leg: Default::default(),
+        aboard_since_ms: 0,
     }
 }
 

@@ -43,6 +43,7 @@ enum Expect {
     },
     Carried {
         v: usize,
+        k: usize,
         car: usize,
     },
 }
@@ -116,19 +117,17 @@ pub(super) async fn run(
     let mut expect: Vec<Expect> = Vec::new();
     for (v, ((c, (vehicle, idx)), plan)) in contexts.iter().zip(todo).zip(&plans).enumerate() {
         // Every call checks the revision it expects: the context's, moved
-        // by one for each call of this request that changes the vehicle (a
-        // clean fix, new to it). Where the guess is wrong (another instance
-        // got there first), the call does nothing and the vehicle is read
-        // again: conclusions are never drawn from a changed context.
+        // by one for each call of this request before it (each call that
+        // passes its check moves it by one, whatever it answers). Where the
+        // guess is wrong, another instance got there first: the call does
+        // nothing and the vehicle is read again, so no conclusion is drawn
+        // from a changed context.
         let mut vehicle_rev = c.rev;
         let mut car_revs = c.car_revs.clone();
-        let finished = c.cars.first().is_some_and(|car| car.milestone.is_final());
-        let mut seen = HashSet::new();
         for &k in idx {
             let Some(p) = &prepared[k] else { continue };
             let newest = plan.as_ref().filter(|g| g.fix == k);
             let rev = |r: i64| checked.then_some(r);
-            let changes = noise[k].is_none() && seen.insert(p.event.event_id.as_str());
             let core = FixCore {
                 carrier,
                 identity: &p.identity,
@@ -151,7 +150,7 @@ pub(super) async fn run(
                     }
                     .push(&mut pipe);
                     expect.push(Expect::Own { v, k });
-                    vehicle_rev += i64::from(changes && !finished);
+                    vehicle_rev += 1;
                 }
                 Vehicle::Truck { name, truck } => {
                     TruckFix {
@@ -163,7 +162,7 @@ pub(super) async fn run(
                     }
                     .push(&mut pipe);
                     expect.push(Expect::Truck { v, k });
-                    vehicle_rev += i64::from(changes);
+                    vehicle_rev += 1;
                     for (n, car) in c.cars.iter().enumerate() {
                         CarriedFix {
                             order: &car.order_id,
@@ -174,9 +173,9 @@ pub(super) async fn run(
                             expect_rev: car_revs.get(n).copied().and_then(rev),
                         }
                         .push(&mut pipe);
-                        expect.push(Expect::Carried { v, car: n });
+                        expect.push(Expect::Carried { v, k, car: n });
                         if let Some(r) = car_revs.get_mut(n) {
-                            *r += i64::from(changes);
+                            *r += 1;
                         }
                     }
                 }
@@ -249,7 +248,7 @@ pub(super) async fn run(
                     &p.identity.target,
                 );
                 applied[i].own(k, a.status, a.rev);
-                applied[i].car(0, a.status, a.rev);
+                applied[i].car(0, k, a.status, a.rev);
             }
             Expect::Truck { v: i, k } => {
                 let a = TruckFixAnswer::parse(v)?;
@@ -266,9 +265,9 @@ pub(super) async fn run(
                 applied[i].own(k, a.status, a.rev);
                 applied[i].on_board = Some(a.on_board);
             }
-            Expect::Carried { v: i, car, .. } => {
+            Expect::Carried { v: i, k, car } => {
                 let a = FixAnswer::parse(v)?;
-                applied[i].car(car, a.status, a.rev);
+                applied[i].car(car, k, a.status, a.rev);
                 // A car that turned out to be elsewhere leaves this truck.
                 let (Vehicle::Truck { name, truck }, Some(c)) =
                     (&todo[i].0, contexts[i].cars.get(car))

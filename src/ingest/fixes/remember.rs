@@ -18,8 +18,9 @@ pub(super) struct Applied {
     /// Its own calls: the fix (segment index) and its status.
     own: Vec<(usize, Status)>,
     rev: Option<i64>,
-    /// Per car: its last revision answered, and whether all went as known.
-    cars: Vec<(Option<i64>, bool)>,
+    /// Per car: its last revision answered, whether all went as known,
+    /// and the fixes accepted for it.
+    cars: Vec<(Option<i64>, bool, Vec<usize>)>,
     retry: bool,
     /// The cars on board, as the truck's function answered.
     pub(super) on_board: Option<Vec<String>>,
@@ -32,10 +33,10 @@ impl Applied {
         self.rev = rev.or(self.rev);
     }
 
-    pub(super) fn car(&mut self, n: usize, status: Status, rev: Option<i64>) {
+    pub(super) fn car(&mut self, n: usize, k: usize, status: Status, rev: Option<i64>) {
         self.retry |= status == Status::Retry;
         if self.cars.len() <= n {
-            self.cars.resize(n + 1, (None, true));
+            self.cars.resize(n + 1, (None, true, Vec::new()));
         }
         let known = matches!(
             status,
@@ -49,6 +50,9 @@ impl Applied {
         let c = &mut self.cars[n];
         c.0 = rev.or(c.0);
         c.1 &= known;
+        if status == Status::Event(EventStatus::Accepted) {
+            c.2.push(k);
+        }
     }
 
     pub(super) fn retried(&self) -> bool {
@@ -66,7 +70,7 @@ pub(super) fn next_context(
     crossed: bool,
 ) -> Option<VehicleContext> {
     use EventStatus::*;
-    if crossed || applied.cars.iter().any(|(_, known)| !known) {
+    if crossed || applied.cars.iter().any(|(_, known, _)| !known) {
         return None;
     }
     if let Some(on_board) = &applied.on_board {
@@ -105,11 +109,17 @@ pub(super) fn next_context(
         *rev = applied.cars[n].0.unwrap_or(*rev);
     }
     if let Some(g) = plan {
-        // The conclusions were written only if their fix was accepted.
+        // The conclusions were written only where their fix was accepted:
+        // by the vehicle, and by every car (each judges for itself).
         let concluded = applied
             .own
             .iter()
-            .any(|&(k, s)| k == g.fix && s == Status::Event(Accepted));
+            .any(|&(k, s)| k == g.fix && s == Status::Event(Accepted))
+            && applied.cars.len() == before.cars.len()
+            && applied
+                .cars
+                .iter()
+                .all(|(_, _, accepted)| accepted.contains(&g.fix));
         if !concluded {
             return None;
         }

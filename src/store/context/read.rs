@@ -34,7 +34,7 @@ fn points(v: Value) -> Result<Vec<TrackPoint>> {
 /// The order fields a car's context is made of, in `car_context`'s order.
 /// The ETA is the one the customer was last told: a change is measured
 /// against it, so a slow drift is told once it adds up.
-const CAR_FIELDS: [&str; 9] = [
+const CAR_FIELDS: [&str; 10] = [
     "m",
     "origin",
     "destination",
@@ -44,6 +44,7 @@ const CAR_FIELDS: [&str; 9] = [
     "pos_at",
     "rev",
     "leg",
+    "truck_since",
 ];
 /// A vehicle's own fields the geo pass starts from.
 const VEHICLE_FIELDS: [&str; 3] = ["pos_at", "geo", "rev"];
@@ -64,6 +65,7 @@ fn car_context(
     fields: &[Option<String>],
     route: Value,
     alerts: Value,
+    for_truck: bool,
 ) -> Result<Option<(CarContext, i64)>> {
     let corrupt = |what: &str| StoreError::Corrupt(format!("order {order}: {what}"));
     let get = |i: usize| fields.get(i).cloned().flatten().filter(|v| !v.is_empty());
@@ -96,6 +98,11 @@ fn car_context(
     };
     let car = CarContext {
         leg,
+        aboard_since_ms: if for_truck {
+            get(9).and_then(|t| t.parse().ok()).unwrap_or(0)
+        } else {
+            0
+        },
         order_id: order.to_owned(),
         milestone: Milestone::parse(&m).ok_or_else(|| corrupt("m"))?,
         route,
@@ -204,7 +211,7 @@ impl Store {
                 }
                 Vehicle::Order(o) => {
                     let (r, a) = (next()?, next()?);
-                    if let Some((car, rev)) = car_context(o, rest, r, a)? {
+                    if let Some((car, rev)) = car_context(o, rest, r, a, false)? {
                         c.cars.push(car);
                         c.car_revs.push(rev);
                     }
@@ -226,7 +233,7 @@ impl Store {
             };
             for (i, o) in members {
                 let (f, r, a) = (fields(next()?, "car")?, next()?, next()?);
-                if let Some((car, rev)) = car_context(&o, &f, r, a)? {
+                if let Some((car, rev)) = car_context(&o, &f, r, a, true)? {
                     out[i].cars.push(car);
                     out[i].car_revs.push(rev);
                 }

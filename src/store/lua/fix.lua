@@ -1,29 +1,27 @@
 -- GPS: a car's own tracker, a truck's fix, and that fix carried to its cars.
 
--- A GPS fix applied to one car, once judged new and clean: a late fix
--- joins the track; only the newest moves the car, and only with the newest
--- are its conclusions written. Answers {status, code, detail, truck, since}.
+-- Every GPS call that gets past its revision check moves the revision by
+-- one, whatever it answers: the caller, which expects one step per call,
+-- then knows every copy of the context it holds is exact or out of date.
+
+-- A GPS fix applied to one car, once judged new and clean, its revision
+-- already stepped (`o.rev`, written here on every path): a late fix joins
+-- the track; only the newest moves the car, and only with the newest are
+-- its conclusions written. Answers {status, code, detail, truck, since, rev}.
 local function apply_fix(o, k, a)
-  local function answer(status, code, rev)
-    return {status, code, '', o.truck, tostring(o.truck_since), tostring(rev or '')}
+  local function answer(status, code)
+    return {status, code, '', o.truck, tostring(o.truck_since), tostring(o.rev)}
   end
-  if a.noise ~= '' then
-    record(k.log, a.limit, 'filtered', a.noise, false, '', a.rec)
-    return answer('filtered', a.noise)
+  local function only(status, code)
+    redis.call('HSET', k.order, 'rev', o.rev)
+    record(k.log, a.limit, status, code, false, '', a.rec)
+    return answer(status, code)
   end
-  if o.milestone == 'delivered' or o.milestone == 'cancelled' then
-    record(k.log, a.limit, 'stale', '', false, '', a.rec)
-    return answer('stale', '')
-  end
+  if a.noise ~= '' then return only('filtered', a.noise) end
+  if o.milestone == 'delivered' or o.milestone == 'cancelled' then return only('stale', '') end
   -- The road travelled, as customers see it: never the bays of a site.
   if str(o.site) == '' then keep(k.track, a.at, a.member) end
-  if a.at < o.pos_at or a.truck_stale == '1' then
-    record(k.log, a.limit, 'stale', '', false, '', a.rec)
-    o.rev = o.rev + 1
-    redis.call('HSET', k.order, 'rev', o.rev)
-    return answer('stale', '', o.rev)
-  end
-  o.rev = o.rev + 1
+  if a.at < o.pos_at or a.truck_stale == '1' then return only('stale', '') end
   local fields = {'pos', a.position, 'pos_at', a.at, 'updated_at', a.received, 'rev', o.rev}
   if a.geo ~= '' then fields[#fields + 1] = 'geo'; fields[#fields + 1] = a.geo end
   local inside = str(o.site)
@@ -51,7 +49,23 @@ local function apply_fix(o, k, a)
     tell(o, k.log, a.limit, a.channel, 'n', false, a.notice)
   end
   alert_ops(k.alerts, a.channel, a.alerts)
-  return answer('accepted', '', o.rev)
+  return answer('accepted', '')
+end
+
+-- Checks a caller's expected revision of an order and steps it; `nil`
+-- when the caller's copy is out of date. `done(status, code, detail)`
+-- answers without applying, the step written.
+local function step(o, key, expect_rev)
+  if expect_rev ~= '' and o.rev ~= num(expect_rev) then return nil end
+  o.rev = o.rev + 1
+  return function(status, code, detail)
+    redis.call('HSET', key, 'rev', o.rev)
+    return {status, code, detail or '', o.truck, tostring(o.truck_since), tostring(o.rev)}
+  end
+end
+
+local function retry(o)
+  return {'retry', '', '', o.truck, tostring(o.truck_since), ''}
 end
 
 -- A fix of a car's own tracker.
@@ -72,13 +86,12 @@ local function fix(keys, argv)
   local o = read_order(k.order)
   if not o then return {'rejected', 'unknown_order', '', '', '0', ''} end
   if o.carrier_id ~= carrier then return {'rejected', 'not_your_order', '', '', '0', ''} end
+  local done = step(o, k.order, expect_rev)
+  if not done then return retry(o) end
   local ids, prior = dedupe(ids_prev, ids_this, ids_next, bucket, span, event_id)
   local seen, other = judge_seen(prior, digest)
-  if seen == 'duplicate' then return {'duplicate', '', '', o.truck, tostring(o.truck_since), ''} end
-  if seen then return {'rejected', 'event_id_reused', other, '', '0', ''} end
-  if expect_rev ~= '' and o.rev ~= num(expect_rev) then
-    return {'retry', '', '', o.truck, tostring(o.truck_since), ''}
-  end
+  if seen == 'duplicate' then return done('duplicate', '') end
+  if seen then return done('rejected', 'event_id_reused', other) end
   remember(ids, event_id, digest .. '|' .. target, span)
   return apply_fix(o, k, a)
 end
@@ -105,13 +118,13 @@ local function carried_fix(keys, argv)
   local o = read_order(k.order)
   if not o then return {'rejected', 'unknown_order', '', '', '0', ''} end
   if o.carrier_id ~= carrier then return {'rejected', 'not_your_order', '', '', '0', ''} end
-  local since = tostring(o.truck_since)
-  if o.truck ~= truck_id or a.at < o.truck_since then return {'skip', '', '', o.truck, since, ''} end
+  local done = step(o, k.order, expect_rev)
+  if not done then return retry(o) end
+  if o.truck ~= truck_id or a.at < o.truck_since then return done('skip', '') end
   local _, taken = dedupe(carrier_prev, carrier_this, carrier_next, bucket, span, event_id)
-  if taken ~= digest .. '|' .. target then return {'skip', '', '', o.truck, since, ''} end
+  if taken ~= digest .. '|' .. target then return done('skip', '') end
   local ids, prior = dedupe(ids_prev, ids_this, ids_next, bucket, span, event_id)
-  if prior then return {'duplicate', '', '', o.truck, since, ''} end
-  if expect_rev ~= '' and o.rev ~= num(expect_rev) then return {'retry', '', '', o.truck, since, ''} end
+  if prior then return done('duplicate', '') end
   remember(ids, event_id, digest .. '|' .. target, span)
   return apply_fix(o, k, a)
 end
@@ -131,19 +144,20 @@ local function truck_fix(keys, argv)
   if not t[1] then return {'rejected', 'unknown_truck', '', {}, ''} end
   local pos_at, rev = num(t[2]), num(t[3])
   local on_board = redis.call('ZRANGE', on_board_key, 0, -1)
+  if expect_rev ~= '' and rev ~= num(expect_rev) then return {'retry', '', '', on_board, ''} end
+  rev = rev + 1
+  local function done(status, code, detail)
+    redis.call('HSET', truck_key, 'rev', rev)
+    return {status, code, detail or '', on_board, tostring(rev)}
+  end
   local ids, prior = dedupe(ids_prev, ids_this, ids_next, bucket, span, event_id)
   local seen, other = judge_seen(prior, digest)
-  if seen == 'duplicate' then return {'duplicate', '', '', on_board, ''} end
-  if seen then return {'rejected', 'event_id_reused', other, {}, ''} end
-  if expect_rev ~= '' and rev ~= num(expect_rev) then return {'retry', '', '', on_board, ''} end
+  if seen == 'duplicate' then return done('duplicate', '') end
+  if seen then return done('rejected', 'event_id_reused', other) end
   remember(ids, event_id, digest .. '|' .. target, span)
-  if noise ~= '' then return {'filtered', noise, '', on_board, ''} end
+  if noise ~= '' then return done('filtered', noise) end
   keep(track, at, member)
-  rev = rev + 1
-  if at < pos_at then
-    redis.call('HSET', truck_key, 'rev', rev)
-    return {'stale', '', '', on_board, tostring(rev)}
-  end
+  if at < pos_at then return done('stale', '') end
   if geo ~= '' then
     redis.call('HSET', truck_key, 'pos', position, 'pos_at', at, 'geo', geo, 'rev', rev)
   else

@@ -135,10 +135,13 @@ local function scan(keys, argv)
   elseif site ~= '' then
     redis.call('HSET', order_key, 'site', site); inside = site
   end
-  local moved = o.previous ~= nil
-  local id = ''
-  if moved then
+  -- The scan's own entry, always: a milestone told live, or details
+  -- (a truck, a note) recorded.
+  local id
+  if o.previous ~= nil then
     id = tell(o, log, limit, channel, 'm', gap, rec)
+  else
+    id = record(log, limit, 'accepted', '', false, '', rec)
   end
   local final = o.milestone == 'delivered' or o.milestone == 'cancelled'
   if position ~= '' and at >= o.pos_at and not final then
@@ -148,7 +151,6 @@ local function scan(keys, argv)
     -- has a cursor of its own.
     id = tell(o, log, limit, channel, inside ~= '' and 'q' or 'p', false, position_rec)
   end
-  if id == '' then id = record(log, limit, 'accepted', '', false, '', rec) end
   return scan_answer('accepted', gap and 'gap' or '', '', o, id, followup)
 end
 
