@@ -14,6 +14,10 @@ use super::speed::{TrackPoint, distance_m};
 pub const LOADING_POINT_M: f64 = 1_000.0;
 /// How near its destination a car in transit has arrived.
 pub const DESTINATION_M: f64 = 1_000.0;
+/// How soon after the loading a fix must be to say where the car was
+/// loaded (a tracker's first fix an hour later is somewhere else; fixes
+/// arrive late and out of order, so "first" is by time, within this).
+pub const FIRST_FIX_MS: i64 = 10 * 60_000;
 
 /// Where a car was loaded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,16 +79,20 @@ pub struct Leg {
 
 /// A loaded car's leg after a fix, and when it left its loading place
 /// (the fix time it was first seen out, once out for the dwell) with the
-/// place's label.
+/// place's label. `loaded_ms`: when it was loaded.
 pub fn step_loaded(
     leg: &Leg,
     sites: &[SiteInfo],
     fix: &TrackPoint,
+    loaded_ms: i64,
 ) -> (Leg, Option<(String, i64)>) {
-    let place = leg
-        .loaded_at
-        .clone()
-        .unwrap_or_else(|| LoadingPlace::at(sites, fix.lat, fix.lon));
+    let place = match &leg.loaded_at {
+        Some(p) => p.clone(),
+        // Where it stands a few minutes after the loading; a later fix
+        // says nothing of where it was loaded.
+        None if fix.at_ms - loaded_ms <= FIRST_FIX_MS => LoadingPlace::at(sites, fix.lat, fix.lon),
+        None => return (leg.clone(), None),
+    };
     if place.holds(sites, fix) {
         let next = Leg {
             loaded_at: Some(place),
@@ -150,13 +158,13 @@ mod tests {
         let sites = [plant()];
         // The first fix after loading is inside the plant: that is where
         // the car was loaded, with no dwell needed.
-        let (leg, left) = step_loaded(&Leg::default(), &sites, &fix(0, 23.03));
+        let (leg, left) = step_loaded(&Leg::default(), &sites, &fix(0, 23.03), 0);
         assert_eq!(leg.loaded_at, Some(LoadingPlace::Site("plant".into())));
         assert!(left.is_none());
         // Out 30 s later, on the road for the dwell: left when first seen out.
-        let (leg, left) = step_loaded(&leg, &sites, &fix(30, 23.05));
+        let (leg, left) = step_loaded(&leg, &sites, &fix(30, 23.05), 0);
         assert!(left.is_none());
-        let (_, left) = step_loaded(&leg, &sites, &fix(30 + 120, 23.07));
+        let (_, left) = step_loaded(&leg, &sites, &fix(30 + 120, 23.07), 0);
         assert_eq!(left, Some(("plant".into(), 30_000)));
     }
 
@@ -169,19 +177,31 @@ mod tests {
             }),
             out_since: None,
         };
-        let (leg, left) = step_loaded(&leg, &[], &fix(0, 25.005));
+        let (leg, left) = step_loaded(&leg, &[], &fix(0, 25.005), 0);
         assert!(
             left.is_none() && leg.out_since.is_none(),
             "0.5 km: still there"
         );
-        let (leg, _) = step_loaded(&leg, &[], &fix(10, 25.02));
-        let (_, left) = step_loaded(&leg, &[], &fix(200, 25.05));
+        let (leg, _) = step_loaded(&leg, &[], &fix(10, 25.02), 0);
+        let (_, left) = step_loaded(&leg, &[], &fix(200, 25.05), 0);
         assert_eq!(left, Some(("loading-point".into(), 10_000)));
         // Back within the kilometre before the dwell: not left.
-        let (leg, _) = step_loaded(&Leg::default(), &[], &fix(0, 26.0));
-        let (leg, _) = step_loaded(&leg, &[], &fix(10, 26.02));
-        let (leg, _) = step_loaded(&leg, &[], &fix(20, 26.001));
+        let (leg, _) = step_loaded(&Leg::default(), &[], &fix(0, 26.0), 0);
+        let (leg, _) = step_loaded(&leg, &[], &fix(10, 26.02), 0);
+        let (leg, _) = step_loaded(&leg, &[], &fix(20, 26.001), 0);
         assert!(leg.out_since.is_none());
+    }
+
+    #[test]
+    fn a_first_fix_long_after_the_loading_says_nothing_of_where_it_was() {
+        let hour = 3600;
+        let (leg, left) = step_loaded(&Leg::default(), &[], &fix(hour, 25.0), 0);
+        assert_eq!((leg, left), (Leg::default(), None));
+        let (leg, _) = step_loaded(&Leg::default(), &[], &fix(9 * 60, 25.0), 0);
+        assert!(
+            leg.loaded_at.is_some(),
+            "nine minutes after: where it was loaded"
+        );
     }
 
     #[test]

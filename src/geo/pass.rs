@@ -99,8 +99,9 @@ pub struct CarContext {
     pub open: Vec<AlertKind>,
     /// Where it was loaded and whether it is out of there.
     pub leg: Leg,
-    /// Since when (ms) it is on the vehicle whose fixes these are: its
-    /// truck's, from its loading; its own tracker's, always (0).
+    /// When (ms) it was put on its truck (its last loading), for its
+    /// truck's fixes and its own tracker's alike: earlier fixes say nothing
+    /// of this leg.
     pub aboard_since_ms: i64,
 }
 

@@ -44,7 +44,7 @@ pub(super) fn judge_car(
     // the car's own: its loading place need be nobody's site.
     let mut leg = car.leg.clone();
     if milestone == Loaded && aboard {
-        let (next, left) = leg::step_loaded(&leg, sites, &fix);
+        let (next, left) = leg::step_loaded(&leg, sites, &fix, car.aboard_since_ms);
         leg = next;
         if let Some((place, at)) = left {
             milestones.push((InTransit, place, at));

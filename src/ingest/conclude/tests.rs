@@ -35,7 +35,7 @@ fn car(milestone: Milestone) -> CarContext {
         arriving_sent: false,
         open: Vec::new(),
         leg: Default::default(),
-        aboard_since_ms: 0,
+        aboard_since_ms: base().timestamp_millis(),
     }
 }
 

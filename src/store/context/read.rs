@@ -65,7 +65,6 @@ fn car_context(
     fields: &[Option<String>],
     route: Value,
     alerts: Value,
-    for_truck: bool,
 ) -> Result<Option<(CarContext, i64)>> {
     let corrupt = |what: &str| StoreError::Corrupt(format!("order {order}: {what}"));
     let get = |i: usize| fields.get(i).cloned().flatten().filter(|v| !v.is_empty());
@@ -98,11 +97,7 @@ fn car_context(
     };
     let car = CarContext {
         leg,
-        aboard_since_ms: if for_truck {
-            get(9).and_then(|t| t.parse().ok()).unwrap_or(0)
-        } else {
-            0
-        },
+        aboard_since_ms: get(9).and_then(|t| t.parse().ok()).unwrap_or(0),
         order_id: order.to_owned(),
         milestone: Milestone::parse(&m).ok_or_else(|| corrupt("m"))?,
         route,
@@ -211,7 +206,7 @@ impl Store {
                 }
                 Vehicle::Order(o) => {
                     let (r, a) = (next()?, next()?);
-                    if let Some((car, rev)) = car_context(o, rest, r, a, false)? {
+                    if let Some((car, rev)) = car_context(o, rest, r, a)? {
                         c.cars.push(car);
                         c.car_revs.push(rev);
                     }
@@ -233,7 +228,7 @@ impl Store {
             };
             for (i, o) in members {
                 let (f, r, a) = (fields(next()?, "car")?, next()?, next()?);
-                if let Some((car, rev)) = car_context(&o, &f, r, a, true)? {
+                if let Some((car, rev)) = car_context(&o, &f, r, a)? {
                     out[i].cars.push(car);
                     out[i].car_revs.push(rev);
                 }
