@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::functions::{AlertOp, AlertOps, Function};
+use super::functions::{Function, Quiet};
 use super::{Result, Store, StoreError, keys};
 use crate::domain::{Alert, AlertKind, Milestone};
 
@@ -28,11 +28,10 @@ impl Store {
 
     /// Raises `no_signal` for every car in transit whose latest fix (or
     /// departure, without one) is older than `quiet`. Its next fix clears
-    /// it. Returns how many it asked to raise (those open already stay).
+    /// it. Returns how many it raised.
     pub async fn check_no_signal(&self, now: DateTime<Utc>, quiet: Duration) -> Result<usize> {
         let cutoff = now - quiet;
-        let mut ops = Vec::new();
-        let mut quiet = Vec::new();
+        let mut raise = Vec::new();
         for o in self.active_orders().await? {
             if o.milestone != Milestone::InTransit {
                 continue;
@@ -53,25 +52,25 @@ impl Store {
                 last,
                 format!("no fix for {} min", (now - last).num_minutes()),
             );
-            ops.push(AlertOp::raise(alert.alert_id.clone(), alert.to_json()));
-            quiet.push(o.order_id.to_string());
+            raise.push((o.order_id, alert, last.timestamp_millis()));
         }
-        if !ops.is_empty() {
-            let mut pipe = redis::pipe();
-            AlertOps { ops: &ops }.push(&mut pipe);
-            // The alerts are part of what the cars' fixes are judged by:
-            // their revisions move after the raise, so a copy read in
-            // between is out of date.
-            for o in &quiet {
-                pipe.cmd("HINCRBY")
-                    .arg(keys::order(o))
-                    .arg("rev")
-                    .arg(1)
-                    .ignore();
+        if raise.is_empty() {
+            return Ok(0);
+        }
+        // Each raise checks the order is still in transit and still quiet
+        // (a fix, a scan or a delivery since the read wins).
+        let mut pipe = redis::pipe();
+        for (order, alert, last_ms) in &raise {
+            Quiet {
+                order: order.as_str(),
+                alert_id: &alert.alert_id,
+                alert: &alert.to_json(),
+                last_ms: *last_ms,
             }
-            let _: Vec<i64> = self.query(&pipe).await?;
+            .push(&mut pipe);
         }
-        Ok(ops.len())
+        let raised: Vec<i64> = self.query(&pipe).await?;
+        Ok(raised.iter().filter(|&&r| r == 1).count())
     }
 
     /// Sets an order's planned route (GeoJSON LineString coordinates,

@@ -158,6 +158,35 @@ impl Function for AlertOps<'_> {
     }
 }
 
+/// Raises `no_signal` for an order still in transit and still quiet.
+#[derive(Debug, Clone)]
+pub struct Quiet<'a> {
+    pub order: &'a str,
+    pub alert_id: &'a str,
+    pub alert: &'a str,
+    /// The newest fix (or the departure) the watch saw (ms).
+    pub last_ms: i64,
+}
+
+impl Function for Quiet<'_> {
+    const NAME: &'static str = "quiet";
+    const KEYS: &'static [&'static str] = &["order_key", "alerts"];
+    const ARGV: &'static [&'static str] = &["alert_id", "alert_json", "last_ms", "channel"];
+
+    fn keys(&self) -> Vec<String> {
+        vec![keys::order(self.order), keys::ALERTS.to_owned()]
+    }
+
+    fn argv(&self) -> Vec<String> {
+        vec![
+            self.alert_id.to_owned(),
+            self.alert.to_owned(),
+            self.last_ms.to_string(),
+            keys::LIVE_CHANNEL.to_owned(),
+        ]
+    }
+}
+
 /// Attaches a stored clip to one order.
 #[derive(Debug, Clone)]
 pub struct Clip<'a> {

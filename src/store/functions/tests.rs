@@ -69,6 +69,7 @@ fn every_function_binds_the_names_its_rust_type_lists() {
     agree::<Settle>("settle");
     agree::<AlertOps>("alert");
     agree::<Clip>("clip");
+    agree::<Quiet>("quiet");
 }
 
 #[test]

@@ -42,6 +42,20 @@ local function alert(keys, argv)
   return 1
 end
 
+-- Raises no_signal for an order still in transit whose newest fix is
+-- still the one the watch saw (a fix or a scan since then wins); tells the
+-- fleet and moves the order's revision only when it is newly raised.
+local function quiet(keys, argv)
+  local order_key, alerts = keys[1], keys[2]
+  local alert_id, alert_json, last_ms, channel = argv[1], argv[2], argv[3], argv[4]
+  local f = redis.call('HMGET', order_key, 'm', 'pos_at')
+  if f[1] ~= 'in_transit' or num(f[2]) > num(last_ms) then return 0 end
+  if redis.call('HSETNX', alerts, alert_id, alert_json) == 0 then return 0 end
+  publish_alert(channel, 'raised', alert_json)
+  bump(order_key)
+  return 1
+end
+
 -- Attaches a stored clip to one order: the order's clip list, its history
 -- and its live subscribers, together. A truck's clip only reaches a car
 -- that was on that truck (`truck` '' for an order's own clip).
@@ -105,6 +119,7 @@ redis.register_function('vinpath3_bind', bind)
 redis.register_function('vinpath3_unbind', unbind)
 redis.register_function('vinpath3_settle', settle)
 redis.register_function('vinpath3_alert', alert)
+redis.register_function('vinpath3_quiet', quiet)
 redis.register_function('vinpath3_clip', clip)
 redis.register_function('vinpath3_create', create)
 redis.register_function('vinpath3_patch', patch)
