@@ -12,7 +12,8 @@ use super::{ApiError, AppState, Caller};
 use crate::domain::{CarrierId, TruckId};
 use crate::media::sniff::{SNIFF_BYTES, video_type};
 use crate::media::{MediaError, UploadError};
-use crate::store::clips::{AttachError, Claim, ClipMeta};
+use crate::store::clips::{AttachError, ClipMeta};
+use crate::store::uploads::Claim;
 
 const KINDS: [&str; 4] = ["transport", "storage", "inspection", "handover"];
 

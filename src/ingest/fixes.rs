@@ -8,6 +8,7 @@
 
 mod answer;
 mod apply;
+mod crossings;
 mod remember;
 
 use std::collections::BTreeMap;

@@ -1,6 +1,10 @@
-//! Key names. One order's keys share the hash tag `{o:ID}` and one truck's
-//! the tag `{t:CARRIER/TRUCK}`, so each order's or truck's function touches
-//! a single hash slot, ready for Redis Cluster.
+//! Key names. One order's keys share the hash tag `{o:ID}`, one truck's
+//! the tag `{t:CARRIER/TRUCK}` and one carrier's event ids `{c:CARRIER}`.
+//! Not every function stays in one slot yet: `scan`, `fix` and
+//! `carried_fix` also touch the carrier's ids (duplicates are per carrier),
+//! the open alerts and the follow-up index, which a single Redis allows and
+//! Redis Cluster does not (the scale-out work: per-slot alerts and index,
+//! and a carrier id claim beside the order's apply).
 
 use crate::domain::{CarrierId, TruckId};
 

@@ -17,6 +17,7 @@ pub mod orders;
 pub mod pending;
 pub mod sites;
 mod state;
+pub mod uploads;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use redis::Value;
 
 use super::answer::{position_json, settle};
+use super::crossings;
 use super::remember::{Applied, next_context};
 use crate::domain::{CarrierEvent, EventBody, Outcome};
 use crate::geo::pass::SiteInfo;
@@ -15,8 +16,8 @@ use crate::ingest::conclude::{self, GeoPlan, VehicleFixes};
 use crate::ingest::{Request, followup, plan};
 use crate::store::context::{Vehicle, VehicleContext, track_member};
 use crate::store::functions::{
-    CarriedFix, Conclusions, Fix, FixAnswer, FixCore, Function, IdSpace, Identity, Scan,
-    ScanAnswer, SitePlacement, Status, TruckFix, TruckFixAnswer, Unbind,
+    CarriedFix, Conclusions, Fix, FixAnswer, FixCore, Function, Identity, ScanAnswer, Status,
+    TruckFix, TruckFixAnswer, Unbind,
 };
 use crate::store::{Result, StoreError};
 
@@ -182,49 +183,11 @@ pub(super) async fn run(
             }
         }
     }
-    let crossings: Vec<_> = plans
-        .iter()
-        .flatten()
-        .flat_map(|g| g.crossed.iter().map(move |c| (g.fix_at_ms, c)))
-        .map(|(at_fix, c)| {
-            let target = format!("order {}", c.order_id);
-            let id = Identity::new(
-                &c.event_id,
-                c.event_id.clone(),
-                target,
-                req.received_at,
-                options.dedupe_days,
-            );
-            (at_fix, c, id, plan::scan_letters(c.milestone))
-        })
-        .collect();
-    for (at_fix, c, identity, letters) in &crossings {
-        Scan {
-            order: &c.order_id,
-            ids: IdSpace::Order(&c.order_id),
-            carrier: None,
-            identity,
-            at: c.at,
-            received_at: req.received_at,
-            record: &c.record,
-            milestone: c.milestone.as_str(),
-            by_current: &letters.by_current,
-            from_hold: &letters.from_hold,
-            ends_alerts: &letters.ends_alerts,
-            truck: None,
-            position: None,
-            vin: None,
-            site: &SitePlacement::Unchanged,
-            crossing: Some((*at_fix, c.from.as_str())),
-            leg: None,
-            options,
-        }
-        .push(&mut pipe);
-    }
+    let crossings = crossings::push(req, &plans, &mut pipe);
     store.push_sites_version(&mut pipe);
     let mut values = store.query_each(&mut pipe).await?;
     let version = values.pop();
-    if values.len() != expect.len() + crossings.len() {
+    if values.len() != expect.len() + crossings {
         return Err(StoreError::Corrupt("fix answers do not match".into()));
     }
     let crossing_answers = values.split_off(expect.len());
