@@ -4,6 +4,7 @@
 //! now through the [`Jobs`] handle (tests step them instead of sleeping).
 //! Safe on several instances at once: every step is idempotent.
 
+mod no_signal;
 mod sweep;
 
 use std::sync::Arc;
@@ -85,7 +86,7 @@ impl Jobs {
     pub async fn check_no_signal_now(&self) -> Result<usize, StoreError> {
         let i = &self.inner;
         let quiet = i.store.options().geo.no_signal;
-        i.store.check_no_signal(i.clock.now(), quiet).await
+        no_signal::check(&i.store, i.clock.now(), quiet).await
     }
 
     /// Completes follow-ups left undone for a while; returns for how many

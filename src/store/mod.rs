@@ -15,6 +15,7 @@ pub mod links;
 pub mod live_wire;
 pub mod orders;
 pub mod pending;
+pub mod routes;
 pub mod sites;
 mod state;
 pub mod uploads;
