@@ -119,10 +119,18 @@ impl CarrierEvent {
 
     /// The event as history keeps it, before vinpath's judgement is added.
     pub fn record(&self, received_at: DateTime<Utc>) -> Value {
+        let mut v = self.record_without_received();
+        if let Some(m) = v.as_object_mut() {
+            m.insert("received_at".into(), json!(utc(received_at)));
+        }
+        v
+    }
+
+    /// What the event says, as history keeps it, without when it came.
+    pub fn record_without_received(&self) -> Value {
         let mut m = Map::new();
         m.insert("event_id".into(), json!(self.event_id));
         m.insert("occurred_at".into(), json!(utc(self.occurred_at)));
-        m.insert("received_at".into(), json!(utc(received_at)));
         let mut put = |k: &str, v: Value| {
             if !v.is_null() {
                 m.insert(k.into(), v);

@@ -15,16 +15,26 @@ use crate::geo::leg::{Leg, LoadingPlace};
 use crate::geo::pass::SiteInfo;
 use crate::store::functions::{ScanAnswer, SitePlacement, Status};
 
-/// A digest of what an event says (its record without when it was
-/// received): the same event sent again has the same digest, an event id
-/// reused for another event has another.
+/// An event as history keeps it, and the digest of what it says (its
+/// record before `received_at` is added): the same event sent again has
+/// the same digest, an event id reused for another event has another.
+pub fn record_and_digest(e: &CarrierEvent, received_at: DateTime<Utc>) -> (String, String) {
+    let said = e.record_without_received().to_string();
+    let hash = Sha256::digest(said.as_bytes());
+    let digest = hash.iter().take(12).map(|b| format!("{b:02x}")).collect();
+    (stamped(&said, received_at), digest)
+}
+
+/// A record (a JSON object) with `received_at` added.
+fn stamped(said: &str, received_at: DateTime<Utc>) -> String {
+    let body = said.strip_suffix('}').unwrap_or(said);
+    let sep = if body.len() > 1 { "," } else { "" };
+    format!("{body}{sep}\"received_at\":\"{}\"}}", utc(received_at))
+}
+
+/// The digest alone (tests; vinpath takes it with the record).
 pub fn digest(e: &CarrierEvent) -> String {
-    let mut record = e.record(DateTime::<Utc>::UNIX_EPOCH);
-    if let Some(m) = record.as_object_mut() {
-        m.remove("received_at");
-    }
-    let hash = Sha256::digest(record.to_string().as_bytes());
-    hash.iter().take(12).map(|b| format!("{b:02x}")).collect()
+    record_and_digest(e, DateTime::<Utc>::UNIX_EPOCH).1
 }
 
 /// What an event is about, in words: `order JD-1` or `truck YUE-A-12345`.

@@ -36,9 +36,10 @@ pub(super) async fn apply(
     let prepared: Vec<_> = scans
         .iter()
         .map(|(_, e, s)| {
+            let (record, digest) = plan::record_and_digest(e, req.received_at);
             let identity = Identity::new(
                 e.event_id.as_str(),
-                plan::digest(e),
+                digest,
                 plan::target(e),
                 req.received_at,
                 options.dedupe_days,
@@ -48,7 +49,6 @@ pub(super) async fn apply(
                 .map(|p| plan::scan_position(e, p, req.received_at));
             let placement =
                 plan::site_placement(s.milestone, s.site_id.as_ref(), &sites, e.occurred_at);
-            let record = e.record(req.received_at).to_string();
             let leg = plan::loading_leg(s, &sites);
             let letters = plan::scan_letters(s.milestone);
             (identity, position, placement, record, letters, leg)

@@ -73,17 +73,18 @@ pub(super) async fn run(
                 return None;
             };
             let p = conclude::point(e)?;
+            let (record, digest) = plan::record_and_digest(e, req.received_at);
             Some(Prepared {
                 index: *i,
                 event: e,
                 identity: Identity::new(
                     e.event_id.as_str(),
-                    plan::digest(e),
+                    digest,
                     plan::target(e),
                     req.received_at,
                     options.dedupe_days,
                 ),
-                record: e.record(req.received_at).to_string(),
+                record,
                 position: position_json(e, f),
                 member: track_member(&p),
             })

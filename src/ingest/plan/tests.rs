@@ -207,3 +207,15 @@ fn every_refusal_says_what_to_do_in_plain_words() {
     );
     assert_eq!(o, Outcome::new(EventStatus::Accepted));
 }
+
+#[test]
+fn the_record_is_the_event_with_when_it_came_and_the_digest_ignores_that() {
+    let e = scan("a", "loaded", "deck 2");
+    let t = |h| Utc.with_ymd_and_hms(2026, 11, 25, h, 0, 0).unwrap();
+    let (r1, d1) = record_and_digest(&e, t(1));
+    let (r2, d2) = record_and_digest(&e, t(2));
+    assert_eq!(d1, d2);
+    assert_ne!(r1, r2);
+    let v: serde_json::Value = serde_json::from_str(&r1).expect("JSON");
+    assert_eq!(v, e.record(t(1)));
+}
