@@ -170,6 +170,15 @@ async fn the_customer_page_lives_and_comes_back_after_a_restart() {
         .await,
         "updated within 2 s"
     );
+    assert_eq!(
+        js(
+            &c,
+            "return document.querySelector('#timeline li.current').dataset.milestone"
+        )
+        .await,
+        json!("in_transit"),
+        "the journey's current step is the order's milestone, whenever the others were dated"
+    );
 
     // A clip arrives live and plays in place.
     let clip = upload(&app, &key, "JD-1", WEBM).await;

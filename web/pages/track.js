@@ -33,8 +33,12 @@
     const list = $("timeline");
     // Newest first, by when it happened (late scans arrive out of order).
     const steps = order.timeline.slice().sort((a, b) => new Date(b.at) - new Date(a.at));
+    // The current step is the order's milestone (a late scan kept in the
+    // journey, or a clock that differs, may date another one later).
+    let current = steps.findIndex((e) => e.milestone === order.milestone);
+    if (current < 0) current = 0;
     list.replaceChildren(...steps.map((e, i) => el("li",
-      { "data-milestone": e.milestone, className: i === 0 ? "current" : "" },
+      { "data-milestone": e.milestone, className: i === current ? "current" : "" },
       el("span", { text: t(e.milestone) }), el("span", { className: "at", text: when(e.at) }),
       e.gap ? el("span", { className: "gap", text: t("gap") }) : null)));
   };
