@@ -136,3 +136,48 @@ async fn a_loading_point_that_is_no_site_counts_and_so_does_the_destination() {
         ]
     );
 }
+
+#[actix_web::test]
+async fn customers_never_see_a_bay_live_or_in_the_road_travelled() {
+    let redis = TestRedis::start();
+    let app = TestApp::spawn(&redis).await;
+    let key = app.carrier("sf-auto").await;
+    let yard = json!({"site_id": "jd-wuhan", "name": "JD Wuhan", "kind": "warehouse",
+        "center": {"lat": 30.62, "lon": 114.14}, "radius_m": 400});
+    let r = app
+        .call("POST", "/api/v1/sites", Some(&app.admin), Some(yard))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let token = app.order("JD-7", "sf-auto").await;
+    load(&app, &key, "JD-7", "T1", -120).await;
+    let mut gated = scan("g", "JD-7", "unloaded", -60);
+    gated["site_id"] = json!("jd-wuhan");
+    let mut stored = scan("s", "JD-7", "gated_in", -59);
+    stored["site_id"] = json!("jd-wuhan");
+    app.post_expect(&key, json!([gated, stored]), "accepted")
+        .await;
+    let mut ws = app.ws(&format!("/ws/track/{token}")).await.expect("open");
+    assert_eq!(ws.next().await["type"], "snapshot");
+    // The car's own tracker reports from its bay, 250 m from the yard's
+    // middle: inside the site, not yet a committed entry of its fence.
+    let bay = order_fix("b1", "JD-7", -30, 30.6222, 114.142);
+    app.post_expect(&key, json!([bay]), "accepted").await;
+    while let Some(frame) = ws.next_within(std::time::Duration::from_millis(500)).await {
+        assert_ne!(
+            frame["event"]["kind"], "position",
+            "no bay position goes out live"
+        );
+    }
+    let view = app
+        .call("GET", &format!("/api/v1/track/{token}"), None, None)
+        .await;
+    assert_eq!(view.body["position"]["site_id"], "jd-wuhan");
+    assert_eq!(view.body["position"]["lat"], 30.62);
+    let track = view.body["track"].as_array().expect("the road travelled");
+    assert!(
+        track.iter().all(|p| p[0] != 30.6222),
+        "the bay is not in the road travelled: {track:?}"
+    );
+    // Dispatchers see the bay.
+    assert_eq!(app.get_order("JD-7").await["position"]["lat"], 30.6222);
+}
