@@ -9,12 +9,28 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-/// Ready when Redis answers now.
+/// How long the clip store may take to answer a readiness check (its
+/// client retries a store that is down for minutes).
+const CLIPS_ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Ready when Redis and the clip store both answer now.
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    state
-        .store
-        .ping()
-        .await
-        .map_err(|_| ApiError::Unavailable)?;
-    Ok(HttpResponse::Ok().json(json!({"status": "ready", "redis": "ok"})))
+    let clips = async {
+        match tokio::time::timeout(CLIPS_ANSWER_WITHIN, state.clips.ping()).await {
+            Ok(Ok(())) => true,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %super::error::chain(&e), "clip store does not answer");
+                false
+            }
+            Err(_) => {
+                tracing::warn!("clip store does not answer within 2 s");
+                false
+            }
+        }
+    };
+    let (redis, clips) = futures_util::join!(state.store.ping(), clips);
+    if redis.is_err() || !clips {
+        return Err(ApiError::Unavailable);
+    }
+    Ok(HttpResponse::Ok().json(json!({"status": "ready", "redis": "ok", "clips": "ok"})))
 }

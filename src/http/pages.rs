@@ -6,7 +6,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use rust_embed::RustEmbed;
 
-use super::AppState;
+use super::{ApiError, AppState};
 
 #[derive(RustEmbed)]
 #[folder = "web/"]
@@ -66,20 +66,30 @@ pub fn not_found(tiles: &Tiles) -> HttpResponse {
     )
 }
 
-/// `GET /t/{token}`: the tracking page, or the friendly 404 in every case
-/// where the API would answer 404.
+/// `GET /t/{token}`: the tracking page, the friendly 404 in every case
+/// where the API would answer 404, and a "temporarily unavailable" page
+/// (503) while Redis cannot say: an outage never tells a customer their
+/// link is dead.
 pub async fn track(state: web::Data<AppState>, path: web::Path<String>) -> HttpResponse {
-    let valid = match super::track::resolve(&state, &path).await {
-        Ok(id) => match state.store.order(&id).await {
-            Ok(Some(o)) => !super::track::expired(&state, &o),
-            _ => false,
-        },
-        Err(_) => false,
+    let order = match super::track::resolve(&state, &path).await {
+        Ok(id) => state.store.order(&id).await.map_err(ApiError::from),
+        Err(e) => Err(e),
     };
-    if valid {
-        page("track.html", actix_web::http::StatusCode::OK, &state.tiles)
-    } else {
-        not_found(&state.tiles)
+    match order {
+        Ok(Some(o)) if !super::track::expired(&state, &o) => {
+            page("track.html", actix_web::http::StatusCode::OK, &state.tiles)
+        }
+        Ok(_) | Err(ApiError::NotFound(_)) => not_found(&state.tiles),
+        Err(_) => {
+            let mut res = page(
+                "unavailable.html",
+                actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+                &state.tiles,
+            );
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            res
+        }
     }
 }
 

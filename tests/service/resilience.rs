@@ -14,7 +14,7 @@ async fn redis_killed_and_restarted_loses_no_acknowledged_event() {
     let mut redis = TestRedis::start();
     let app = TestApp::spawn(&redis).await;
     let key = app.carrier("sf-auto").await;
-    app.order("JD-1", "sf-auto").await;
+    let token = app.order("JD-1", "sf-auto").await;
     let mut acknowledged = Vec::new();
     for i in 0..5 {
         let id = format!("before-{i}");
@@ -49,6 +49,16 @@ async fn redis_killed_and_restarted_loses_no_acknowledged_event() {
     app.call("GET", "/api/v1/orders/JD-1", Some(&app.admin), None)
         .await
         .assert_problem(503, "unavailable");
+    // The customer's page says "temporarily unavailable", never that the
+    // link is dead.
+    let page = app.call("GET", &format!("/t/{token}"), None, None).await;
+    assert_eq!(page.status, 503);
+    assert!(page.header("retry-after").is_some());
+    let html = String::from_utf8_lossy(&page.bytes);
+    assert!(
+        html.contains("data-unavailable") && !html.contains("not valid"),
+        "{html}"
+    );
 
     redis.restart();
     // vinpath recovers by itself: the first calls may still fail while it
@@ -346,4 +356,95 @@ async fn a_wrong_vin_is_rejected_before_anything_else() {
         .events(&key, json!([scan("d2", "JD-1", "delivered", -1)]))
         .await;
     assert_eq!(r.body["results"][0]["code"], "illegal_transition");
+}
+
+/// A Redis that says "not now" (here our primary turned into a read-only
+/// replica, as a failover that demoted it does) is a 503 with
+/// `Retry-After`, never a 500.
+#[actix_web::test]
+async fn a_redis_that_says_not_now_is_a_503() {
+    let redis = TestRedis::start();
+    let other = TestRedis::start();
+    let app = TestApp::spawn(&redis).await;
+    let key = app.carrier("sf-auto").await;
+    app.order("JD-1", "sf-auto").await;
+    app.post_expect(
+        &key,
+        json!([order_fix("rw-1", "JD-1", -6, 23.0, 113.4)]),
+        "accepted",
+    )
+    .await;
+    // The new primary sends its data at once (not after the default 5 s).
+    let mut o = redis::Client::open(other.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("repl-diskless-sync-delay")
+        .arg(0)
+        .query_async(&mut o)
+        .await
+        .unwrap();
+    let mut c = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: () = redis::cmd("REPLICAOF")
+        .arg("127.0.0.1")
+        .arg(other.port)
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let info: String = redis::cmd("INFO")
+            .arg("replication")
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        if info.contains("master_link_status:up") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the replica did not sync: {info}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let r = app
+        .events(&key, json!([order_fix("ro-1", "JD-1", -5, 23.0, 113.4)]))
+        .await;
+    r.assert_problem(503, "unavailable");
+    assert!(r.header("retry-after").is_some());
+}
+
+/// Ready means the clip store answers too, and a store that does not is
+/// found out within seconds, not after its client's retries.
+#[actix_web::test]
+async fn readiness_asks_the_clip_store_too() {
+    let redis = TestRedis::start();
+    let app = TestApp::spawn(&redis).await;
+    let r = app.call("GET", "/readyz", None, None).await;
+    assert_eq!((r.status, r.body["clips"].as_str()), (200, Some("ok")));
+    let mut s = settings(&redis);
+    s.clip_store = Some("s3://nowhere".into());
+    s.s3 = Some(vinpath::media::S3Config {
+        endpoint: Some(format!("http://127.0.0.1:{}", free_port())),
+        access_key_id: Some("k".into()),
+        secret_access_key: Some("s".into()),
+        region: Some("us-east-1".into()),
+        allow_http: true,
+    });
+    let app = TestApp::with(s).await;
+    let started = Instant::now();
+    let r = app.call("GET", "/readyz", None, None).await;
+    r.assert_problem(503, "unavailable");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "took {:?}",
+        started.elapsed()
+    );
 }
