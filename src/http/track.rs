@@ -77,6 +77,13 @@ pub async fn socket(
         after: query.into_inner().after,
         clip_base: state.clip_base(&path),
         opts: state.live.clone(),
+        link_hash: order.link_hash.clone(),
+        expires_at: order
+            .delivered_at
+            .filter(|_| order.milestone == Milestone::Delivered)
+            .map(|d| d + Duration::days(state.link_days)),
+        link_days: state.link_days,
+        clock: state.clock.clone(),
     };
     actix_web::rt::spawn(live::track::serve(session, stream, socket));
     Ok(res)

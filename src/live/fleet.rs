@@ -88,6 +88,7 @@ async fn fold(
                 Ok(Live::Truck(t)) => {
                     latest.insert(format!("t:{}/{}", t.carrier_id, t.truck_id), messages::truck_vehicle(&t));
                 }
+                Ok(Live::LinkChanged) => {}
                 Ok(Live::Resync) | Err(RecvError::Lagged(_)) => {
                     latest.clear();
                     let _ = tx.send(FleetFrame::Resync);

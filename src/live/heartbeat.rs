@@ -84,7 +84,17 @@ impl Peer {
     }
 
     pub async fn close(self) {
+        self.close_with(None).await;
+    }
+
+    /// Closes with a code the client can act on (4404: the link no longer
+    /// works).
+    pub async fn close_with(self, code: Option<u16>) {
         metrics::gauge!("vinpath_ws_connections", "kind" => self.kind).decrement(1.0);
-        let _ = self.session.close(None).await;
+        let reason = code.map(|c| actix_ws::CloseReason {
+            code: actix_ws::CloseCode::Other(c),
+            description: None,
+        });
+        let _ = self.session.close(reason).await;
     }
 }

@@ -20,6 +20,8 @@ pub enum Live {
     /// The subscription was re-established: changes may have been missed,
     /// so subscribers catch up from Redis.
     Resync,
+    /// The order's tracking link was replaced (its sockets only).
+    LinkChanged,
 }
 
 struct Inner {
@@ -103,6 +105,14 @@ impl Inner {
             Ok(LiveMessage::Order(c)) => Live::Order(Arc::new(c)),
             Ok(LiveMessage::Truck(t)) => Live::Truck(Arc::new(t)),
             Ok(LiveMessage::Alert(a)) => Live::Alert(Arc::new(a)),
+            Ok(LiveMessage::Link(l)) => {
+                // Only the order's own sockets care.
+                let orders = self.orders.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(tx) = orders.get(&l.order_id) {
+                    let _ = tx.send(Live::LinkChanged);
+                }
+                return;
+            }
             Err(e) => {
                 // Another version's message (a rollout), or a broken one:
                 // what it told is in Redis, so subscribers catch up there

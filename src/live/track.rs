@@ -2,13 +2,16 @@
 //! then every change of the order in the order recorded, with no gap and
 //! no repeat, even across a lost subscription.
 
+use chrono::{DateTime, Duration, Utc};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::heartbeat::{FromPeer, Peer};
 use super::hub::Live;
 use super::{Hub, LiveOptions, messages};
+use crate::clock::Clock;
 use crate::domain::OrderId;
 use crate::store::history::{HistoryEntry, cursor_key};
+use crate::store::live_wire::Change;
 use crate::store::{Store, StoreError};
 
 struct Track {
@@ -19,7 +22,17 @@ struct Track {
     last: String,
     /// The customer's URL prefix for clips (it holds their token).
     clip_base: String,
+    /// The hash of the link the socket was opened with, and when that link
+    /// stops working (a set number of days after delivery).
+    link_hash: String,
+    expires_at: Option<DateTime<Utc>>,
+    link_days: i64,
+    /// Why the socket closes, when the client should not come back.
+    closing: Option<u16>,
 }
+
+/// The close code of a link that no longer works (as its 404).
+const LINK_GONE: u16 = 4404;
 
 impl Track {
     async fn send_snapshot(&mut self, reset: bool) -> Result<bool, StoreError> {
@@ -58,11 +71,29 @@ impl Track {
         }
     }
 
+    /// Whether the socket's link still opens the order; closes it if not.
+    async fn check_link(&mut self) -> Result<bool, StoreError> {
+        let current = self
+            .store
+            .link_is_current(&self.order, &self.link_hash)
+            .await?;
+        if !current {
+            self.closing = Some(LINK_GONE);
+        }
+        Ok(current)
+    }
+
     async fn on_live(&mut self, live: Result<Live, RecvError>) -> Result<bool, StoreError> {
         match live {
             Ok(Live::Order(c)) => {
                 if cursor_key(&c.cursor) <= cursor_key(&self.last) {
                     return Ok(true);
+                }
+                if c.change == Change::Milestone && c.milestone == "delivered" {
+                    let at = c.event.get("occurred_at").and_then(|a| a.as_str());
+                    self.expires_at = at
+                        .and_then(|a| DateTime::parse_from_rfc3339(a).ok())
+                        .map(|d| d.to_utc() + Duration::days(self.link_days));
                 }
                 if let Some(text) = messages::track_event(
                     &c.cursor,
@@ -78,7 +109,11 @@ impl Track {
                 Ok(true)
             }
             Ok(Live::Truck(_) | Live::Alert(_)) => Ok(true),
-            Ok(Live::Resync) | Err(RecvError::Lagged(_)) => self.catch_up().await,
+            Ok(Live::LinkChanged) => self.check_link().await,
+            Ok(Live::Resync) | Err(RecvError::Lagged(_)) => {
+                // A rotation may have been missed too.
+                Ok(self.check_link().await? && self.catch_up().await?)
+            }
             Err(RecvError::Closed) => Ok(false),
         }
     }
@@ -93,6 +128,13 @@ pub struct TrackSocket {
     pub after: Option<String>,
     pub clip_base: String,
     pub opts: LiveOptions,
+    /// The hash of the link it was opened with.
+    pub link_hash: String,
+    /// When that link stops working, if the order is delivered.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Days a link works after delivery.
+    pub link_days: i64,
+    pub clock: Clock,
 }
 
 /// Serves one tracking socket until the peer leaves.
@@ -108,6 +150,10 @@ pub async fn serve(
         after,
         clip_base,
         opts,
+        link_hash,
+        expires_at,
+        link_days,
+        clock,
     } = socket;
     // Subscribe before reading Redis, so nothing falls between the two.
     let mut sub = hub.subscribe_order(order.as_str());
@@ -117,6 +163,10 @@ pub async fn serve(
         order,
         last: after.clone().unwrap_or_default(),
         clip_base,
+        link_hash,
+        expires_at,
+        link_days,
+        closing: None,
     };
     let first = match after {
         Some(_) => t.catch_up().await,
@@ -124,9 +174,18 @@ pub async fn serve(
     };
     let mut alive = matches!(first, Ok(true));
     while alive {
+        // The link stops working a set time after delivery: close then.
+        let expiry = t.expires_at.map(|at| {
+            let left = (at - clock.now()).to_std().unwrap_or_default();
+            tokio::time::Instant::now() + left
+        });
         let step = tokio::select! {
             from_peer = t.peer.next() => Ok(matches!(from_peer, FromPeer::Alive)),
             live = sub.rx.recv() => t.on_live(live).await,
+            _ = sleep_until_some(expiry) => {
+                t.closing = Some(LINK_GONE);
+                Ok(false)
+            }
         };
         alive = match step {
             Ok(a) => a,
@@ -137,5 +196,12 @@ pub async fn serve(
             }
         };
     }
-    t.peer.close().await;
+    t.peer.close_with(t.closing).await;
+}
+
+async fn sleep_until_some(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }

@@ -1,6 +1,7 @@
 //! Tracking links: a customer's token, kept only as its hash, pointing at
 //! one order; rotating one makes the old answer 404.
 
+use super::functions::{Function, Rotate};
 use super::{Result, Store, auth, keys};
 use crate::domain::OrderId;
 
@@ -17,11 +18,11 @@ impl Store {
             .arg(keys::link(&h))
             .arg(id.as_str())
             .ignore();
-        pipe.cmd("FCALL")
-            .arg("vinpath3_rotate")
-            .arg(1)
-            .arg(keys::order(id))
-            .arg(&h);
+        Rotate {
+            order: id.as_str(),
+            new_hash: &h,
+        }
+        .push(&mut pipe);
         let (old,): (Option<String>,) = self.query(&pipe).await?;
         let mut pipe = redis::pipe();
         match &old {
@@ -30,6 +31,14 @@ impl Store {
         };
         let () = self.query(&pipe).await?;
         Ok(old.map(|_| TrackingToken(token)))
+    }
+
+    /// Whether `hash` is still the order's tracking link.
+    pub async fn link_is_current(&self, id: &OrderId, hash: &str) -> Result<bool> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("HGET").arg(keys::order(id)).arg("link_hash");
+        let (current,): (Option<String>,) = self.query(&pipe).await?;
+        Ok(current.as_deref() == Some(hash))
     }
 
     /// The order a tracking token opens, if the token is current.

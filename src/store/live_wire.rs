@@ -92,6 +92,13 @@ pub struct AlertChange {
     pub alert: Value,
 }
 
+/// An order's tracking link was replaced: sockets opened with the old one
+/// close.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LinkChange {
+    pub order_id: String,
+}
+
 /// One message of the live channel.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -99,6 +106,7 @@ pub enum LiveMessage {
     Order(OrderChange),
     Truck(TruckMove),
     Alert(AlertChange),
+    Link(LinkChange),
 }
 
 #[derive(Deserialize)]

@@ -283,3 +283,68 @@ async fn the_server_pings_and_drops_a_silent_peer() {
         .await;
     assert_eq!(alive.next().await["event"]["milestone"], "produced");
 }
+
+/// A rotated link closes its open sockets within 2 s (4404), as an
+/// expiring one does; a socket on the new link stays.
+#[actix_web::test]
+async fn a_socket_closes_when_its_link_is_rotated_or_expires() {
+    let redis = TestRedis::start();
+    let app = TestApp::spawn(&redis).await;
+    let key = app.carrier("sf-auto").await;
+    let old = app.order("JD-1", "sf-auto").await;
+    let mut ws = app.ws(&format!("/ws/track/{old}")).await.expect("open");
+    assert_eq!(ws.next().await["type"], "snapshot");
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/orders/JD-1/tracking-token",
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let new = r.body["tracking_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        ws.close_code_within(Duration::from_secs(2)).await,
+        Some(4404)
+    );
+    let mut kept = app.ws(&format!("/ws/track/{new}")).await.expect("open");
+    assert_eq!(kept.next().await["type"], "snapshot");
+    // Delivered 30 days ago less a second (links work 30 days after
+    // delivery): the link expires while its socket is open.
+    app.order("JD-2", "sf-auto").await;
+    let token = app
+        .call(
+            "POST",
+            "/api/v1/orders/JD-2/tracking-token",
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    let token = token.body["tracking_token"].as_str().unwrap().to_owned();
+    let ago = |d: chrono::Duration| {
+        (chrono::Utc::now() - d).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    };
+    let day = chrono::Duration::days(1);
+    let mut leg = Vec::new();
+    for (id, milestone, when) in [
+        ("r2", "released", ago(day * 32)),
+        ("l2", "loaded", ago(day * 31)),
+        ("u2", "unloaded", ago(day * 30)),
+    ] {
+        let mut e = scan(id, "JD-2", milestone, 0);
+        e["occurred_at"] = json!(when);
+        e["truck_id"] = json!("T9");
+        leg.push(e);
+    }
+    app.post_expect(&key, json!(leg), "accepted").await;
+    let mut ws = app.ws(&format!("/ws/track/{token}")).await.expect("open");
+    assert_eq!(ws.next().await["type"], "snapshot");
+    let mut delivered = scan("d2", "JD-2", "delivered", 0);
+    delivered["occurred_at"] = json!(ago(day * 30 - chrono::Duration::seconds(1)));
+    app.post_expect(&key, json!([delivered]), "accepted").await;
+    assert_eq!(
+        ws.close_code_within(Duration::from_secs(3)).await,
+        Some(4404)
+    );
+}

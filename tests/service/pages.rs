@@ -242,6 +242,27 @@ async fn the_customer_page_lives_and_comes_back_after_a_restart() {
         .await,
         "resumed"
     );
+
+    // The link is replaced (say it was forwarded by mistake): the open page
+    // turns into the "link not valid" page within seconds.
+    let r = again
+        .call(
+            "POST",
+            "/api/v1/orders/JD-1/tracking-token",
+            Some(&again.admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        until(
+            &c,
+            "return document.body.classList.contains('notfound')",
+            Duration::from_secs(3)
+        )
+        .await,
+        "a rotated link's page says so"
+    );
     c.close().await.unwrap();
 }
 

@@ -91,8 +91,9 @@ const VP = (() => {
   };
 
   // A websocket that reconnects with backoff and tells its state.
-  // `onDead` is asked, after a connection that never delivered anything,
-  // whether to give up (a link that no longer works).
+  // `onDead` is asked, after a connection that never delivered anything or
+  // one the server closed with 4404, whether to give up (a link that no
+  // longer works).
   const socket = (url, { onMessage, onState, resumeUrl, onDead }) => {
     let ws, delay = 500, closed = false;
     const open = () => {
@@ -104,10 +105,11 @@ const VP = (() => {
         if (!heard) { heard = true; delay = 500; }
         try { onMessage(JSON.parse(e.data)); } catch (_) { /* not ours */ }
       };
-      ws.onclose = async () => {
+      ws.onclose = async (e) => {
         onState(false);
         if (closed) return;
-        if (!heard && onDead && await onDead()) return;
+        // 4404: the server closed it for a link that no longer works.
+        if ((e.code === 4404 || !heard) && onDead && await onDead()) return;
         setTimeout(open, delay + Math.random() * 250);
         delay = Math.min(delay * 2, 15000);
       };

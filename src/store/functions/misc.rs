@@ -187,6 +187,32 @@ impl Function for Quiet<'_> {
     }
 }
 
+/// Points an order at a new tracking link (by its hash), telling the old
+/// link's open sockets; answers the old hash.
+#[derive(Debug, Clone)]
+pub struct Rotate<'a> {
+    pub order: &'a str,
+    pub new_hash: &'a str,
+}
+
+impl Function for Rotate<'_> {
+    const NAME: &'static str = "rotate";
+    const KEYS: &'static [&'static str] = &["order_key"];
+    const ARGV: &'static [&'static str] = &["new_hash", "order_id", "channel"];
+
+    fn keys(&self) -> Vec<String> {
+        vec![keys::order(self.order)]
+    }
+
+    fn argv(&self) -> Vec<String> {
+        vec![
+            self.new_hash.to_owned(),
+            self.order.to_owned(),
+            keys::LIVE_CHANNEL.to_owned(),
+        ]
+    }
+}
+
 /// Attaches a stored clip to one order.
 #[derive(Debug, Clone)]
 pub struct Clip<'a> {

@@ -70,6 +70,7 @@ fn every_function_binds_the_names_its_rust_type_lists() {
     agree::<AlertOps>("alert");
     agree::<Clip>("clip");
     agree::<Quiet>("quiet");
+    agree::<Rotate>("rotate");
 }
 
 #[test]

@@ -100,6 +100,11 @@ local function publish_truck(channel, carrier, truck, position)
     ',"truck_id":' .. cjson.encode(truck) .. ',"position":' .. position .. '}')
 end
 
+-- An order's tracking link changed: its open sockets check theirs.
+local function publish_link(channel, order_id)
+  redis.call('PUBLISH', channel, '{"v":3,"kind":"link","order_id":' .. cjson.encode(order_id) .. '}')
+end
+
 local function publish_alert(channel, state, alert)
   redis.call('PUBLISH', channel, '{"v":3,"kind":"alert","state":"' .. state .. '","alert":' .. alert .. '}')
 end

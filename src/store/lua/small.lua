@@ -103,10 +103,11 @@ end
 -- Points an order at a new tracking link hash; returns the old hash.
 local function rotate(keys, argv)
   local order_key = keys[1]
-  local new_hash = argv[1]
+  local new_hash, order_id, channel = argv[1], argv[2], argv[3]
   local old = redis.call('HGET', order_key, 'link_hash')
   if not old then return false end
   redis.call('HSET', order_key, 'link_hash', new_hash)
+  publish_link(channel, order_id)
   return old
 end
 

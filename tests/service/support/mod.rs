@@ -312,6 +312,24 @@ impl Socket {
             .expect("a message within 5 s")
     }
 
+    /// The close code the server closed the socket with within `wait`,
+    /// reading (and answering pings) meanwhile; `None` if it did not.
+    pub async fn close_code_within(&mut self, wait: Duration) -> Option<u16> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.conn.next()).await {
+                Err(_) | Ok(None) | Ok(Some(Err(_))) => return None,
+                Ok(Some(Ok(ws::Frame::Close(reason)))) => {
+                    return reason.map(|r| u16::from(r.code));
+                }
+                Ok(Some(Ok(ws::Frame::Ping(p)))) => {
+                    let _ = self.conn.send(ws::Message::Pong(p)).await;
+                }
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+    }
+
     /// Whether the server closed the socket within `wait`, never answering
     /// its pings (a silent peer).
     pub async fn closed_when_silent(&mut self, wait: Duration) -> bool {
