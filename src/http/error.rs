@@ -30,6 +30,8 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("the requested range is outside the {0} bytes of the clip")]
     RangeNotSatisfiable(u64),
+    #[error("{1}")]
+    TooMany(&'static str, String),
     #[error("the store is unavailable; retry shortly")]
     Unavailable,
     #[error("something went wrong on our side")]
@@ -48,6 +50,7 @@ impl ApiError {
             ApiError::TooLarge(_) => "too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::RangeNotSatisfiable(_) => "range_not_satisfiable",
+            ApiError::TooMany(code, _) => code,
             ApiError::Unavailable => "unavailable",
             ApiError::Internal => "internal",
         }
@@ -97,6 +100,7 @@ impl ResponseError for ApiError {
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RangeNotSatisfiable(_) => StatusCode::RANGE_NOT_SATISFIABLE,
+            ApiError::TooMany(..) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }

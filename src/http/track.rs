@@ -68,6 +68,15 @@ pub async fn socket(
     if expired(&state, &order) {
         return Err(not_found());
     }
+    let slot = state.hub.claim_link(&order.link_hash).ok_or_else(|| {
+        ApiError::TooMany(
+            "too_many_sockets",
+            format!(
+                "this tracking link has {} pages open already; close one",
+                crate::live::limits::PER_LINK
+            ),
+        )
+    })?;
     let (res, session, stream) = actix_ws::handle(&req, body)
         .map_err(|_| ApiError::BadRequest("this is a websocket endpoint".into()))?;
     let socket = live::track::TrackSocket {
@@ -84,6 +93,7 @@ pub async fn socket(
             .map(|d| d + Duration::days(state.link_days)),
         link_days: state.link_days,
         clock: state.clock.clone(),
+        slot,
     };
     actix_web::rt::spawn(live::track::serve(session, stream, socket));
     Ok(res)

@@ -56,17 +56,19 @@ impl Peer {
         tokio::select! {
             _ = tokio::time::sleep_until(self.last_seen + self.timeout) => FromPeer::Gone,
             _ = self.interval.tick() => {
-                match self.session.ping(b"").await {
-                    Ok(()) => FromPeer::Alive,
-                    Err(_) => FromPeer::Gone,
+                let ping = tokio::time::timeout(self.timeout, self.session.ping(b""));
+                match ping.await {
+                    Ok(Ok(())) => FromPeer::Alive,
+                    _ => FromPeer::Gone,
                 }
             }
             msg = self.stream.next() => match msg {
                 Some(Ok(AggregatedMessage::Ping(bytes))) => {
                     self.last_seen = Instant::now();
-                    match self.session.pong(&bytes).await {
-                        Ok(()) => FromPeer::Alive,
-                        Err(_) => FromPeer::Gone,
+                    let pong = tokio::time::timeout(self.timeout, self.session.pong(&bytes));
+                    match pong.await {
+                        Ok(Ok(())) => FromPeer::Alive,
+                        _ => FromPeer::Gone,
                     }
                 }
                 Some(Ok(AggregatedMessage::Close(_))) | Some(Err(_)) | None => FromPeer::Gone,
@@ -78,9 +80,15 @@ impl Peer {
         }
     }
 
-    /// Sends a text frame; false when the peer is gone.
+    /// Sends a text frame; false when the peer is gone, or has not taken
+    /// anything for the peer timeout (a peer that stops reading holds its
+    /// socket no longer than a silent one, and its buffers stay bounded).
     pub async fn send(&mut self, text: String) -> bool {
-        self.session.text(text).await.is_ok()
+        let deadline = (self.last_seen + self.timeout).max(Instant::now());
+        matches!(
+            tokio::time::timeout_at(deadline, self.session.text(text)).await,
+            Ok(Ok(()))
+        )
     }
 
     pub async fn close(self) {
@@ -95,6 +103,7 @@ impl Peer {
             code: actix_ws::CloseCode::Other(c),
             description: None,
         });
-        let _ = self.session.close(reason).await;
+        // A peer that does not read may never take the close frame either.
+        let _ = tokio::time::timeout(self.timeout, self.session.close(reason)).await;
     }
 }

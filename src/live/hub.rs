@@ -26,6 +26,7 @@ pub enum Live {
 
 struct Inner {
     orders: Mutex<HashMap<String, broadcast::Sender<Live>>>,
+    links: super::limits::LinkSockets,
     fleet: broadcast::Sender<Live>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -72,6 +73,7 @@ impl Hub {
         let (fleet, _) = broadcast::channel(4096);
         let inner = Arc::new_cyclic(|weak: &Weak<Inner>| Inner {
             orders: Mutex::new(HashMap::new()),
+            links: super::limits::LinkSockets::default(),
             fleet,
             task: tokio::spawn(listen(client, weak.clone())),
         });
@@ -92,6 +94,12 @@ impl Hub {
             hub: self.clone(),
             order_id: order_id.to_owned(),
         }
+    }
+
+    /// A place for one more socket of a tracking link (by its hash) on
+    /// this instance; `None` when it holds the most already.
+    pub fn claim_link(&self, link_hash: &str) -> Option<super::limits::LinkSlot> {
+        self.inner.links.claim(link_hash)
     }
 
     pub fn subscribe_fleet(&self) -> broadcast::Receiver<Live> {

@@ -5,6 +5,7 @@
 pub mod fleet;
 mod heartbeat;
 pub mod hub;
+pub mod limits;
 mod messages;
 pub mod track;
 

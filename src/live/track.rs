@@ -135,6 +135,8 @@ pub struct TrackSocket {
     /// Days a link works after delivery.
     pub link_days: i64,
     pub clock: Clock,
+    /// Its place under its link's limit, held while it is open.
+    pub slot: super::limits::LinkSlot,
 }
 
 /// Serves one tracking socket until the peer leaves.
@@ -154,6 +156,7 @@ pub async fn serve(
         expires_at,
         link_days,
         clock,
+        slot,
     } = socket;
     // Subscribe before reading Redis, so nothing falls between the two.
     let mut sub = hub.subscribe_order(order.as_str());
@@ -197,6 +200,7 @@ pub async fn serve(
         };
     }
     t.peer.close_with(t.closing).await;
+    drop(slot);
 }
 
 async fn sleep_until_some(at: Option<tokio::time::Instant>) {

@@ -348,3 +348,31 @@ async fn a_socket_closes_when_its_link_is_rotated_or_expires() {
         Some(4404)
     );
 }
+
+/// A tracking link holds at most 8 sockets at once; the ninth is refused
+/// with 429, and a place comes back when one closes.
+#[actix_web::test]
+async fn a_link_holds_at_most_eight_sockets() {
+    let redis = TestRedis::start();
+    let app = TestApp::spawn(&redis).await;
+    app.carrier("sf-auto").await;
+    let token = app.order("JD-1", "sf-auto").await;
+    let mut open = Vec::new();
+    for _ in 0..8 {
+        let mut ws = app.ws(&format!("/ws/track/{token}")).await.expect("open");
+        assert_eq!(ws.next().await["type"], "snapshot");
+        open.push(ws);
+    }
+    assert_eq!(app.ws(&format!("/ws/track/{token}")).await.err(), Some(429));
+    drop(open.pop());
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    loop {
+        match app.ws(&format!("/ws/track/{token}")).await {
+            Ok(_) => break,
+            Err(429) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await
+            }
+            Err(s) => panic!("a place came back: {s}"),
+        }
+    }
+}
