@@ -23,6 +23,8 @@ pub struct Settings {
     pub listen: String,
     /// Redis to use; `None` starts a private `redis-server`.
     pub redis_url: Option<String>,
+    /// A PEM file of the authority a `rediss://` Redis is checked against.
+    pub redis_ca: Option<PathBuf>,
     pub data_dir: PathBuf,
     pub admin_token: Option<String>,
     pub secret: Option<String>,
@@ -57,6 +59,7 @@ impl Default for Settings {
         Self {
             listen: "127.0.0.1:8080".into(),
             redis_url: None,
+            redis_ca: None,
             data_dir: PathBuf::from("./data"),
             admin_token: None,
             secret: None,
@@ -90,6 +93,8 @@ pub enum StartError {
     Clips(#[from] MediaError),
     #[error("could not listen on {0}")]
     Listen(String, #[source] std::io::Error),
+    #[error("could not read the Redis certificate authority {0}")]
+    RedisCa(String, #[source] std::io::Error),
 }
 
 /// A built, not yet running vinpath.
@@ -115,7 +120,13 @@ impl Application {
             (None, Some(e)) => e.url().to_owned(),
             (None, None) => unreachable!("an embedded Redis was started above"),
         };
-        let store = Store::connect(&url, settings.store.clone()).await?;
+        let mut options = settings.store.clone();
+        if let Some(ca) = &settings.redis_ca {
+            let pem =
+                std::fs::read(ca).map_err(|e| StartError::RedisCa(ca.display().to_string(), e))?;
+            options.redis_ca_pem = Some(pem);
+        }
+        let store = Store::connect(&url, options).await?;
         if let Some(policy) = store.eviction_policy().await
             && policy != "noeviction"
         {

@@ -20,6 +20,9 @@ pub struct ServeArgs {
     /// Redis URL (redis:// or rediss://); unset starts a private redis-server.
     #[arg(long, env = "VINPATH_REDIS_URL")]
     pub redis_url: Option<String>,
+    /// PEM file of the certificate authority for rediss://; unset: the system's roots.
+    #[arg(long, env = "VINPATH_REDIS_CA")]
+    pub redis_ca: Option<PathBuf>,
     /// Clip storage: file:///abs/path, memory://, s3://bucket (endpoint and keys from AWS_*); unset: DATA_DIR/clips.
     #[arg(long, env = "VINPATH_STORE")]
     pub store: Option<String>,
@@ -89,6 +92,7 @@ impl From<ServeArgs> for Settings {
         Settings {
             listen: a.listen,
             redis_url: a.redis_url,
+            redis_ca: a.redis_ca,
             data_dir: a.data_dir,
             admin_token: a.admin_token,
             secret: a.secret,

@@ -73,6 +73,9 @@ pub struct StoreOptions {
     pub dedupe_days: u32,
     /// Alert thresholds and ETA assumptions.
     pub geo: crate::geo::pass::GeoOptions,
+    /// The certificate authority (PEM) a `rediss://` Redis is checked
+    /// against; `None`: the system's roots.
+    pub redis_ca_pem: Option<Vec<u8>>,
 }
 
 impl Default for StoreOptions {
@@ -81,6 +84,7 @@ impl Default for StoreOptions {
             history_limit: 10_000,
             dedupe_days: 7,
             geo: crate::geo::pass::GeoOptions::default(),
+            redis_ca_pem: None,
         }
     }
 }
@@ -120,7 +124,17 @@ impl Store {
     /// Connects to Redis lazily (vinpath starts even while Redis is down)
     /// and loads vinpath's functions when it can.
     pub async fn connect(url: &str, options: StoreOptions) -> Result<Self> {
-        let client = redis::Client::open(url).map_err(StoreError::Redis)?;
+        let client = match &options.redis_ca_pem {
+            Some(ca) if url.starts_with("rediss://") => {
+                let certs = redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(ca.clone()),
+                };
+                redis::Client::build_with_tls(url, certs)
+            }
+            _ => redis::Client::open(url),
+        }
+        .map_err(StoreError::Redis)?;
         let conn = manager(&client)?;
         let store = Self {
             conn,

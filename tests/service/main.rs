@@ -14,3 +14,4 @@ mod pages;
 mod resilience;
 mod steady;
 mod support;
+mod tls;
