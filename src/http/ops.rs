@@ -29,8 +29,15 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
         }
     };
     let (redis, clips) = futures_util::join!(state.store.ping(), clips);
-    if redis.is_err() || !clips {
+    // Live updates reach this instance's sockets only while its
+    // subscription hears the channel.
+    let live = state.hub.listening();
+    if !live {
+        tracing::warn!("the live channel is silent");
+    }
+    if redis.is_err() || !clips || !live {
         return Err(ApiError::Unavailable);
     }
-    Ok(HttpResponse::Ok().json(json!({"status": "ready", "redis": "ok", "clips": "ok"})))
+    Ok(HttpResponse::Ok()
+        .json(json!({"status": "ready", "redis": "ok", "clips": "ok", "live": "ok"})))
 }

@@ -8,7 +8,10 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use tokio::sync::broadcast;
 
+use tokio::time::Instant;
+
 use crate::store::LIVE_CHANNEL;
+use crate::store::live_wire::BEAT;
 pub use crate::store::live_wire::{AlertChange, LiveMessage, OrderChange, TruckMove};
 
 /// What a local subscriber receives.
@@ -26,14 +29,19 @@ pub enum Live {
 
 struct Inner {
     orders: Mutex<HashMap<String, broadcast::Sender<Live>>>,
+    /// When the subscription last heard anything (or was made).
+    heard: Mutex<Instant>,
+    beat_every: Duration,
     links: super::limits::LinkSockets,
     fleet: broadcast::Sender<Live>,
     task: tokio::task::JoinHandle<()>,
+    beats: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
         self.task.abort();
+        self.beats.abort();
     }
 }
 
@@ -68,11 +76,15 @@ impl Drop for OrderSubscription {
 }
 
 impl Hub {
-    /// Subscribes to the live channel and keeps the subscription up.
-    pub fn start(client: redis::Client) -> Self {
+    /// Subscribes to the live channel and keeps the subscription up, with
+    /// a beat down the channel every `beat_every`.
+    pub fn start(client: redis::Client, beat_every: Duration) -> Self {
         let (fleet, _) = broadcast::channel(4096);
         let inner = Arc::new_cyclic(|weak: &Weak<Inner>| Inner {
             orders: Mutex::new(HashMap::new()),
+            heard: Mutex::new(Instant::now()),
+            beat_every,
+            beats: tokio::spawn(beat(client.clone(), beat_every)),
             links: super::limits::LinkSockets::default(),
             fleet,
             task: tokio::spawn(listen(client, weak.clone())),
@@ -102,14 +114,34 @@ impl Hub {
         self.inner.links.claim(link_hash)
     }
 
+    /// Whether the live channel carries messages to this instance now
+    /// (something heard within three beats).
+    pub fn listening(&self) -> bool {
+        self.inner.heard_within()
+    }
+
     pub fn subscribe_fleet(&self) -> broadcast::Receiver<Live> {
         self.inner.fleet.subscribe()
     }
 }
 
 impl Inner {
+    fn heard_within(&self) -> bool {
+        self.heard
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .elapsed()
+            < self.beat_every * 3
+    }
+
+    fn hear(&self) {
+        *self.heard.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+    }
+
     fn dispatch(&self, payload: &[u8]) {
+        self.hear();
         let live = match LiveMessage::parse(payload) {
+            Ok(LiveMessage::Beat) => return,
             Ok(LiveMessage::Order(c)) => Live::Order(Arc::new(c)),
             Ok(LiveMessage::Truck(t)) => Live::Truck(Arc::new(t)),
             Ok(LiveMessage::Alert(a)) => Live::Alert(Arc::new(a)),
@@ -163,13 +195,16 @@ async fn listen(client: redis::Client, hub: Weak<Inner>) {
                         tracing::info!("subscribed to the live channel");
                         h.resync();
                     }
+                    let silence = h.beat_every * 3;
                     drop(h);
                     let mut messages = pubsub.on_message();
-                    while let Some(msg) = messages.next().await {
+                    // Beats come every `beat_every`: a subscription silent
+                    // for three is dead, even if its connection says nothing.
+                    while let Ok(Some(msg)) = tokio::time::timeout(silence, messages.next()).await {
                         let Some(h) = hub.upgrade() else { return };
                         h.dispatch(msg.get_payload_bytes());
                     }
-                    tracing::warn!("live channel lost; reconnecting");
+                    tracing::warn!("live channel lost or silent; subscribing again");
                 }
                 Err(e) => tracing::warn!(error = %e, "could not subscribe to the live channel"),
             },
@@ -181,5 +216,29 @@ async fn listen(client: redis::Client, hub: Weak<Inner>) {
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(Duration::from_secs(2));
+    }
+}
+
+/// Sends a beat down the live channel every `every`, so every instance's
+/// subscription hears something while it works.
+async fn beat(client: redis::Client, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut conn = None;
+    loop {
+        tick.tick().await;
+        if conn.is_none() {
+            conn = client.get_multiplexed_async_connection().await.ok();
+        }
+        if let Some(c) = conn.as_mut() {
+            let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
+                .arg(LIVE_CHANNEL)
+                .arg(BEAT)
+                .query_async(c)
+                .await;
+            if sent.is_err() {
+                conn = None;
+            }
+        }
     }
 }

@@ -22,6 +22,10 @@ pub struct LiveOptions {
     pub peer_timeout: Duration,
     /// How often the fleet socket's position frame goes out (at most).
     pub fleet_frame: Duration,
+    /// How often each instance sends a beat down the live channel: a
+    /// subscription that hears nothing for three beats is dead (a half-open
+    /// connection says nothing), and is made again.
+    pub beat_every: Duration,
 }
 
 impl Default for LiveOptions {
@@ -30,6 +34,7 @@ impl Default for LiveOptions {
             ping_interval: Duration::from_secs(10),
             peer_timeout: Duration::from_secs(45),
             fleet_frame: Duration::from_millis(500),
+            beat_every: Duration::from_secs(5),
         }
     }
 }

@@ -9,6 +9,9 @@ use serde_json::{Map, Value};
 /// The version of the messages; the Lua writes it as `v`.
 pub const VERSION: u32 = 3;
 
+/// The beat each instance sends down the live channel.
+pub const BEAT: &str = r#"{"v":3,"kind":"beat"}"#;
+
 /// What one history entry of an order changed: each entry one change, so
 /// each live frame has a cursor of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -107,6 +110,8 @@ pub enum LiveMessage {
     Truck(TruckMove),
     Alert(AlertChange),
     Link(LinkChange),
+    /// An instance's beat: proof that the channel carries messages.
+    Beat,
 }
 
 #[derive(Deserialize)]

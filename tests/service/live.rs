@@ -376,3 +376,58 @@ async fn a_link_holds_at_most_eight_sockets() {
         }
     }
 }
+
+/// A live channel that goes silent (Redis paused here; a half-open
+/// connection is as silent) is noticed within three beats: /readyz says
+/// so, the subscription is made again, and sockets catch up after.
+#[actix_web::test]
+async fn a_silent_live_channel_is_noticed_and_made_again() {
+    let redis = TestRedis::start();
+    let app = TestApp::spawn(&redis).await;
+    let key = app.carrier("sf-auto").await;
+    let token = app.order("JD-1", "sf-auto").await;
+    let mut ws = app.ws(&format!("/ws/track/{token}")).await.expect("open");
+    assert_eq!(ws.next().await["type"], "snapshot");
+    assert_eq!(app.call("GET", "/readyz", None, None).await.status, 200);
+    let mut c = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    // Writes (and so every PUBLISH) wait for 1.5 s: three beats of 300 ms
+    // go unheard.
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(1500)
+        .arg("WRITE")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let r = app.call("GET", "/readyz", None, None).await;
+    assert_eq!(r.status, 503, "{}", r.body);
+    // Once Redis writes again, the instance hears the channel again, and
+    // what was posted meanwhile reaches the socket.
+    app.post_expect(
+        &key,
+        json!([order_fix("s1", "JD-1", -5, 23.1, 113.5)]),
+        "accepted",
+    )
+    .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        if app.call("GET", "/readyz", None, None).await.status == 200 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "ready again");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut saw_position = false;
+    while let Some(m) = ws.next_within(Duration::from_secs(2)).await {
+        if m["event"]["kind"] == "position" {
+            saw_position = true;
+            break;
+        }
+    }
+    assert!(saw_position, "the socket got what was posted");
+}

@@ -57,6 +57,7 @@ pub fn settings(redis: &TestRedis) -> Settings {
             ping_interval: Duration::from_millis(500),
             peer_timeout: Duration::from_secs(3),
             fleet_frame: Duration::from_millis(500),
+            beat_every: Duration::from_millis(300),
         },
         store: StoreOptions::default(),
         clock: Clock::System,
