@@ -28,23 +28,30 @@ impl Listener {
         }
     }
 
-    /// The next message, read strictly.
+    /// The next message but the instances' beats, read strictly.
     async fn next(&mut self) -> LiveMessage {
-        let msg = tokio::time::timeout(Duration::from_secs(5), self.messages.next())
-            .await
-            .expect("a live message within 5 s")
-            .expect("the channel is open");
-        LiveMessage::parse(msg.get_payload_bytes()).unwrap_or_else(|e| {
-            panic!(
-                "{e}: {:?}",
-                String::from_utf8_lossy(msg.get_payload_bytes())
-            )
-        })
+        loop {
+            let msg = tokio::time::timeout(Duration::from_secs(5), self.messages.next())
+                .await
+                .expect("a live message within 5 s")
+                .expect("the channel is open");
+            match LiveMessage::parse(msg.get_payload_bytes()) {
+                Ok(LiveMessage::Beat) => continue,
+                Ok(m) => return m,
+                Err(e) => panic!(
+                    "{e}: {:?}",
+                    String::from_utf8_lossy(msg.get_payload_bytes())
+                ),
+            }
+        }
     }
 
     async fn none(&mut self) {
-        let more = tokio::time::timeout(Duration::from_millis(200), self.messages.next()).await;
-        assert!(more.is_err(), "no further message");
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(200);
+        while let Ok(Some(msg)) = tokio::time::timeout_at(deadline, self.messages.next()).await {
+            let m = LiveMessage::parse(msg.get_payload_bytes()).expect("a live message");
+            assert!(matches!(m, LiveMessage::Beat), "no further message: {m:?}");
+        }
     }
 }
 
