@@ -23,6 +23,9 @@ pub struct ServeArgs {
     /// PEM file of the certificate authority for rediss://; unset: the system's roots.
     #[arg(long, env = "VINPATH_REDIS_CA")]
     pub redis_ca: Option<PathBuf>,
+    /// Acknowledge a write only once this many replicas hold it (WAIT); short of that, 503.
+    #[arg(long, env = "VINPATH_DURABLE_REPLICAS", default_value_t = 0)]
+    pub durable_replicas: u32,
     /// Clip storage: file:///abs/path, memory://, s3://bucket (endpoint and keys from AWS_*); unset: DATA_DIR/clips.
     #[arg(long, env = "VINPATH_STORE")]
     pub store: Option<String>,
@@ -109,6 +112,7 @@ impl From<ServeArgs> for Settings {
             },
             store: StoreOptions {
                 history_limit: a.history_limit.max(1),
+                durable_replicas: a.durable_replicas,
                 geo: GeoOptions {
                     stationary: chrono::Duration::minutes(a.stationary_minutes),
                     off_route_m: a.off_route_km * 1000.0,

@@ -76,7 +76,7 @@ pub fn chain(e: &dyn std::error::Error) -> String {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Unavailable(_) => {
+            StoreError::Unavailable(_) | StoreError::NotReplicated { .. } => {
                 tracing::warn!(error = %chain(&e), "redis unavailable");
                 ApiError::Unavailable
             }

@@ -44,6 +44,11 @@ pub enum StoreError {
     /// Redis holds data vinpath cannot read.
     #[error("unreadable data in redis: {0}")]
     Corrupt(String),
+    /// Fewer replicas than asked for hold a write yet; the caller may
+    /// retry shortly (the write may have been made: a retry is a
+    /// duplicate).
+    #[error("only {got} of {wanted} replicas hold the write")]
+    NotReplicated { wanted: u32, got: i64 },
 }
 
 impl From<RedisError> for StoreError {
@@ -76,6 +81,8 @@ pub struct StoreOptions {
     /// The certificate authority (PEM) a `rediss://` Redis is checked
     /// against; `None`: the system's roots.
     pub redis_ca_pem: Option<Vec<u8>>,
+    /// Replicas that must hold a write before it is acknowledged (`WAIT`).
+    pub durable_replicas: u32,
 }
 
 impl Default for StoreOptions {
@@ -85,6 +92,7 @@ impl Default for StoreOptions {
             dedupe_days: 7,
             geo: crate::geo::pass::GeoOptions::default(),
             redis_ca_pem: None,
+            durable_replicas: 0,
         }
     }
 }
@@ -217,16 +225,35 @@ impl Store {
 
     /// Runs a pipeline whose commands may fail one by one (function calls
     /// that return errors); each result stands alone.
+    ///
+    /// These are the pipelines that write what vinpath acknowledges: with
+    /// `durable_replicas`, the same round trip ends with a `WAIT` for that
+    /// many replicas, and fewer is an error (a 503; the retry a duplicate).
     pub async fn query_each(&self, pipe: &mut Pipeline) -> Result<Vec<redis::Value>> {
         pipe.ignore_errors();
-        let values: Vec<redis::Value> = self.query(pipe).await?;
+        let wanted = self.options().durable_replicas;
+        let mut durable = pipe.clone();
+        if wanted > 0 {
+            durable.cmd("WAIT").arg(wanted).arg(WAIT_MS);
+        }
+        let mut values: Vec<redis::Value> = self.query(&durable).await?;
         let missing = values.iter().any(|v| match v {
             redis::Value::ServerError(e) => e.to_string().contains("Function not found"),
             _ => false,
         });
         if missing {
             self.load_functions().await?;
-            return self.query(pipe).await;
+            values = self.query(&durable).await?;
+        }
+        if wanted > 0 {
+            let got = match values.pop() {
+                Some(redis::Value::Int(n)) => n,
+                Some(redis::Value::ServerError(e)) => return Err(redis::RedisError::from(e).into()),
+                other => return Err(StoreError::Corrupt(format!("WAIT answered {other:?}"))),
+            };
+            if got < i64::from(wanted) {
+                return Err(StoreError::NotReplicated { wanted, got });
+            }
         }
         Ok(values)
     }
@@ -285,6 +312,10 @@ fn is_not_now(e: &RedisError) -> bool {
     ];
     e.code().is_some_and(|c| NOT_NOW.contains(&c))
 }
+
+/// How long a write waits for its replicas (within the connection's
+/// one-second answer time).
+const WAIT_MS: u64 = 500;
 
 fn is_missing_function(e: &RedisError) -> bool {
     e.to_string().contains("Function not found")

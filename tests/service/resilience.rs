@@ -374,46 +374,7 @@ async fn a_redis_that_says_not_now_is_a_503() {
         "accepted",
     )
     .await;
-    // The new primary sends its data at once (not after the default 5 s).
-    let mut o = redis::Client::open(other.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    let _: () = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("repl-diskless-sync-delay")
-        .arg(0)
-        .query_async(&mut o)
-        .await
-        .unwrap();
-    let mut c = redis::Client::open(redis.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    let _: () = redis::cmd("REPLICAOF")
-        .arg("127.0.0.1")
-        .arg(other.port)
-        .query_async(&mut c)
-        .await
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let info: String = redis::cmd("INFO")
-            .arg("replication")
-            .query_async(&mut c)
-            .await
-            .unwrap();
-        if info.contains("master_link_status:up") {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the replica did not sync: {info}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    replicate(&other, &redis).await;
     let r = app
         .events(&key, json!([order_fix("ro-1", "JD-1", -5, 23.0, 113.4)]))
         .await;
@@ -447,4 +408,77 @@ async fn readiness_asks_the_clip_store_too() {
         "took {:?}",
         started.elapsed()
     );
+}
+
+/// Makes `replica` a replica of `primary`, synced.
+async fn replicate(primary: &TestRedis, replica: &TestRedis) {
+    let conn = |r: &TestRedis| redis::Client::open(r.url()).unwrap();
+    let mut p = conn(primary)
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("repl-diskless-sync-delay")
+        .arg(0)
+        .query_async(&mut p)
+        .await
+        .unwrap();
+    let mut r = conn(replica)
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: () = redis::cmd("REPLICAOF")
+        .arg("127.0.0.1")
+        .arg(primary.port)
+        .query_async(&mut r)
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let info: String = redis::cmd("INFO")
+            .arg("replication")
+            .query_async(&mut r)
+            .await
+            .unwrap();
+        if info.contains("master_link_status:up") {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the replica did not sync: {info}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// With `VINPATH_DURABLE_REPLICAS=1` an event is acknowledged only once a
+/// replica holds it: without the replica the answer is 503, and the retry
+/// once it is back is a duplicate, never a second application.
+#[actix_web::test]
+async fn a_write_is_acknowledged_only_once_its_replicas_hold_it() {
+    let primary = TestRedis::start();
+    let mut replica = TestRedis::start();
+    replicate(&primary, &replica).await;
+    let mut s = settings(&primary);
+    s.store.durable_replicas = 1;
+    let app = TestApp::with(s).await;
+    let key = app.carrier("sf-auto").await;
+    app.order("JD-1", "sf-auto").await;
+    app.post_expect(
+        &key,
+        json!([order_fix("d1", "JD-1", -9, 23.0, 113.4)]),
+        "accepted",
+    )
+    .await;
+    replica.kill();
+    let fix = order_fix("d2", "JD-1", -8, 23.01, 113.4);
+    let r = app.events(&key, json!([fix.clone()])).await;
+    r.assert_problem(503, "unavailable");
+    assert!(r.header("retry-after").is_some());
+    replica.restart();
+    replicate(&primary, &replica).await;
+    app.post_expect(&key, json!([fix]), "duplicate").await;
+    let h = app.carrier_history("JD-1").await;
+    assert_eq!(h.iter().filter(|e| e["event_id"] == "d2").count(), 1);
 }
