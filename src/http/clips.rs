@@ -2,17 +2,13 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use bytes::{Bytes, BytesMut};
 use chrono::DateTime;
-use futures_util::{StreamExt, TryStreamExt};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::{ApiError, AppState, Caller};
 use crate::domain::{CarrierId, TruckId};
-use crate::media::sniff::{SNIFF_BYTES, video_type};
-use crate::media::{MediaError, UploadError};
-use crate::store::clips::{AttachError, ClipMeta};
+use crate::media::MediaError;
 use crate::store::uploads::Claim;
 
 const KINDS: [&str; 4] = ["transport", "storage", "inspection", "handover"];
@@ -184,10 +180,22 @@ async fn upload(
         Target::Order(_) => None,
     };
     let to = (order_ids, truck_id);
-    let result = store_clip(&state, &carrier, kind, captured_at, to, &mut payload).await;
+    let mut recorded = None;
+    let result = super::receive::store_clip(
+        &state,
+        &carrier,
+        kind,
+        captured_at,
+        to,
+        &mut payload,
+        &mut recorded,
+    )
+    .await;
     if let Some(mut p) = pending {
         p.open = false;
-        let made = result.as_ref().ok().map(|m| m.clip_id.as_str());
+        // A clip recorded, even for only some of its orders, is the one a
+        // retry with this key finds: never a second clip.
+        let made = recorded.as_deref();
         if let Err(e) = state.store.settle_upload(&carrier, &p.key, made).await {
             tracing::warn!(error = %super::error::chain(&e), "could not settle an idempotency key");
         }
@@ -196,86 +204,8 @@ async fn upload(
     Ok(HttpResponse::Created().json(json!({"clip_id": meta.clip_id, "order_ids": meta.order_ids})))
 }
 
-fn too_large(max: u64) -> ApiError {
+pub(super) fn too_large(max: u64) -> ApiError {
     ApiError::TooLarge(format!("a clip is at most {max} bytes"))
-}
-
-/// Sniffs, streams into storage and records the clip; on any failure
-/// nothing is left behind.
-async fn store_clip(
-    state: &AppState,
-    carrier: &CarrierId,
-    kind: String,
-    captured_at: chrono::DateTime<chrono::Utc>,
-    (order_ids, truck_id): (Vec<String>, Option<String>),
-    payload: &mut web::Payload,
-) -> Result<ClipMeta, ApiError> {
-    let max = state.max_clip_bytes;
-    let mut head = BytesMut::new();
-    while head.len() < SNIFF_BYTES {
-        match payload.next().await {
-            Some(chunk) => {
-                let chunk = chunk
-                    .map_err(|e| ApiError::BadRequest(format!("the upload broke off: {e}")))?;
-                head.extend_from_slice(&chunk);
-                if head.len() as u64 > max {
-                    return Err(too_large(max));
-                }
-            }
-            None => break,
-        }
-    }
-    let content_type = video_type(&head)
-        .ok_or_else(|| ApiError::UnsupportedMediaType("a clip must be MP4 or WebM video".into()))?;
-    let clip_id = ulid::Ulid::generate().to_string();
-    let key = format!("clips/{clip_id}");
-    let rest = payload.map_err(|e| e.to_string());
-    let size = match state.clips.upload(&key, Bytes::from(head), rest, max).await {
-        Ok(size) => size,
-        Err(UploadError::TooLarge(max)) => return Err(too_large(max)),
-        Err(UploadError::Broken(m)) => {
-            return Err(ApiError::BadRequest(format!("the upload broke off: {m}")));
-        }
-        Err(UploadError::Store(e)) => return Err(e.into()),
-    };
-    let now = state.clock.now();
-    let mut meta = ClipMeta {
-        clip_id,
-        key,
-        content_type: content_type.to_owned(),
-        size,
-        kind,
-        captured_at,
-        carrier_id: carrier.to_string(),
-        order_ids,
-        truck_id,
-        created_at: now,
-    };
-    let delete = async |key: &str| {
-        if let Err(d) = state.clips.delete(key).await {
-            tracing::error!(error = %d, key, "could not delete an unrecorded clip");
-        }
-    };
-    match state.store.attach_clip(&meta, now).await {
-        Ok(reached) if reached.is_empty() => {
-            delete(&meta.key).await;
-            Err(ApiError::Conflict(
-                "order_changed",
-                "the order is no longer this carrier's".into(),
-            ))
-        }
-        Ok(reached) => {
-            meta.order_ids = reached;
-            Ok(meta)
-        }
-        Err(AttachError::NotRecorded(e)) => {
-            delete(&meta.key).await;
-            Err(e.into())
-        }
-        // Recorded: the clip stays for the orders that have it, and the
-        // retention sweep knows it.
-        Err(AttachError::Partial(e)) => Err(e.into()),
-    }
 }
 
 /// An idempotency key claimed for an upload under way.

@@ -13,6 +13,7 @@ mod ops;
 mod orders;
 pub mod pages;
 mod playback;
+mod receive;
 mod sites;
 mod track;
 

@@ -76,10 +76,13 @@ impl Jobs {
         }
     }
 
-    /// Deletes clips past their retention now; returns how many.
+    /// Deletes clips past their retention, and objects of uploads that
+    /// died before they were recorded, now; returns how many.
     pub async fn sweep_now(&self) -> Result<usize, StoreError> {
         let i = &self.inner;
-        sweep_clips(&i.store, &i.clips, i.clock.now(), i.retention).await
+        let now = i.clock.now();
+        let expired = sweep_clips(&i.store, &i.clips, now, i.retention).await?;
+        Ok(expired + sweep::sweep_unfinished(&i.store, &i.clips, now).await?)
     }
 
     /// Raises `no_signal` for trackers gone quiet now; returns how many.

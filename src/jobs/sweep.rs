@@ -6,6 +6,36 @@ use chrono::{DateTime, Utc};
 use crate::media::ClipStore;
 use crate::store::{Store, StoreError};
 
+/// How long an upload may stay under way before the sweep takes it for
+/// dead (its request gone between storing the object and recording it).
+pub const UPLOAD_DEAD_AFTER: chrono::Duration = chrono::Duration::hours(6);
+
+/// Removes the objects of uploads that died before their clip was
+/// recorded; returns how many.
+pub async fn sweep_unfinished(
+    store: &Store,
+    clips: &ClipStore,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let mut removed = 0;
+    for (clip_id, recorded) in store
+        .unfinished_uploads(now - UPLOAD_DEAD_AFTER, 100)
+        .await?
+    {
+        if !recorded {
+            match clips.delete(&format!("clips/{clip_id}")).await {
+                Ok(()) => removed += 1,
+                Err(e) => {
+                    tracing::warn!(error = %e, clip = clip_id, "could not delete an unrecorded clip; will retry");
+                    continue;
+                }
+            }
+        }
+        store.end_upload(&clip_id).await?;
+    }
+    Ok(removed)
+}
+
 /// Deletes clips kept longer than `retention` after their orders finished:
 /// the object first, then its metadata, so nothing points at a missing
 /// clip for longer than one sweep. Returns how many were deleted.

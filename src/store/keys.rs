@@ -93,6 +93,10 @@ pub fn clip(id: &str) -> String {
 /// Every clip by creation time, for the retention sweep.
 pub const CLIPS: &str = "vp:clips";
 
+/// Clip uploads under way, by when they began (ms): the clip ids whose
+/// objects may exist without a record yet.
+pub const UPLOADS: &str = "vp:uploads";
+
 /// An upload's `Idempotency-Key`, by the hash of the carrier and key.
 pub fn idempotency(carrier: &CarrierId, key: &str) -> String {
     format!("vp:idem:{carrier}:{}", super::auth::hash(key))

@@ -638,3 +638,52 @@ async fn cut_off(place: Where) {
     assert_eq!(view["milestone"], "ordered");
     assert!(app.history("JD-1").await.is_empty(), "no clip recorded");
 }
+
+/// An upload whose request died between storing the object and recording
+/// the clip leaves nothing for long: the sweep finds the object by the
+/// upload's note and removes it; a recorded clip stays.
+#[actix_web::test]
+async fn an_object_stored_but_never_recorded_is_swept() {
+    let redis = TestRedis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let clock = vinpath::clock::Clock::manual(chrono::Utc::now());
+    let mut s = settings(&redis);
+    s.clip_store = Some(format!("file://{}", dir.path().display()));
+    s.clock = clock.clone();
+    let app = TestApp::with(s).await;
+    let key = app.carrier("sf-auto").await;
+    app.order("JD-1", "sf-auto").await;
+    let kept = upload(
+        &app,
+        &key,
+        &clips_path("JD-1", "transport", -5),
+        MP4,
+        "video/mp4",
+        None,
+    )
+    .await;
+    assert_eq!(kept.status, 201, "{}", kept.body);
+    // The died upload: its note, and its object, but no record.
+    let store = vinpath::store::Store::connect(&redis.url(), Default::default())
+        .await
+        .unwrap();
+    store
+        .begin_upload("01DIEDUPLOAD", clock.now())
+        .await
+        .unwrap();
+    std::fs::create_dir_all(dir.path().join("clips")).unwrap();
+    std::fs::write(dir.path().join("clips/01DIEDUPLOAD"), MP4).unwrap();
+    assert_eq!(
+        app.jobs.sweep_now().await.unwrap(),
+        0,
+        "it may still be under way"
+    );
+    clock.advance(chrono::Duration::hours(7));
+    assert_eq!(app.jobs.sweep_now().await.unwrap(), 1);
+    assert!(!dir.path().join("clips/01DIEDUPLOAD").exists());
+    let id = kept.body["clip_id"].as_str().unwrap();
+    assert!(
+        dir.path().join(format!("clips/{id}")).exists(),
+        "the recorded clip stays"
+    );
+}
