@@ -315,7 +315,7 @@ fn is_not_now(e: &RedisError) -> bool {
 
 /// How long a write waits for its replicas (within the connection's
 /// one-second answer time).
-const WAIT_MS: u64 = 500;
+const WAIT_MS: u64 = 800;
 
 fn is_missing_function(e: &RedisError) -> bool {
     e.to_string().contains("Function not found")
