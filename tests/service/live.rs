@@ -383,7 +383,11 @@ async fn a_link_holds_at_most_eight_sockets() {
 #[actix_web::test]
 async fn a_silent_live_channel_is_noticed_and_made_again() {
     let redis = TestRedis::start();
-    let app = TestApp::spawn(&redis).await;
+    let mut s = settings(&redis);
+    // The test's socket reads only at the end: keep it from being dropped
+    // as a silent peer meanwhile.
+    s.live.peer_timeout = Duration::from_secs(30);
+    let app = TestApp::with(s).await;
     let key = app.carrier("sf-auto").await;
     let token = app.order("JD-1", "sf-auto").await;
     let mut ws = app.ws(&format!("/ws/track/{token}")).await.expect("open");
@@ -394,27 +398,21 @@ async fn a_silent_live_channel_is_noticed_and_made_again() {
         .get_multiplexed_async_connection()
         .await
         .unwrap();
-    // Writes (and so every PUBLISH) wait for 1.5 s: three beats of 300 ms
+    // Writes (and so every PUBLISH) wait for 3 s: three beats of 300 ms
     // go unheard.
     let _: () = redis::cmd("CLIENT")
         .arg("PAUSE")
-        .arg(1500)
+        .arg(3000)
         .arg("WRITE")
         .query_async(&mut c)
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     let r = app.call("GET", "/readyz", None, None).await;
     assert_eq!(r.status, 503, "{}", r.body);
     // Once Redis writes again, the instance hears the channel again, and
-    // what was posted meanwhile reaches the socket.
-    app.post_expect(
-        &key,
-        json!([order_fix("s1", "JD-1", -5, 23.1, 113.5)]),
-        "accepted",
-    )
-    .await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    // the socket, kept open throughout, gets what is posted.
+    let deadline = std::time::Instant::now() + Duration::from_secs(8);
     loop {
         if app.call("GET", "/readyz", None, None).await.status == 200 {
             break;
@@ -422,6 +420,12 @@ async fn a_silent_live_channel_is_noticed_and_made_again() {
         assert!(std::time::Instant::now() < deadline, "ready again");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    app.post_expect(
+        &key,
+        json!([order_fix("s1", "JD-1", -5, 23.1, 113.5)]),
+        "accepted",
+    )
+    .await;
     let mut saw_position = false;
     while let Some(m) = ws.next_within(Duration::from_secs(2)).await {
         if m["event"]["kind"] == "position" {
