@@ -86,7 +86,9 @@ pub async fn socket(
         after: query.into_inner().after,
         clip_base: state.clip_base(&path),
         opts: state.live.clone(),
-        link_hash: order.link_hash.clone(),
+        // The link this socket was opened with (not the order's, read
+        // again: a rotation may have come between).
+        link_hash: crate::store::auth::hash(&path),
         expires_at: order
             .delivered_at
             .filter(|_| order.milestone == Milestone::Delivered)

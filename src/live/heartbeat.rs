@@ -9,6 +9,9 @@ use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 use super::LiveOptions;
 
+/// How long a close frame may wait for a peer that does not read.
+const CLOSE_WITHIN: Duration = Duration::from_secs(2);
+
 /// A connected websocket client.
 pub(super) struct Peer {
     /// `track` or `fleet`, for the connection gauge.
@@ -56,7 +59,7 @@ impl Peer {
         tokio::select! {
             _ = tokio::time::sleep_until(self.last_seen + self.timeout) => FromPeer::Gone,
             _ = self.interval.tick() => {
-                let ping = tokio::time::timeout(self.timeout, self.session.ping(b""));
+                let ping = tokio::time::timeout_at(self.deadline(), self.session.ping(b""));
                 match ping.await {
                     Ok(Ok(())) => FromPeer::Alive,
                     _ => FromPeer::Gone,
@@ -65,7 +68,7 @@ impl Peer {
             msg = self.stream.next() => match msg {
                 Some(Ok(AggregatedMessage::Ping(bytes))) => {
                     self.last_seen = Instant::now();
-                    let pong = tokio::time::timeout(self.timeout, self.session.pong(&bytes));
+                    let pong = tokio::time::timeout_at(self.deadline(), self.session.pong(&bytes));
                     match pong.await {
                         Ok(Ok(())) => FromPeer::Alive,
                         _ => FromPeer::Gone,
@@ -80,13 +83,17 @@ impl Peer {
         }
     }
 
+    /// When a peer last heard stops counting as there.
+    fn deadline(&self) -> Instant {
+        (self.last_seen + self.timeout).max(Instant::now())
+    }
+
     /// Sends a text frame; false when the peer is gone, or has not taken
     /// anything for the peer timeout (a peer that stops reading holds its
     /// socket no longer than a silent one, and its buffers stay bounded).
     pub async fn send(&mut self, text: String) -> bool {
-        let deadline = (self.last_seen + self.timeout).max(Instant::now());
         matches!(
-            tokio::time::timeout_at(deadline, self.session.text(text)).await,
+            tokio::time::timeout_at(self.deadline(), self.session.text(text)).await,
             Ok(Ok(()))
         )
     }
@@ -104,6 +111,6 @@ impl Peer {
             description: None,
         });
         // A peer that does not read may never take the close frame either.
-        let _ = tokio::time::timeout(self.timeout, self.session.close(reason)).await;
+        let _ = tokio::time::timeout(CLOSE_WITHIN, self.session.close(reason)).await;
     }
 }

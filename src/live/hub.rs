@@ -186,8 +186,27 @@ async fn listen(client: redis::Client, hub: Weak<Inner>) {
     // changes after a loss: either way they resync once subscribed.
     let mut lost = true;
     loop {
-        match client.get_async_pubsub().await {
-            Ok(mut pubsub) => match pubsub.subscribe(LIVE_CHANNEL).await {
+        let Some(silence) = hub.upgrade().map(|h| h.beat_every * 3) else {
+            return;
+        };
+        // A half-open connection may never answer the connect or the
+        // subscribe either: give up on them as on a silent subscription.
+        let connect = tokio::time::timeout(silence, client.get_async_pubsub()).await;
+        let connect = connect.unwrap_or_else(|_| {
+            Err(redis::RedisError::from((
+                redis::ErrorKind::Io,
+                "live channel connect timed out",
+            )))
+        });
+        match connect {
+            Ok(mut pubsub) => match tokio::time::timeout(silence, pubsub.subscribe(LIVE_CHANNEL))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(redis::RedisError::from((
+                        redis::ErrorKind::Io,
+                        "live channel subscribe timed out",
+                    )))
+                }) {
                 Ok(()) => {
                     backoff = Duration::from_millis(100);
                     let Some(h) = hub.upgrade() else { return };

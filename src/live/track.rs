@@ -41,12 +41,20 @@ impl Track {
         };
         let view = snap.public_view(|id| format!("{}{id}", self.clip_base));
         self.last = snap.cursor;
+        if snap.state.milestone == crate::domain::Milestone::Delivered
+            && let Some(d) = snap.state.delivered_at
+        {
+            self.expires_at = Some(d + Duration::days(self.link_days));
+        }
         let text = messages::snapshot(&self.last, view, reset);
         Ok(self.peer.send(text).await)
     }
 
     async fn send_entries(&mut self, entries: Vec<HistoryEntry>) -> bool {
         for e in entries {
+            if e.change == Some(Change::Milestone) {
+                self.note_milestone(&e.record);
+            }
             if let Some(text) =
                 messages::track_event(&e.cursor, e.change, e.gap, &e.record, &self.clip_base)
                 && !self.peer.send(text).await
@@ -71,6 +79,17 @@ impl Track {
         }
     }
 
+    /// A delivery starts the link's last days: the socket closes when they
+    /// end.
+    fn note_milestone(&mut self, record: &serde_json::Map<String, serde_json::Value>) {
+        if record.get("milestone").and_then(|m| m.as_str()) == Some("delivered") {
+            let at = record.get("occurred_at").and_then(|a| a.as_str());
+            self.expires_at = at
+                .and_then(|a| DateTime::parse_from_rfc3339(a).ok())
+                .map(|d| d.to_utc() + Duration::days(self.link_days));
+        }
+    }
+
     /// Whether the socket's link still opens the order; closes it if not.
     async fn check_link(&mut self) -> Result<bool, StoreError> {
         let current = self
@@ -86,14 +105,11 @@ impl Track {
     async fn on_live(&mut self, live: Result<Live, RecvError>) -> Result<bool, StoreError> {
         match live {
             Ok(Live::Order(c)) => {
+                if c.change == Change::Milestone {
+                    self.note_milestone(&c.event);
+                }
                 if cursor_key(&c.cursor) <= cursor_key(&self.last) {
                     return Ok(true);
-                }
-                if c.change == Change::Milestone && c.milestone == "delivered" {
-                    let at = c.event.get("occurred_at").and_then(|a| a.as_str());
-                    self.expires_at = at
-                        .and_then(|a| DateTime::parse_from_rfc3339(a).ok())
-                        .map(|d| d.to_utc() + Duration::days(self.link_days));
                 }
                 if let Some(text) = messages::track_event(
                     &c.cursor,
@@ -171,9 +187,14 @@ pub async fn serve(
         link_days,
         closing: None,
     };
-    let first = match after {
-        Some(_) => t.catch_up().await,
-        None => t.send_snapshot(false).await,
+    // A rotation between the handler's check and the subscription told
+    // nobody: check once now that this socket hears of the next.
+    let first = match t.check_link().await {
+        Ok(true) => match after {
+            Some(_) => t.catch_up().await,
+            None => t.send_snapshot(false).await,
+        },
+        other => other,
     };
     let mut alive = matches!(first, Ok(true));
     while alive {

@@ -93,6 +93,10 @@ pub fn clip(id: &str) -> String {
 /// Every clip by creation time, for the retention sweep.
 pub const CLIPS: &str = "vp:clips";
 
+/// Written before each `WAIT` of durable writes, so the `WAIT` covers all
+/// that was written before, on any connection.
+pub const DURABLE: &str = "vp:durable";
+
 /// Clip uploads under way, by when they began (ms): the clip ids whose
 /// objects may exist without a record yet.
 pub const UPLOADS: &str = "vp:uploads";

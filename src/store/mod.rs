@@ -105,6 +105,9 @@ impl Default for StoreOptions {
 pub struct Store {
     inner: Arc<Inner>,
     conn: ConnectionManager,
+    /// With durable replicas, the connection of the writes that `WAIT`:
+    /// a `WAIT` holds its connection, so reads never queue behind one.
+    durable: Option<ConnectionManager>,
     /// Whose round trips this handle counts.
     source: Source,
 }
@@ -144,8 +147,12 @@ impl Store {
         }
         .map_err(StoreError::Redis)?;
         let conn = manager(&client)?;
+        let durable = (options.durable_replicas > 0)
+            .then(|| manager(&client))
+            .transpose()?;
         let store = Self {
             conn,
+            durable,
             source: Source::Requests,
             inner: Arc::new(Inner {
                 client,
@@ -172,6 +179,11 @@ impl Store {
         Ok(Self {
             inner: self.inner.clone(),
             conn: manager(&self.inner.client)?,
+            durable: self
+                .durable
+                .as_ref()
+                .map(|_| manager(&self.inner.client))
+                .transpose()?,
             source: self.source,
         })
     }
@@ -212,12 +224,20 @@ impl Store {
     /// Runs a pipeline in one round trip. If Redis lost vinpath's functions
     /// (a fresh Redis after a failover), none of them ran: load and retry.
     pub async fn query<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T> {
+        self.query_on(&self.conn, pipe).await
+    }
+
+    async fn query_on<T: FromRedisValue>(
+        &self,
+        conn: &ConnectionManager,
+        pipe: &Pipeline,
+    ) -> Result<T> {
         self.count_trip();
-        match pipe.query_async(&mut self.conn.clone()).await {
+        match pipe.query_async(&mut conn.clone()).await {
             Err(e) if is_missing_function(&e) => {
                 self.load_functions().await?;
                 self.count_trip();
-                Ok(pipe.query_async(&mut self.conn.clone()).await?)
+                Ok(pipe.query_async(&mut conn.clone()).await?)
             }
             other => Ok(other?),
         }
@@ -232,24 +252,43 @@ impl Store {
     pub async fn query_each(&self, pipe: &mut Pipeline) -> Result<Vec<redis::Value>> {
         pipe.ignore_errors();
         let wanted = self.options().durable_replicas;
-        let mut durable = pipe.clone();
-        if wanted > 0 {
-            durable.cmd("WAIT").arg(wanted).arg(WAIT_MS);
-        }
-        let mut values: Vec<redis::Value> = self.query(&durable).await?;
+        let (conn, durable) = match &self.durable {
+            Some(c) if wanted > 0 => {
+                let mut p = pipe.clone();
+                // A write first, so the WAIT covers everything written so
+                // far on any connection: a retry that writes nothing (a
+                // duplicate) still waits for the first try's write.
+                p.cmd("INCR").arg(keys::DURABLE);
+                p.cmd("WAIT").arg(wanted).arg(WAIT_MS);
+                (c, p)
+            }
+            _ => (&self.conn, pipe.clone()),
+        };
+        let mut values: Vec<redis::Value> = self.query_on(conn, &durable).await?;
         let missing = values.iter().any(|v| match v {
             redis::Value::ServerError(e) => e.to_string().contains("Function not found"),
             _ => false,
         });
         if missing {
             self.load_functions().await?;
-            values = self.query(&durable).await?;
+            values = self.query_on(conn, &durable).await?;
         }
-        if wanted > 0 {
-            let got = match values.pop() {
+        if wanted > 0 && self.durable.is_some() {
+            let waited = values.pop();
+            let marked = values.pop();
+            // The calls' own answers first: a demoted primary says READONLY
+            // there (and refuses the WAIT), which is a 503 like the rest.
+            for v in values.iter().chain(&marked) {
+                if let redis::Value::ServerError(e) = v
+                    && let err @ StoreError::Unavailable(_) =
+                        StoreError::from(redis::RedisError::from(e.clone()))
+                {
+                    return Err(err);
+                }
+            }
+            let got = match waited {
                 Some(redis::Value::Int(n)) => n,
-                Some(redis::Value::ServerError(e)) => return Err(redis::RedisError::from(e).into()),
-                other => return Err(StoreError::Corrupt(format!("WAIT answered {other:?}"))),
+                _ => 0,
             };
             if got < i64::from(wanted) {
                 return Err(StoreError::NotReplicated { wanted, got });

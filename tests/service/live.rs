@@ -310,6 +310,20 @@ async fn a_socket_closes_when_its_link_is_rotated_or_expires() {
     );
     let mut kept = app.ws(&format!("/ws/track/{new}")).await.expect("open");
     assert_eq!(kept.next().await["type"], "snapshot");
+    app.post_expect(
+        &key,
+        json!([order_fix("k1", "JD-1", -3, 23.2, 113.5)]),
+        "accepted",
+    )
+    .await;
+    let mut heard = false;
+    while let Some(m) = kept.next_within(Duration::from_secs(2)).await {
+        if m["event"]["kind"] == "position" {
+            heard = true;
+            break;
+        }
+    }
+    assert!(heard, "a socket on the new link stays and hears");
     // Delivered 30 days ago less a second (links work 30 days after
     // delivery): the link expires while its socket is open.
     app.order("JD-2", "sf-auto").await;

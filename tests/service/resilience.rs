@@ -366,6 +366,10 @@ async fn a_redis_that_says_not_now_is_a_503() {
     let redis = TestRedis::start();
     let other = TestRedis::start();
     let app = TestApp::spawn(&redis).await;
+    // And one that waits for a replica: its WAIT is refused there too.
+    let mut durable = settings(&redis);
+    durable.store.durable_replicas = 1;
+    let waiting = TestApp::with(durable).await;
     let key = app.carrier("sf-auto").await;
     app.order("JD-1", "sf-auto").await;
     app.post_expect(
@@ -374,12 +378,21 @@ async fn a_redis_that_says_not_now_is_a_503() {
         "accepted",
     )
     .await;
+    // The waiting instance knows the carrier's key before the demotion.
+    let r = waiting
+        .call("GET", "/api/v1/orders/JD-1", Some(&key), None)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
     replicate(&other, &redis).await;
     let r = app
         .events(&key, json!([order_fix("ro-1", "JD-1", -5, 23.0, 113.4)]))
         .await;
     r.assert_problem(503, "unavailable");
     assert!(r.header("retry-after").is_some());
+    let r = waiting
+        .events(&key, json!([order_fix("ro-2", "JD-1", -4, 23.0, 113.4)]))
+        .await;
+    r.assert_problem(503, "unavailable");
 }
 
 /// Ready means the clip store answers too, and a store that does not is
