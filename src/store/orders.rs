@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
+use super::functions::{Create, Function, Patch};
 use super::links::TrackingToken;
 use super::state::{ms, parse_state, parse_timeline, place_json};
 use super::{Result, Store, StoreError, auth, keys};
@@ -113,15 +114,12 @@ impl Store {
                 ("link_hash", token_hash),
             ];
             let mut pipe = redis::pipe();
-            pipe.cmd("FCALL")
-                .arg("vinpath3_create")
-                .arg(2)
-                .arg(keys::order(&o.order_id))
-                .arg(keys::order_timeline(&o.order_id))
-                .arg(timeline.to_string());
-            for (k, v) in &fields {
-                pipe.arg(*k).arg(v);
+            Create {
+                order: o.order_id.as_str(),
+                first_entry: &timeline.to_string(),
+                fields: &fields,
             }
+            .push(&mut pipe);
             let (created,): (bool,) = self.query(&pipe).await?;
             created
         };
@@ -218,13 +216,11 @@ impl Store {
             fields.push(("promised_by", ms(t).to_string()));
         }
         let mut pipe = redis::pipe();
-        pipe.cmd("FCALL")
-            .arg("vinpath3_patch")
-            .arg(1)
-            .arg(keys::order(id));
-        for (k, v) in &fields {
-            pipe.arg(*k).arg(v);
+        Patch {
+            order: id.as_str(),
+            fields: &fields,
         }
+        .push(&mut pipe);
         pipe.cmd("HGETALL").arg(keys::order(id));
         let (outcome, h): (String, HashMap<String, String>) = self.query(&pipe).await?;
         match outcome.as_str() {

@@ -187,6 +187,59 @@ impl Function for Quiet<'_> {
     }
 }
 
+/// Creates an order unless it exists: its first timeline entry, then its
+/// fields as name, value pairs (after the named arguments).
+#[derive(Debug, Clone)]
+pub struct Create<'a> {
+    pub order: &'a str,
+    pub first_entry: &'a str,
+    pub fields: &'a [(&'a str, String)],
+}
+
+impl Function for Create<'_> {
+    const NAME: &'static str = "create";
+    const KEYS: &'static [&'static str] = &["order_key", "timeline"];
+    const ARGV: &'static [&'static str] = &["first_entry"];
+
+    fn keys(&self) -> Vec<String> {
+        vec![keys::order(self.order), keys::order_timeline(self.order)]
+    }
+
+    fn argv(&self) -> Vec<String> {
+        let mut a = vec![self.first_entry.to_owned()];
+        for (k, v) in self.fields {
+            a.push((*k).to_owned());
+            a.push(v.clone());
+        }
+        a
+    }
+}
+
+/// Changes an order's fields (name, value pairs); the VIN only until the
+/// car is produced. Answers `ok`, `missing` or `vin_locked`.
+#[derive(Debug, Clone)]
+pub struct Patch<'a> {
+    pub order: &'a str,
+    pub fields: &'a [(&'a str, String)],
+}
+
+impl Function for Patch<'_> {
+    const NAME: &'static str = "patch";
+    const KEYS: &'static [&'static str] = &["order_key"];
+    const ARGV: &'static [&'static str] = &[];
+
+    fn keys(&self) -> Vec<String> {
+        vec![keys::order(self.order)]
+    }
+
+    fn argv(&self) -> Vec<String> {
+        self.fields
+            .iter()
+            .flat_map(|(k, v)| [(*k).to_owned(), v.clone()])
+            .collect()
+    }
+}
+
 /// Points an order at a new tracking link (by its hash), telling the old
 /// link's open sockets; answers the old hash.
 #[derive(Debug, Clone)]

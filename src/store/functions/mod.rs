@@ -13,7 +13,9 @@ use chrono::{DateTime, Utc};
 use redis::{Pipeline, Value};
 
 pub use fix::{CarriedFix, Conclusions, Fix, FixAnswer, FixCore, TruckFix, TruckFixAnswer};
-pub use misc::{AlertOp, AlertOps, Bind, Clip, ClipAnswer, Quiet, Rotate, Settle, Unbind};
+pub use misc::{
+    AlertOp, AlertOps, Bind, Clip, ClipAnswer, Create, Patch, Quiet, Rotate, Settle, Unbind,
+};
 pub use scan::{Cancel, PendingWork, Scan, ScanAnswer, SitePlacement};
 
 use super::{StoreError, keys};

@@ -71,6 +71,8 @@ fn every_function_binds_the_names_its_rust_type_lists() {
     agree::<Clip>("clip");
     agree::<Quiet>("quiet");
     agree::<Rotate>("rotate");
+    agree::<Create>("create");
+    agree::<Patch>("patch");
 }
 
 #[test]
