@@ -6,16 +6,7 @@ need_cmd() {
   local cmd=$1 pkg=$2
   command -v "$cmd" >/dev/null 2>&1 && return 0
   echo "==> installing $pkg (for $cmd)"
-  local sudo=""
-  if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null 2>&1 || { echo "error: $cmd is missing and I am not root: install $pkg" >&2; exit 1; }
-    sudo="sudo"
-  fi
-  if [ -z "${APT_UPDATED:-}" ]; then
-    $sudo apt-get update -qq
-    APT_UPDATED=1
-  fi
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$pkg" >/dev/null
+  apt_install "$pkg"
   command -v "$cmd" >/dev/null 2>&1 || { echo "error: installing $pkg did not bring $cmd" >&2; exit 1; }
 }
 
@@ -40,4 +31,26 @@ need_s3s_fs() {
   command -v s3s-fs >/dev/null 2>&1 && return 0
   echo "==> installing s3s-fs (an S3 server for the tests; a few minutes, once)"
   cargo install --locked --quiet s3s-fs --version 0.14.1 --features binary
+}
+
+# need_pkg PACKAGE: installs a Debian package that brings no command (fonts).
+need_pkg() {
+  dpkg -s "$1" >/dev/null 2>&1 && return 0
+  echo "==> installing $1"
+  apt_install "$1"
+}
+
+# apt_install PACKAGE: apt-get install as root (sudo otherwise), after one
+# apt-get update per run.
+apt_install() {
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { echo "error: $1 is missing and I am not root: install it" >&2; exit 1; }
+    sudo="sudo"
+  fi
+  if [ -z "${APT_UPDATED:-}" ]; then
+    $sudo apt-get update -qq
+    APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$1" >/dev/null
 }

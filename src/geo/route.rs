@@ -10,11 +10,12 @@ use ::geo::{Closest, Distance, Haversine, HaversineClosestPoint, Line, Point};
 /// the first vertex to each vertex precomputed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Route {
-    /// Vertices as geo points (x = lon, y = lat).
-    points: Vec<Point<f64>>,
+    /// Vertices as geo points (x = lon, y = lat). Shared: every car's
+    /// context holds its route, and contexts are copied per request.
+    points: std::sync::Arc<[Point<f64>]>,
     /// `cumulative_m[i]` is the route length from the first vertex to
     /// vertex `i`; the first entry is 0.
-    cumulative_m: Vec<f64>,
+    cumulative_m: std::sync::Arc<[f64]>,
 }
 
 /// Where a position lies relative to a route.
@@ -60,8 +61,8 @@ impl Route {
             }
         }
         Route {
-            points,
-            cumulative_m,
+            points: points.into(),
+            cumulative_m: cumulative_m.into(),
         }
     }
 
@@ -77,7 +78,7 @@ impl Route {
         let p = Point::new(lon, lat);
         // (off_route_m, along_m) of the best leg so far.
         let mut best: Option<(f64, f64)> = None;
-        for (pair, start_m) in self.points.windows(2).zip(&self.cumulative_m) {
+        for (pair, start_m) in self.points.windows(2).zip(self.cumulative_m.iter()) {
             let [a, b] = pair else { continue };
             let closest = closest_on_segment(*a, *b, p);
             let off = haversine_m(closest, p);

@@ -252,26 +252,26 @@ impl Store {
     pub async fn query_each(&self, pipe: &mut Pipeline) -> Result<Vec<redis::Value>> {
         pipe.ignore_errors();
         let wanted = self.options().durable_replicas;
-        let (conn, durable) = match &self.durable {
+        let conn = match &self.durable {
             Some(c) if wanted > 0 => {
-                let mut p = pipe.clone();
                 // A write first, so the WAIT covers everything written so
                 // far on any connection: a retry that writes nothing (a
                 // duplicate) still waits for the first try's write.
-                p.cmd("INCR").arg(keys::DURABLE);
-                p.cmd("WAIT").arg(wanted).arg(WAIT_MS);
-                (c, p)
+                pipe.cmd("INCR").arg(keys::DURABLE);
+                pipe.cmd("WAIT").arg(wanted).arg(WAIT_MS);
+                c
             }
-            _ => (&self.conn, pipe.clone()),
+            _ => &self.conn,
         };
-        let mut values: Vec<redis::Value> = self.query_on(conn, &durable).await?;
+        let durable = &*pipe;
+        let mut values: Vec<redis::Value> = self.query_on(conn, durable).await?;
         let missing = values.iter().any(|v| match v {
             redis::Value::ServerError(e) => e.to_string().contains("Function not found"),
             _ => false,
         });
         if missing {
             self.load_functions().await?;
-            values = self.query_on(conn, &durable).await?;
+            values = self.query_on(conn, durable).await?;
         }
         if wanted > 0 && self.durable.is_some() {
             let waited = values.pop();

@@ -280,8 +280,14 @@ async fn every_function_and_message_round_trips() {
     );
     assert_eq!(order_change(live.next().await).change, Change::Position);
 
-    // A clip for the truck reaches the car on it, and no other.
-    for (order, reached) in [("JD-1", true), ("JD-2", false)] {
+    // A clip for the truck reaches the car on it when it was filmed, and
+    // no other: not a car elsewhere, not this car filmed before its loading.
+    let before_loading = now - chrono::Duration::hours(1);
+    for (order, at, reached) in [
+        ("JD-1", at, true),
+        ("JD-2", at, false),
+        ("JD-1", before_loading, false),
+    ] {
         let clip = Clip {
             order,
             carrier: Some("sf-auto"),

@@ -199,35 +199,29 @@ pub(super) async fn run(
     let mut strays = redis::pipe();
     for (e, v) in expect.iter().zip(values) {
         match *e {
-            Expect::Own { v: i, k } => {
-                let a = FixAnswer::parse(v)?;
+            Expect::Own { v: i, k } | Expect::Truck { v: i, k } => {
+                // A vehicle's own call: the fix's outcome, and what it did.
+                let (status, code, detail, rev, on_board) = match e {
+                    Expect::Truck { .. } => {
+                        let a = TruckFixAnswer::parse(v)?;
+                        (a.status, a.code, a.detail, a.rev, Some(a.on_board))
+                    }
+                    _ => {
+                        let a = FixAnswer::parse(v)?;
+                        (a.status, a.code, a.detail, a.rev, None)
+                    }
+                };
                 let p = prepared[k]
                     .as_ref()
                     .ok_or_else(|| StoreError::Corrupt("a fix".into()))?;
-                settle(
-                    outcomes,
-                    p.index,
-                    (a.status, a.code.as_deref(), a.detail.as_deref()),
-                    carrier,
-                    &p.identity.target,
-                );
-                applied[i].own(k, a.status, a.rev);
-                applied[i].car(0, k, a.status, a.rev);
-            }
-            Expect::Truck { v: i, k } => {
-                let a = TruckFixAnswer::parse(v)?;
-                let p = prepared[k]
-                    .as_ref()
-                    .ok_or_else(|| StoreError::Corrupt("a fix".into()))?;
-                settle(
-                    outcomes,
-                    p.index,
-                    (a.status, a.code.as_deref(), a.detail.as_deref()),
-                    carrier,
-                    &p.identity.target,
-                );
-                applied[i].own(k, a.status, a.rev);
-                applied[i].on_board = Some(a.on_board);
+                let judged = (status, code.as_deref(), detail.as_deref());
+                settle(outcomes, p.index, judged, carrier, &p.identity.target);
+                applied[i].own(k, status, rev);
+                match on_board {
+                    Some(cars) => applied[i].on_board = Some(cars),
+                    // A car with its own tracker is its own (only) car.
+                    None => applied[i].car(0, k, status, rev),
+                }
             }
             Expect::Carried { v: i, k, car } => {
                 let a = FixAnswer::parse(v)?;

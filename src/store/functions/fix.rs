@@ -57,6 +57,15 @@ pub struct FixCore<'a> {
     pub options: &'a StoreOptions,
 }
 
+impl FixCore<'_> {
+    /// `carrier`, then the identity's arguments: how every GPS call starts.
+    fn lead(&self) -> Vec<String> {
+        let mut a = vec![self.carrier.to_owned()];
+        a.extend(self.identity.argv());
+        a
+    }
+}
+
 /// A fix of a car's own tracker.
 #[derive(Debug, Clone)]
 pub struct Fix<'a> {
@@ -99,8 +108,7 @@ impl Function for Fix<'_> {
 
     fn argv(&self) -> Vec<String> {
         let f = &self.fix;
-        let mut a = vec![f.carrier.to_owned()];
-        a.extend(f.identity.argv());
+        let mut a = f.lead();
         a.extend([
             f.at.timestamp_millis().to_string(),
             f.received_at.timestamp_millis().to_string(),
@@ -156,8 +164,7 @@ impl Function for CarriedFix<'_> {
 
     fn argv(&self) -> Vec<String> {
         let f = &self.fix;
-        let mut a = vec![f.carrier.to_owned()];
-        a.extend(f.identity.argv());
+        let mut a = f.lead();
         a.extend([
             self.truck.to_owned(),
             f.at.timestamp_millis().to_string(),
@@ -242,8 +249,7 @@ impl Function for TruckFix<'_> {
 
     fn argv(&self) -> Vec<String> {
         let f = &self.fix;
-        let mut a = vec![f.carrier.to_owned()];
-        a.extend(f.identity.argv());
+        let mut a = f.lead();
         a.extend([
             f.at.timestamp_millis().to_string(),
             f.noise.unwrap_or_default().to_owned(),
