@@ -165,7 +165,7 @@ impl Application {
                 repair_every: settings.repair_every,
             },
         );
-        let hub = Hub::start(store.client().clone(), settings.live.beat_every);
+        let hub = Hub::start(store.for_jobs(), settings.live.beat_every);
         let fleet = FleetFeed::start(&hub, &settings.live);
         let state = AppState {
             store: store.clone(),

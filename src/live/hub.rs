@@ -5,14 +5,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use tokio::sync::broadcast;
 
 use tokio::time::Instant;
 
-use crate::store::LIVE_CHANNEL;
-use crate::store::live_wire::BEAT;
+use crate::store::Store;
 pub use crate::store::live_wire::{AlertChange, LiveMessage, OrderChange, TruckMove};
+use crate::store::subscribe::Heard;
 
 /// What a local subscriber receives.
 #[derive(Debug, Clone)]
@@ -29,8 +28,9 @@ pub enum Live {
 
 struct Inner {
     orders: Mutex<HashMap<String, broadcast::Sender<Live>>>,
-    /// When the subscription last heard anything (or was made).
-    heard: Mutex<Instant>,
+    /// When the subscription last heard anything on each partition's
+    /// channel (or was made).
+    heard: Mutex<Vec<Instant>>,
     beat_every: Duration,
     links: super::limits::LinkSockets,
     fleet: broadcast::Sender<Live>,
@@ -78,16 +78,17 @@ impl Drop for OrderSubscription {
 impl Hub {
     /// Subscribes to the live channel and keeps the subscription up, with
     /// a beat down the channel every `beat_every`.
-    pub fn start(client: redis::Client, beat_every: Duration) -> Self {
+    pub fn start(store: Store, beat_every: Duration) -> Self {
         let (fleet, _) = broadcast::channel(4096);
+        let partitions = usize::from(crate::store::PARTITIONS);
         let inner = Arc::new_cyclic(|weak: &Weak<Inner>| Inner {
             orders: Mutex::new(HashMap::new()),
-            heard: Mutex::new(Instant::now()),
+            heard: Mutex::new(vec![Instant::now(); partitions]),
             beat_every,
-            beats: tokio::spawn(beat(client.clone(), beat_every)),
+            beats: tokio::spawn(beat(store.clone(), beat_every)),
             links: super::limits::LinkSockets::default(),
             fleet,
-            task: tokio::spawn(listen(client, weak.clone())),
+            task: tokio::spawn(listen(store, weak.clone())),
         });
         Self { inner }
     }
@@ -114,8 +115,8 @@ impl Hub {
         self.inner.links.claim(link_hash)
     }
 
-    /// Whether the live channel carries messages to this instance now
-    /// (something heard within three beats).
+    /// Whether the live channels carry messages to this instance now
+    /// (something heard on every partition's within three beats).
     pub fn listening(&self) -> bool {
         self.inner.heard_within()
     }
@@ -127,19 +128,24 @@ impl Hub {
 
 impl Inner {
     fn heard_within(&self) -> bool {
-        self.heard
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .elapsed()
-            < self.beat_every * 3
+        self.longest_silence() < self.beat_every * 3
     }
 
-    fn hear(&self) {
-        *self.heard.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+    /// How long the quietest partition's channel has been silent.
+    fn longest_silence(&self) -> Duration {
+        let heard = self.heard.lock().unwrap_or_else(|p| p.into_inner());
+        heard.iter().map(Instant::elapsed).max().unwrap_or_default()
     }
 
-    fn dispatch(&self, payload: &[u8]) {
-        self.hear();
+    fn hear(&self, partition: u16) {
+        let mut heard = self.heard.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(h) = heard.get_mut(usize::from(partition)) {
+            *h = Instant::now();
+        }
+    }
+
+    fn dispatch(&self, partition: u16, payload: &[u8]) {
+        self.hear(partition);
         let live = match LiveMessage::parse(payload) {
             Ok(LiveMessage::Beat) => return,
             Ok(LiveMessage::Order(c)) => Live::Order(Arc::new(c)),
@@ -180,54 +186,54 @@ impl Inner {
     }
 }
 
-async fn listen(client: redis::Client, hub: Weak<Inner>) {
+async fn listen(store: Store, hub: Weak<Inner>) {
     let mut backoff = Duration::from_millis(100);
     // Subscribers may have joined before the first subscription, or missed
     // changes after a loss: either way they resync once subscribed.
     let mut lost = true;
     loop {
-        let Some(silence) = hub.upgrade().map(|h| h.beat_every * 3) else {
+        let Some(beat_every) = hub.upgrade().map(|h| h.beat_every) else {
             return;
         };
-        // A half-open connection may never answer the connect or the
-        // subscribe either: give up on them as on a silent subscription.
-        let connect = tokio::time::timeout(silence, client.get_async_pubsub()).await;
-        let connect = connect.unwrap_or_else(|_| {
-            Err(redis::RedisError::from((
-                redis::ErrorKind::Io,
-                "live channel connect timed out",
-            )))
-        });
-        match connect {
-            Ok(mut pubsub) => match tokio::time::timeout(silence, pubsub.subscribe(LIVE_CHANNEL))
-                .await
-                .unwrap_or_else(|_| {
-                    Err(redis::RedisError::from((
-                        redis::ErrorKind::Io,
-                        "live channel subscribe timed out",
-                    )))
-                }) {
-                Ok(()) => {
-                    backoff = Duration::from_millis(100);
-                    let Some(h) = hub.upgrade() else { return };
-                    if lost {
-                        tracing::info!("subscribed to the live channel");
-                        h.resync();
-                    }
-                    let silence = h.beat_every * 3;
-                    drop(h);
-                    let mut messages = pubsub.on_message();
-                    // Beats come every `beat_every`: a subscription silent
-                    // for three is dead, even if its connection says nothing.
-                    while let Ok(Some(msg)) = tokio::time::timeout(silence, messages.next()).await {
-                        let Some(h) = hub.upgrade() else { return };
-                        h.dispatch(msg.get_payload_bytes());
-                    }
-                    tracing::warn!("live channel lost or silent; subscribing again");
+        // A half-open connection may never answer the subscribe either:
+        // give up on it as on a silent subscription.
+        match store.subscribe_live(beat_every * 3).await {
+            Ok(mut sub) => {
+                backoff = Duration::from_millis(100);
+                let Some(h) = hub.upgrade() else { return };
+                let subscribed = Instant::now();
+                if lost {
+                    tracing::info!("subscribed to the live channels");
+                    h.resync();
                 }
-                Err(e) => tracing::warn!(error = %e, "could not subscribe to the live channel"),
-            },
-            Err(e) => tracing::debug!(error = %e, "live channel unreachable"),
+                drop(h);
+                // Beats come down every channel every `beat_every`: a
+                // channel silent for three is dead, even if its connection
+                // says nothing (a half-open one, a shard not followed).
+                loop {
+                    let heard = tokio::time::timeout(beat_every, sub.next()).await;
+                    let Some(h) = hub.upgrade() else { return };
+                    match heard {
+                        Ok(Some(Heard::Message { partition, payload })) => {
+                            h.dispatch(partition, &payload)
+                        }
+                        Ok(Some(Heard::Resubscribed)) => {
+                            tracing::info!("live channels subscribed again; subscribers catch up");
+                            h.resync();
+                        }
+                        Ok(Some(Heard::Lost) | None) => break,
+                        Err(_) => {}
+                    }
+                    // Until it has heard something, a fresh subscription is
+                    // not ready (/readyz), and gets three beats' time.
+                    let silent = beat_every * 3;
+                    if h.longest_silence() >= silent && subscribed.elapsed() >= silent {
+                        break;
+                    }
+                }
+                tracing::warn!("a live channel was lost or silent; subscribing again");
+            }
+            Err(e) => tracing::debug!(error = %e, "could not subscribe to the live channels"),
         }
         lost = true;
         if hub.strong_count() == 0 {
@@ -238,26 +244,15 @@ async fn listen(client: redis::Client, hub: Weak<Inner>) {
     }
 }
 
-/// Sends a beat down the live channel every `every`, so every instance's
-/// subscription hears something while it works.
-async fn beat(client: redis::Client, every: Duration) {
+/// Sends a beat down every live channel every `every`, so every
+/// instance's subscription hears something on each while it works.
+async fn beat(store: Store, every: Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut conn = None;
     loop {
         tick.tick().await;
-        if conn.is_none() {
-            conn = client.get_multiplexed_async_connection().await.ok();
-        }
-        if let Some(c) = conn.as_mut() {
-            let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
-                .arg(LIVE_CHANNEL)
-                .arg(BEAT)
-                .query_async(c)
-                .await;
-            if sent.is_err() {
-                conn = None;
-            }
+        if let Err(e) = store.beat().await {
+            tracing::debug!(error = %e, "could not send a live beat");
         }
     }
 }

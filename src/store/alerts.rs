@@ -11,10 +11,13 @@ impl Store {
     /// Every open alert, oldest first.
     pub async fn alerts(&self) -> Result<Vec<Alert>> {
         let mut pipe = redis::pipe();
-        pipe.cmd("HGETALL").arg(keys::ALERTS);
-        let (raw,): (HashMap<String, String>,) = self.query(&pipe).await?;
+        for p in keys::partitions() {
+            pipe.cmd("HGETALL").arg(keys::alerts(p));
+        }
+        let raw: Vec<HashMap<String, String>> = self.query(&pipe).await?;
         let mut alerts = raw
-            .values()
+            .iter()
+            .flat_map(HashMap::values)
             .map(|v| {
                 serde_json::from_str::<Alert>(v)
                     .map_err(|e| StoreError::Corrupt(format!("alert {v:?}: {e}")))

@@ -103,7 +103,7 @@ impl Store {
             .arg(json(meta)?)
             .ignore();
         pipe.cmd("ZADD")
-            .arg(keys::CLIPS)
+            .arg(keys::clips_of(&meta.clip_id))
             .arg(meta.created_at.timestamp_millis())
             .arg(&meta.clip_id)
             .ignore();
@@ -143,7 +143,7 @@ impl Store {
             if reached.is_empty() {
                 pipe.cmd("DEL").arg(keys::clip(&meta.clip_id)).ignore();
                 pipe.cmd("ZREM")
-                    .arg(keys::CLIPS)
+                    .arg(keys::clips_of(&meta.clip_id))
                     .arg(&meta.clip_id)
                     .ignore();
             } else {
@@ -184,8 +184,11 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<ClipMeta>> {
         let mut pipe = redis::pipe();
-        pipe.cmd("ZRANGE").arg(keys::CLIPS).arg(0).arg(-1);
-        let (ids,): (Vec<String>,) = self.query(&pipe).await?;
+        for p in keys::partitions() {
+            pipe.cmd("ZRANGE").arg(keys::clips(p)).arg(0).arg(-1);
+        }
+        let ids: Vec<Vec<String>> = self.query(&pipe).await?;
+        let ids: Vec<String> = ids.into_iter().flatten().collect();
         let mut expired = Vec::new();
         for chunk in ids.chunks(200) {
             let mut pipe = redis::pipe();
@@ -239,7 +242,7 @@ impl Store {
         let mut pipe = redis::pipe();
         pipe.cmd("DEL").arg(keys::clip(&meta.clip_id)).ignore();
         pipe.cmd("ZREM")
-            .arg(keys::CLIPS)
+            .arg(keys::clips_of(&meta.clip_id))
             .arg(&meta.clip_id)
             .ignore();
         for o in &meta.order_ids {

@@ -39,9 +39,15 @@ impl Store {
     /// dropped from the active set as they are met.
     pub async fn active_orders(&self) -> Result<Vec<OrderState>> {
         let mut pipe = redis::pipe();
-        pipe.cmd("SMEMBERS").arg(keys::ACTIVE_ORDERS);
-        let (ids,): (Vec<String>,) = self.query(&pipe).await?;
-        let ids: Vec<OrderId> = ids.iter().filter_map(|i| OrderId::parse(i).ok()).collect();
+        for p in keys::partitions() {
+            pipe.cmd("SMEMBERS").arg(keys::active_orders(p));
+        }
+        let ids: Vec<Vec<String>> = self.query(&pipe).await?;
+        let ids: Vec<OrderId> = ids
+            .iter()
+            .flatten()
+            .filter_map(|i| OrderId::parse(i).ok())
+            .collect();
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -61,10 +67,9 @@ impl Store {
         }
         if !finished.is_empty() {
             let mut pipe = redis::pipe();
-            pipe.cmd("SREM")
-                .arg(keys::ACTIVE_ORDERS)
-                .arg(&finished)
-                .ignore();
+            for id in &finished {
+                pipe.cmd("SREM").arg(keys::active_of(id)).arg(id).ignore();
+            }
             let () = self.query(&pipe).await?;
         }
         active.sort_by(|a, b| a.order_id.cmp(&b.order_id));
@@ -84,8 +89,11 @@ impl Store {
     /// Every truck ever loaded, with its last position.
     pub async fn trucks(&self) -> Result<Vec<serde_json::Value>> {
         let mut pipe = redis::pipe();
-        pipe.cmd("SMEMBERS").arg(keys::TRUCKS);
-        let (names,): (Vec<String>,) = self.query(&pipe).await?;
+        for p in keys::partitions() {
+            pipe.cmd("SMEMBERS").arg(keys::trucks(p));
+        }
+        let names: Vec<Vec<String>> = self.query(&pipe).await?;
+        let names: Vec<String> = names.into_iter().flatten().collect();
         if names.is_empty() {
             return Ok(Vec::new());
         }

@@ -1,41 +1,128 @@
-//! Key names. One order's keys share the hash tag `{o:ID}`, one truck's
-//! the tag `{t:CARRIER/TRUCK}` and one carrier's event ids `{c:CARRIER}`.
-//! Not every function stays in one slot yet: `scan`, `fix` and
-//! `carried_fix` also touch the carrier's ids (duplicates are per carrier),
-//! the open alerts and the follow-up index, which a single Redis allows and
-//! Redis Cluster does not (the scale-out work: per-slot alerts and index,
-//! and a carrier id claim beside the order's apply).
+//! Key names, laid out for Redis Cluster: every function touches one slot.
+//!
+//! Orders and trucks are spread over [`PARTITIONS`] partitions by a hash of
+//! their id, and every key of one carries its partition's hash tag
+//! `{pN}`: an order's keys, and the partition's own indexes (active orders,
+//! trucks, open alerts, follow-ups, clips) and live channel, share a slot,
+//! so one function call changes an order, its indexes and tells its
+//! channel atomically. No key every event writes lives in one slot.
+//!
+//! A carrier's event ids (`{c:CARRIER}`) are the one thing that spans
+//! partitions: on one Redis the functions check them in the same call; on
+//! a cluster a claim there comes first (see `store::claims`).
+
+use sha2::{Digest, Sha256};
 
 use crate::domain::{CarrierId, TruckId};
 
-/// Pub/sub channel of every live change, read by every instance.
-pub const LIVE_CHANNEL: &str = "vp:live";
-/// Set of order ids that may still be active (finished ones are pruned
-/// lazily when the fleet is read).
-pub const ACTIVE_ORDERS: &str = "vp:orders:active";
-/// Set of `carrier/truck` names of every truck ever loaded.
-pub const TRUCKS: &str = "vp:trucks";
+/// How many partitions orders and trucks are spread over: fixed for the
+/// life of the data (a key's name depends on it). 64 spread evenly over the
+/// slots of 3 primaries (20, 20 and 24) and leave room to grow to dozens.
+pub const PARTITIONS: u16 = 64;
+
+/// The partition of an order id or a truck name.
+pub fn partition_of(id: &str) -> u16 {
+    let h = Sha256::digest(id.as_bytes());
+    u16::from_be_bytes([h[0], h[1]]) % PARTITIONS
+}
+
+/// Every partition, for reading indexes whole.
+pub fn partitions() -> impl Iterator<Item = u16> {
+    0..PARTITIONS
+}
+
+/// The live channel of one partition (sharded pub/sub: `SPUBLISH` from the
+/// functions that change its orders and trucks).
+pub fn live(partition: u16) -> String {
+    format!("vp:{{p{partition}}}:live")
+}
+
+/// Order ids that may still be active (finished ones are pruned lazily
+/// when the fleet is read), per partition.
+pub fn active_orders(partition: u16) -> String {
+    format!("vp:{{p{partition}}}:active")
+}
+
+/// `carrier/truck` names of every truck ever loaded, per partition.
+pub fn trucks(partition: u16) -> String {
+    format!("vp:{{p{partition}}}:trucks")
+}
+
+/// Open alerts of the partition's orders: alert id to its JSON.
+pub fn alerts(partition: u16) -> String {
+    format!("vp:{{p{partition}}}:alerts")
+}
+
+/// Orders with follow-ups not done yet, by when they were left (ms): the
+/// repair job's work list, per partition.
+pub fn pending(partition: u16) -> String {
+    format!("vp:{{p{partition}}}:pending")
+}
+
+/// The partition's clips by creation time, for the retention sweep.
+pub fn clips(partition: u16) -> String {
+    format!("vp:{{p{partition}}}:clips")
+}
+
+/// Written before each `WAIT` of durable writes, in the slot of the keys
+/// the `WAIT` follows (`tag`: their hash tag), so the `WAIT` covers all
+/// that was written before, on any connection.
+pub fn durable(tag: &str) -> String {
+    format!("vp:{{{tag}}}:durable")
+}
+
+/// The partition keys of the order or truck `id` (its live channel, its
+/// partition's indexes).
+pub fn live_of(id: &str) -> String {
+    live(partition_of(id))
+}
+
+pub fn alerts_of(order: &str) -> String {
+    alerts(partition_of(order))
+}
+
+pub fn pending_of(order: &str) -> String {
+    pending(partition_of(order))
+}
+
+pub fn active_of(order: &str) -> String {
+    active_orders(partition_of(order))
+}
+
+pub fn trucks_of(name: &str) -> String {
+    trucks(partition_of(name))
+}
+
+/// The clips index a clip is listed in, by the clip's id.
+pub fn clips_of(clip_id: &str) -> String {
+    clips(partition_of(clip_id))
+}
+
 /// Hash of the admin token generated at first start.
 pub const ADMIN_TOKEN_HASH: &str = "vp:admin:token_hash";
 /// The secret generated at first start.
 pub const SECRET: &str = "vp:secret";
 
+fn tag(id: &str) -> String {
+    format!("vp:{{p{}}}", partition_of(id))
+}
+
 pub fn order(id: &(impl std::fmt::Display + ?Sized)) -> String {
-    format!("vp:{{o:{id}}}")
+    format!("{}:o:{id}", tag(&id.to_string()))
 }
 
 pub fn order_log(id: &(impl std::fmt::Display + ?Sized)) -> String {
-    format!("vp:{{o:{id}}}:log")
+    format!("{}:o:{id}:log", tag(&id.to_string()))
 }
 
 pub fn order_timeline(id: &(impl std::fmt::Display + ?Sized)) -> String {
-    format!("vp:{{o:{id}}}:tl")
+    format!("{}:o:{id}:tl", tag(&id.to_string()))
 }
 
 /// Event ids an order remembers itself (crossings vinpath derived, truck
 /// fixes carried to it), by bucket of time: id to `digest|target`.
 pub fn order_ids(id: &str, bucket: i64) -> String {
-    format!("vp:{{o:{id}}}:ids:{bucket}")
+    format!("{}:o:{id}:ids:{bucket}", tag(id))
 }
 
 /// Event ids a carrier sent, by bucket of time: id to `digest|target`.
@@ -46,12 +133,8 @@ pub fn carrier_ids(carrier: &str, bucket: i64) -> String {
 
 /// Follow-ups an order's changes left on other keys, until done.
 pub fn order_pending(id: &str) -> String {
-    format!("vp:{{o:{id}}}:pending")
+    format!("{}:o:{id}:pending", tag(id))
 }
-
-/// Orders with follow-ups not done yet, by when they were left (ms): the
-/// repair job's work list.
-pub const PENDING: &str = "vp:pending";
 
 /// How a truck is named inside keys and the fleet set.
 pub fn truck_name(carrier: &CarrierId, truck: &TruckId) -> String {
@@ -59,11 +142,11 @@ pub fn truck_name(carrier: &CarrierId, truck: &TruckId) -> String {
 }
 
 pub fn truck(name: &str) -> String {
-    format!("vp:{{t:{name}}}")
+    format!("{}:t:{name}", tag(name))
 }
 
 pub fn truck_orders(name: &str) -> String {
-    format!("vp:{{t:{name}}}:orders")
+    format!("{}:t:{name}:orders", tag(name))
 }
 
 /// A credential, by the hex SHA-256 of its token.
@@ -82,20 +165,13 @@ pub fn link(hash: &str) -> String {
 
 /// An order's clips: clip id to its listing.
 pub fn order_clips(id: &(impl std::fmt::Display + ?Sized)) -> String {
-    format!("vp:{{o:{id}}}:clips")
+    format!("{}:o:{id}:clips", tag(&id.to_string()))
 }
 
 /// A stored clip's record.
 pub fn clip(id: &str) -> String {
     format!("vp:clip:{id}")
 }
-
-/// Every clip by creation time, for the retention sweep.
-pub const CLIPS: &str = "vp:clips";
-
-/// Written before each `WAIT` of durable writes, so the `WAIT` covers all
-/// that was written before, on any connection.
-pub const DURABLE: &str = "vp:durable";
 
 /// Clip uploads under way, by when they began (ms): the clip ids whose
 /// objects may exist without a record yet.
@@ -109,20 +185,18 @@ pub fn idempotency(carrier: &CarrierId, key: &str) -> String {
 /// A vehicle's kept fixes by time: `vp:{o:ID}:track` for a car with its
 /// own telematics, `vp:{t:NAME}:track` for a truck.
 pub fn order_track(id: &(impl std::fmt::Display + ?Sized)) -> String {
-    format!("vp:{{o:{id}}}:track")
+    format!("{}:o:{id}:track", tag(&id.to_string()))
 }
 
 pub fn truck_track(name: &str) -> String {
-    format!("vp:{{t:{name}}}:track")
+    format!("{}:t:{name}:track", tag(name))
 }
 
 /// An order's planned route (GeoJSON LineString coordinates).
 pub fn order_route(id: &(impl std::fmt::Display + ?Sized)) -> String {
-    format!("vp:{{o:{id}}}:route")
+    format!("{}:o:{id}:route", tag(&id.to_string()))
 }
 
-/// Open alerts: alert id to its JSON.
-pub const ALERTS: &str = "vp:alerts";
 /// Sites: site id to its JSON; and a counter bumped on every change.
-pub const SITES: &str = "vp:sites";
-pub const SITES_VERSION: &str = "vp:sites:version";
+pub const SITES: &str = "vp:{sites}";
+pub const SITES_VERSION: &str = "vp:{sites}:version";

@@ -5,6 +5,7 @@
 pub mod alerts;
 pub mod auth;
 pub mod clips;
+mod conn;
 pub mod context;
 pub mod embedded;
 pub mod fleet;
@@ -18,17 +19,19 @@ pub mod pending;
 pub mod routes;
 pub mod sites;
 mod state;
+pub mod subscribe;
 pub mod uploads;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
-use redis::aio::ConnectionManagerConfig;
 use redis::{FromRedisValue, Pipeline, RedisError};
+use tokio::sync::OnceCell;
 
-pub use keys::{LIVE_CHANNEL, truck_name};
+pub use conn::Topology;
+use conn::{Backend, Conn, Seeds};
+pub use keys::{PARTITIONS, truck_name};
 
 use functions::LIBRARY;
 
@@ -97,17 +100,17 @@ impl Default for StoreOptions {
     }
 }
 
-/// A handle to vinpath's Redis: a reconnecting multiplexed connection, the
-/// client for dedicated connections (pub/sub), and a round-trip counter.
-/// Clones share the connection; [`Store::own_connection`] gives a thread
-/// its own, so its round trips never hop to another thread.
+/// A handle to vinpath's Redis (one server or a cluster): its connections,
+/// made on first use, and a round-trip counter. Clones share the
+/// connection; [`Store::own_connection`] gives a thread its own, so its
+/// round trips never hop to another thread.
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<Inner>,
-    conn: ConnectionManager,
+    conn: Arc<OnceCell<Conn>>,
     /// With durable replicas, the connection of the writes that `WAIT`:
     /// a `WAIT` holds its connection, so reads never queue behind one.
-    durable: Option<ConnectionManager>,
+    durable: Option<Arc<OnceCell<Conn>>>,
     /// Whose round trips this handle counts.
     source: Source,
 }
@@ -121,7 +124,9 @@ pub enum Source {
 }
 
 struct Inner {
-    client: redis::Client,
+    seeds: Seeds,
+    /// The topology and its clients, once a seed has answered.
+    backend: OnceCell<Backend>,
     round_trips: [AtomicU64; 2],
     options: StoreOptions,
     sites: sites::SiteCache,
@@ -132,30 +137,19 @@ struct Inner {
 }
 
 impl Store {
-    /// Connects to Redis lazily (vinpath starts even while Redis is down)
-    /// and loads vinpath's functions when it can.
+    /// Prepares to reach Redis at `url` (one URL or comma-separated seeds):
+    /// vinpath starts even while Redis is down, and connects, learns
+    /// whether it is a cluster and loads vinpath's functions when it can.
     pub async fn connect(url: &str, options: StoreOptions) -> Result<Self> {
-        let client = match &options.redis_ca_pem {
-            Some(ca) if url.starts_with("rediss://") => {
-                let certs = redis::TlsCertificates {
-                    client_tls: None,
-                    root_cert: Some(ca.clone()),
-                };
-                redis::Client::build_with_tls(url, certs)
-            }
-            _ => redis::Client::open(url),
-        }
-        .map_err(StoreError::Redis)?;
-        let conn = manager(&client)?;
-        let durable = (options.durable_replicas > 0)
-            .then(|| manager(&client))
-            .transpose()?;
+        let seeds = Seeds::parse(url, options.redis_ca_pem.clone())?;
+        let durable = options.durable_replicas > 0;
         let store = Self {
-            conn,
-            durable,
+            conn: Arc::default(),
+            durable: durable.then(Arc::default),
             source: Source::Requests,
             inner: Arc::new(Inner {
-                client,
+                seeds,
+                backend: OnceCell::new(),
                 round_trips: [AtomicU64::new(0), AtomicU64::new(0)],
                 options,
                 sites: sites::SiteCache::default(),
@@ -167,7 +161,7 @@ impl Store {
             }),
         };
         if let Err(e) = store.load_functions().await {
-            tracing::warn!(error = ?e, "could not load vinpath's Redis functions yet; will retry on use");
+            tracing::warn!(error = ?e, "could not reach Redis or load vinpath's functions yet; will retry on use");
         }
         Ok(store)
     }
@@ -178,12 +172,8 @@ impl Store {
     pub fn own_connection(&self) -> Result<Self> {
         Ok(Self {
             inner: self.inner.clone(),
-            conn: manager(&self.inner.client)?,
-            durable: self
-                .durable
-                .as_ref()
-                .map(|_| manager(&self.inner.client))
-                .transpose()?,
+            conn: Arc::default(),
+            durable: self.durable.as_ref().map(|_| Arc::default()),
             source: self.source,
         })
     }
@@ -196,12 +186,33 @@ impl Store {
         }
     }
 
-    pub fn client(&self) -> &redis::Client {
-        &self.inner.client
-    }
-
     pub fn options(&self) -> &StoreOptions {
         &self.inner.options
+    }
+
+    /// One Redis or a cluster; `None` until a seed has answered.
+    pub fn topology(&self) -> Option<Topology> {
+        self.inner.backend.get().map(Backend::topology)
+    }
+
+    async fn backend(&self) -> Result<&Backend> {
+        self.inner
+            .backend
+            .get_or_try_init(|| async {
+                let topology = conn::detect(&self.inner.seeds).await?;
+                tracing::info!(?topology, "reached Redis");
+                Backend::new(topology, &self.inner.seeds)
+            })
+            .await
+    }
+
+    async fn conn(&self, durable: bool) -> Result<&Conn> {
+        let cell = match &self.durable {
+            Some(d) if durable => d,
+            _ => &self.conn,
+        };
+        let backend = self.backend().await?;
+        cell.get_or_try_init(|| backend.connect()).await
     }
 
     /// Redis round trips made by this process so far, for requests or jobs.
@@ -213,31 +224,46 @@ impl Store {
         self.inner.round_trips[self.source as usize].fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Loads vinpath's functions (on a cluster, on every primary), with
+    /// sharded pub/sub for the live messages on a cluster.
     async fn load_functions(&self) -> Result<()> {
+        let library = match self.backend().await?.topology() {
+            Topology::Single => LIBRARY.to_owned(),
+            Topology::Cluster => {
+                let classic = "local PUBLISH = 'PUBLISH'";
+                debug_assert!(LIBRARY.contains(classic));
+                LIBRARY.replacen(classic, "local PUBLISH = 'SPUBLISH'", 1)
+            }
+        };
         let mut cmd = redis::cmd("FUNCTION");
-        cmd.arg("LOAD").arg("REPLACE").arg(LIBRARY);
+        cmd.arg("LOAD").arg("REPLACE").arg(library);
         self.count_trip();
-        let _: String = cmd.query_async(&mut self.conn.clone()).await?;
+        let _: String = match self.conn(false).await? {
+            Conn::Single(c) => cmd.query_async(&mut c.clone()).await?,
+            Conn::Cluster(c) => cmd.query_async(&mut c.clone()).await?,
+        };
         Ok(())
     }
 
     /// Runs a pipeline in one round trip. If Redis lost vinpath's functions
     /// (a fresh Redis after a failover), none of them ran: load and retry.
     pub async fn query<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T> {
-        self.query_on(&self.conn, pipe).await
+        Ok(self.query_on(false, pipe, None).await?.0)
     }
 
     async fn query_on<T: FromRedisValue>(
         &self,
-        conn: &ConnectionManager,
+        durable: bool,
         pipe: &Pipeline,
-    ) -> Result<T> {
+        replicas: Option<u32>,
+    ) -> Result<(T, Option<i64>)> {
+        let conn = self.conn(durable).await?;
         self.count_trip();
-        match pipe.query_async(&mut conn.clone()).await {
+        match conn.run(pipe, replicas).await {
             Err(e) if is_missing_function(&e) => {
                 self.load_functions().await?;
                 self.count_trip();
-                Ok(pipe.query_async(&mut conn.clone()).await?)
+                Ok(conn.run(pipe, replicas).await?)
             }
             other => Ok(other?),
         }
@@ -248,37 +274,27 @@ impl Store {
     ///
     /// These are the pipelines that write what vinpath acknowledges: with
     /// `durable_replicas`, the same round trip ends with a `WAIT` for that
-    /// many replicas, and fewer is an error (a 503; the retry a duplicate).
+    /// many replicas (on a cluster, one per slot written), and fewer is an
+    /// error (a 503; the retry a duplicate).
     pub async fn query_each(&self, pipe: &mut Pipeline) -> Result<Vec<redis::Value>> {
         pipe.ignore_errors();
         let wanted = self.options().durable_replicas;
-        let conn = match &self.durable {
-            Some(c) if wanted > 0 => {
-                // A write first, so the WAIT covers everything written so
-                // far on any connection: a retry that writes nothing (a
-                // duplicate) still waits for the first try's write.
-                pipe.cmd("INCR").arg(keys::DURABLE);
-                pipe.cmd("WAIT").arg(wanted).arg(WAIT_MS);
-                c
-            }
-            _ => &self.conn,
-        };
-        let durable = &*pipe;
-        let mut values: Vec<redis::Value> = self.query_on(conn, durable).await?;
+        let replicas = (wanted > 0 && self.durable.is_some()).then_some(wanted);
+        let pipe = &*pipe;
+        let (mut values, mut acked): (Vec<redis::Value>, _) =
+            self.query_on(true, pipe, replicas).await?;
         let missing = values.iter().any(|v| match v {
             redis::Value::ServerError(e) => e.to_string().contains("Function not found"),
             _ => false,
         });
         if missing {
             self.load_functions().await?;
-            values = self.query_on(conn, durable).await?;
+            (values, acked) = self.query_on(true, pipe, replicas).await?;
         }
-        if wanted > 0 && self.durable.is_some() {
-            let waited = values.pop();
-            let marked = values.pop();
+        if let Some(wanted) = replicas {
             // The calls' own answers first: a demoted primary says READONLY
             // there (and refuses the WAIT), which is a 503 like the rest.
-            for v in values.iter().chain(&marked) {
+            for v in &values {
                 if let redis::Value::ServerError(e) = v
                     && let err @ StoreError::Unavailable(_) =
                         StoreError::from(redis::RedisError::from(e.clone()))
@@ -286,10 +302,7 @@ impl Store {
                     return Err(err);
                 }
             }
-            let got = match waited {
-                Some(redis::Value::Int(n)) => n,
-                _ => 0,
-            };
+            let got = acked.unwrap_or(0);
             if got < i64::from(wanted) {
                 return Err(StoreError::NotReplicated { wanted, got });
             }
@@ -317,23 +330,10 @@ impl Store {
     pub async fn shutdown_server(&self) {
         let mut cmd = redis::cmd("SHUTDOWN");
         cmd.arg("SAVE");
-        let _: std::result::Result<(), _> = cmd.query_async(&mut self.conn.clone()).await;
+        if let Ok(Conn::Single(c)) = self.conn(false).await {
+            let _: std::result::Result<(), _> = cmd.query_async(&mut c.clone()).await;
+        }
     }
-}
-
-/// A lazy reconnecting connection: vinpath starts while Redis is down, and
-/// a request fails fast (503) rather than waiting out a long outage.
-fn manager(client: &redis::Client) -> Result<ConnectionManager> {
-    let config = ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(Duration::from_millis(500)))
-        .set_response_timeout(Some(Duration::from_millis(1000)))
-        .set_number_of_retries(1)
-        .set_min_delay(Duration::from_millis(50))
-        .set_max_delay(Duration::from_millis(200));
-    Ok(ConnectionManager::new_lazy_with_config(
-        client.clone(),
-        config,
-    )?)
 }
 
 /// Errors by which Redis says "not now": loading its data, a replica or a
@@ -351,10 +351,6 @@ fn is_not_now(e: &RedisError) -> bool {
     ];
     e.code().is_some_and(|c| NOT_NOW.contains(&c))
 }
-
-/// How long a write waits for its replicas (within the connection's
-/// one-second answer time).
-const WAIT_MS: u64 = 800;
 
 fn is_missing_function(e: &RedisError) -> bool {
     e.to_string().contains("Function not found")

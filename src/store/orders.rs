@@ -78,7 +78,7 @@ impl Store {
             .arg(o.order_id.as_str())
             .ignore()
             .cmd("SADD")
-            .arg(keys::ACTIVE_ORDERS)
+            .arg(keys::active_of(o.order_id.as_str()))
             .arg(o.order_id.as_str())
             .ignore();
         let (carrier_exists,): (bool,) = self.query(&pipe).await?;

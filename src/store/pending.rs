@@ -39,15 +39,17 @@ impl Store {
     /// Orders whose follow-ups were left before `cutoff` and not done yet.
     pub async fn pending_since(&self, cutoff: DateTime<Utc>, limit: usize) -> Result<Vec<String>> {
         let mut pipe = redis::pipe();
-        pipe.cmd("ZRANGEBYSCORE")
-            .arg(keys::PENDING)
-            .arg("-inf")
-            .arg(cutoff.timestamp_millis())
-            .arg("LIMIT")
-            .arg(0)
-            .arg(limit);
-        let (orders,): (Vec<String>,) = self.query(&pipe).await?;
-        Ok(orders)
+        for p in keys::partitions() {
+            pipe.cmd("ZRANGEBYSCORE")
+                .arg(keys::pending(p))
+                .arg("-inf")
+                .arg(cutoff.timestamp_millis())
+                .arg("LIMIT")
+                .arg(0)
+                .arg(limit);
+        }
+        let orders: Vec<Vec<String>> = self.query(&pipe).await?;
+        Ok(orders.into_iter().flatten().take(limit).collect())
     }
 
     /// Does follow-ups, each settled with its own moves, in one round trip.
@@ -77,7 +79,7 @@ impl Store {
                     since: p.new_since,
                 }
                 .push(&mut pipe);
-                pipe.cmd("SADD").arg(keys::TRUCKS).arg(&name);
+                pipe.cmd("SADD").arg(keys::trucks_of(&name)).arg(&name);
             }
             let ops: Vec<AlertOp> = w
                 .ends
@@ -85,7 +87,11 @@ impl Store {
                 .map(|k| AlertOp::clear(k.id(&p.order_id)))
                 .collect();
             if !ops.is_empty() {
-                AlertOps { ops: &ops }.push(&mut pipe);
+                AlertOps {
+                    order: &p.order_id,
+                    ops: &ops,
+                }
+                .push(&mut pipe);
             }
             Settle {
                 order: &p.order_id,

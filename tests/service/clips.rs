@@ -156,11 +156,21 @@ async fn clip_keys(redis: &TestRedis) -> (usize, usize) {
         .query_async(&mut c)
         .await
         .unwrap();
-    let indexed: usize = redis::cmd("ZCARD")
-        .arg("vp:clips")
+    // The sweep's index is one sorted set per partition.
+    let parts: Vec<String> = redis::cmd("KEYS")
+        .arg("vp:{p*}:clips")
         .query_async(&mut c)
         .await
         .unwrap();
+    let mut indexed = 0;
+    for p in parts {
+        let n: usize = redis::cmd("ZCARD")
+            .arg(p)
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        indexed += n;
+    }
     (records.len(), indexed)
 }
 

@@ -5,51 +5,56 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use futures_util::StreamExt;
 use redis::Value;
 use vinpath::store::functions::*;
 use vinpath::store::live_wire::{AlertState, Change, LiveMessage};
-use vinpath::store::{LIVE_CHANNEL, Store, StoreOptions};
+use vinpath::store::subscribe::{Heard, LiveSubscription};
+use vinpath::store::{Store, StoreOptions};
 
 use crate::support::*;
 
-/// The live channel as `live` hears it.
+/// The live channels as `live` hears them (the store's own subscription).
 struct Listener {
-    messages: std::pin::Pin<Box<dyn futures_util::Stream<Item = redis::Msg> + Send>>,
+    sub: LiveSubscription,
 }
 
 impl Listener {
-    async fn start(redis: &TestRedis) -> Self {
-        let client = redis::Client::open(redis.url()).expect("a client");
-        let mut pubsub = client.get_async_pubsub().await.expect("pub/sub");
-        pubsub.subscribe(LIVE_CHANNEL).await.expect("subscribed");
-        Self {
-            messages: Box::pin(pubsub.into_on_message()),
+    async fn start(store: &Store) -> Self {
+        let sub = store
+            .subscribe_live(Duration::from_secs(2))
+            .await
+            .expect("subscribed");
+        Self { sub }
+    }
+
+    async fn payload(&mut self, within: Duration) -> Option<Vec<u8>> {
+        loop {
+            match tokio::time::timeout(within, self.sub.next()).await {
+                Err(_) => return None,
+                Ok(Some(Heard::Message { payload, .. })) => return Some(payload),
+                Ok(other) => panic!("the subscription holds: {other:?}"),
+            }
         }
     }
 
     /// The next message but the instances' beats, read strictly.
     async fn next(&mut self) -> LiveMessage {
         loop {
-            let msg = tokio::time::timeout(Duration::from_secs(5), self.messages.next())
+            let payload = self
+                .payload(Duration::from_secs(5))
                 .await
-                .expect("a live message within 5 s")
-                .expect("the channel is open");
-            match LiveMessage::parse(msg.get_payload_bytes()) {
+                .expect("a live message within 5 s");
+            match LiveMessage::parse(&payload) {
                 Ok(LiveMessage::Beat) => continue,
                 Ok(m) => return m,
-                Err(e) => panic!(
-                    "{e}: {:?}",
-                    String::from_utf8_lossy(msg.get_payload_bytes())
-                ),
+                Err(e) => panic!("{e}: {:?}", String::from_utf8_lossy(&payload)),
             }
         }
     }
 
     async fn none(&mut self) {
-        let deadline = tokio::time::Instant::now() + Duration::from_millis(200);
-        while let Ok(Some(msg)) = tokio::time::timeout_at(deadline, self.messages.next()).await {
-            let m = LiveMessage::parse(msg.get_payload_bytes()).expect("a live message");
+        while let Some(payload) = self.payload(Duration::from_millis(200)).await {
+            let m = LiveMessage::parse(&payload).expect("a live message");
             assert!(matches!(m, LiveMessage::Beat), "no further message: {m:?}");
         }
     }
@@ -80,7 +85,7 @@ async fn every_function_and_message_round_trips() {
     let store = Store::connect(&redis.url(), options.clone())
         .await
         .expect("a store");
-    let mut live = Listener::start(&redis).await;
+    let mut live = Listener::start(&store).await;
     let now = Utc::now();
     let record = r#"{"event_id":"e","kind":"scan","lat":23.03,"lon":113.47,"occurred_at":"2026-11-25T00:00:00Z"}"#;
     let position =
@@ -310,12 +315,26 @@ async fn every_function_and_message_round_trips() {
 
     // Alerts cleared outside a fix; a second clear tells nobody.
     let clear = [AlertOp::clear("late:JD-1".into())];
-    call(&store, &AlertOps { ops: &clear }).await;
+    call(
+        &store,
+        &AlertOps {
+            order: "JD-1",
+            ops: &clear,
+        },
+    )
+    .await;
     match live.next().await {
         LiveMessage::Alert(a) => assert_eq!(a.state, AlertState::Cleared),
         other => panic!("an alert, not {other:?}"),
     }
-    call(&store, &AlertOps { ops: &clear }).await;
+    call(
+        &store,
+        &AlertOps {
+            order: "JD-1",
+            ops: &clear,
+        },
+    )
+    .await;
     live.none().await;
 
     // Cancel: once accepted with its follow-up (off the truck), then the

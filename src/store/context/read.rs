@@ -56,7 +56,7 @@ fn push_car_reads(pipe: &mut redis::Pipeline, order: &str, first: &[&str]) {
         .arg(&CAR_FIELDS);
     pipe.cmd("GET").arg(keys::order_route(order));
     let ids: Vec<String> = AlertKind::ALL.iter().map(|k| k.id(order)).collect();
-    pipe.cmd("HMGET").arg(keys::ALERTS).arg(ids);
+    pipe.cmd("HMGET").arg(keys::alerts_of(order)).arg(ids);
 }
 
 /// A car's context and its revision; `None` for an order that is gone.

@@ -1,4 +1,4 @@
-//! `vinpath3_fix`, `vinpath3_carried_fix` and `vinpath3_truck_fix`: GPS.
+//! `vinpath4_fix`, `vinpath4_carried_fix` and `vinpath4_truck_fix`: GPS.
 
 use chrono::{DateTime, Utc};
 use redis::Value;
@@ -83,7 +83,7 @@ fn order_keys(order: &str) -> [String; 4] {
         keys::order(order),
         keys::order_log(order),
         keys::order_track(order),
-        keys::ALERTS.to_owned(),
+        keys::alerts_of(order),
     ]
 }
 
@@ -114,7 +114,7 @@ impl Function for Fix<'_> {
             f.received_at.timestamp_millis().to_string(),
             f.record.to_owned(),
             f.options.history_limit.to_string(),
-            keys::LIVE_CHANNEL.to_owned(),
+            keys::live_of(self.order),
             f.noise.unwrap_or_default().to_owned(),
             f.position.to_owned(),
             f.track_member.to_owned(),
@@ -171,7 +171,7 @@ impl Function for CarriedFix<'_> {
             f.received_at.timestamp_millis().to_string(),
             f.record.to_owned(),
             f.options.history_limit.to_string(),
-            keys::LIVE_CHANNEL.to_owned(),
+            keys::live_of(self.order),
             f.noise.unwrap_or_default().to_owned(),
             f.position.to_owned(),
             f.track_member.to_owned(),
@@ -256,7 +256,7 @@ impl Function for TruckFix<'_> {
             f.position.to_owned(),
             f.track_member.to_owned(),
             self.geo.unwrap_or_default().to_owned(),
-            keys::LIVE_CHANNEL.to_owned(),
+            keys::live_of(self.name),
             self.truck.to_owned(),
             rev_arg(self.expect_rev),
         ]);

@@ -88,7 +88,10 @@ impl Function for Settle<'_> {
     ];
 
     fn keys(&self) -> Vec<String> {
-        vec![keys::order_pending(self.order), keys::PENDING.to_owned()]
+        vec![
+            keys::order_pending(self.order),
+            keys::pending_of(self.order),
+        ]
     }
 
     fn argv(&self) -> Vec<String> {
@@ -132,6 +135,8 @@ impl AlertOp {
 /// Raises or clears alerts outside any fix (the no-signal watch, follow-ups).
 #[derive(Debug, Clone)]
 pub struct AlertOps<'a> {
+    /// The order the alerts are about (every alert is an order's).
+    pub order: &'a str,
     pub ops: &'a [AlertOp],
 }
 
@@ -147,13 +152,13 @@ impl Function for AlertOps<'_> {
     ];
 
     fn keys(&self) -> Vec<String> {
-        vec![keys::ALERTS.to_owned()]
+        vec![keys::alerts_of(self.order)]
     }
 
     fn argv(&self) -> Vec<String> {
         vec![
             AlertOp::encode(self.ops).unwrap_or_default(),
-            keys::LIVE_CHANNEL.to_owned(),
+            keys::live_of(self.order),
         ]
     }
 }
@@ -174,7 +179,7 @@ impl Function for Quiet<'_> {
     const ARGV: &'static [&'static str] = &["alert_id", "alert_json", "last_ms", "channel"];
 
     fn keys(&self) -> Vec<String> {
-        vec![keys::order(self.order), keys::ALERTS.to_owned()]
+        vec![keys::order(self.order), keys::alerts_of(self.order)]
     }
 
     fn argv(&self) -> Vec<String> {
@@ -182,7 +187,7 @@ impl Function for Quiet<'_> {
             self.alert_id.to_owned(),
             self.alert.to_owned(),
             self.last_ms.to_string(),
-            keys::LIVE_CHANNEL.to_owned(),
+            keys::live_of(self.order),
         ]
     }
 }
@@ -261,7 +266,7 @@ impl Function for Rotate<'_> {
         vec![
             self.new_hash.to_owned(),
             self.order.to_owned(),
-            keys::LIVE_CHANNEL.to_owned(),
+            keys::live_of(self.order),
         ]
     }
 }
@@ -308,7 +313,7 @@ impl Function for Clip<'_> {
             self.listing.to_owned(),
             self.record.to_owned(),
             self.options.history_limit.to_string(),
-            keys::LIVE_CHANNEL.to_owned(),
+            keys::live_of(self.order),
             self.truck.unwrap_or_default().to_owned(),
             self.at.timestamp_millis().to_string(),
         ]

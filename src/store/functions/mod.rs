@@ -33,8 +33,8 @@ pub const LIBRARY: &str = concat!(
     include_str!("../lua/small.lua"),
 );
 
-/// The library's version prefix: every function is `vinpath3_<name>`.
-pub const PREFIX: &str = "vinpath3_";
+/// The library's version prefix: every function is `vinpath4_<name>`.
+pub const PREFIX: &str = "vinpath4_";
 
 /// A Redis function: its name, its keys and arguments in order.
 pub trait Function {

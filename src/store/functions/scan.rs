@@ -1,4 +1,4 @@
-//! `vinpath3_scan` and `vinpath3_cancel`: a milestone reached.
+//! `vinpath4_scan` and `vinpath4_cancel`: a milestone reached.
 
 use chrono::{DateTime, Utc};
 use redis::Value;
@@ -83,7 +83,7 @@ impl Function for Scan<'_> {
             keys::order_log(self.order),
             keys::order_timeline(self.order),
             keys::order_pending(self.order),
-            keys::PENDING.to_owned(),
+            keys::pending_of(self.order),
         ];
         k.extend(self.identity.keys(&self.ids));
         k
@@ -97,7 +97,7 @@ impl Function for Scan<'_> {
             self.received_at.timestamp_millis().to_string(),
             self.record.to_owned(),
             self.options.history_limit.to_string(),
-            keys::LIVE_CHANNEL.to_owned(),
+            keys::live_of(self.order),
             self.milestone.to_owned(),
             self.by_current.to_owned(),
             self.from_hold.to_owned(),
@@ -141,7 +141,7 @@ impl Function for Cancel<'_> {
             keys::order_log(self.order),
             keys::order_timeline(self.order),
             keys::order_pending(self.order),
-            keys::PENDING.to_owned(),
+            keys::pending_of(self.order),
         ]
     }
 
@@ -150,7 +150,7 @@ impl Function for Cancel<'_> {
             self.at.timestamp_millis().to_string(),
             self.record.to_owned(),
             self.options.history_limit.to_string(),
-            keys::LIVE_CHANNEL.to_owned(),
+            keys::live_of(self.order),
         ]
     }
 }

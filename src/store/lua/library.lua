@@ -1,4 +1,4 @@
-#!lua name=vinpath3
+#!lua name=vinpath4
 -- vinpath's Redis functions. Each applies one thing to one order (or one
 -- truck) atomically, so instances racing on the same order end consistent.
 -- Every function binds its arguments to named locals at the top; their
@@ -12,7 +12,7 @@
 -- The rules (which milestone may follow which, what a fix means) are
 -- decided in Rust and arrive as verdict letters and ready-made records.
 --
--- The library and its functions carry a version (vinpath3_): bump it with
+-- The library and its functions carry a version (vinpath4_): bump it with
 -- any change to a function's arguments or answers, so instances of two
 -- versions share one Redis during a rollout, each with its own functions.
 
@@ -86,27 +86,33 @@ local function record(log, limit, status, code, gap, change, rec)
   return redis.call('XADD', log, 'MAXLEN', limit, '*', unpack(fields))
 end
 
+-- How the live messages are sent: classic pub/sub on one Redis; on a Redis
+-- Cluster vinpath loads the library with SPUBLISH here (sharded pub/sub:
+-- each partition's channel lives in its slot, never broadcast to every
+-- node). Store::load_functions makes the swap; keep this line as it is.
+local PUBLISH = 'PUBLISH'
+
 -- The live messages, v3: one definition each (src/store/live_wire.rs reads
 -- them; a test round-trips every one). `event` is a JSON document already.
 local function publish_order(channel, o, cursor, change, gap, event)
-  redis.call('PUBLISH', channel, '{"v":3,"kind":"order","order_id":' .. cjson.encode(o.order_id) ..
+  redis.call(PUBLISH, channel, '{"v":3,"kind":"order","order_id":' .. cjson.encode(o.order_id) ..
     ',"carrier_id":' .. cjson.encode(o.carrier_id) .. ',"truck_id":' .. cjson.encode(o.truck) ..
     ',"milestone":' .. cjson.encode(o.milestone) .. ',"cursor":' .. cjson.encode(cursor) ..
     ',"change":"' .. change .. '","gap":' .. tostring(gap) .. ',"event":' .. event .. '}')
 end
 
 local function publish_truck(channel, carrier, truck, position)
-  redis.call('PUBLISH', channel, '{"v":3,"kind":"truck","carrier_id":' .. cjson.encode(carrier) ..
+  redis.call(PUBLISH, channel, '{"v":3,"kind":"truck","carrier_id":' .. cjson.encode(carrier) ..
     ',"truck_id":' .. cjson.encode(truck) .. ',"position":' .. position .. '}')
 end
 
 -- An order's tracking link changed: its open sockets check theirs.
 local function publish_link(channel, order_id)
-  redis.call('PUBLISH', channel, '{"v":3,"kind":"link","order_id":' .. cjson.encode(order_id) .. '}')
+  redis.call(PUBLISH, channel, '{"v":3,"kind":"link","order_id":' .. cjson.encode(order_id) .. '}')
 end
 
 local function publish_alert(channel, state, alert)
-  redis.call('PUBLISH', channel, '{"v":3,"kind":"alert","state":"' .. state .. '","alert":' .. alert .. '}')
+  redis.call(PUBLISH, channel, '{"v":3,"kind":"alert","state":"' .. state .. '","alert":' .. alert .. '}')
 end
 
 -- One history entry and its live message.
