@@ -28,12 +28,10 @@ impl Listener {
     }
 
     async fn payload(&mut self, within: Duration) -> Option<Vec<u8>> {
-        loop {
-            match tokio::time::timeout(within, self.sub.next()).await {
-                Err(_) => return None,
-                Ok(Some(Heard::Message { payload, .. })) => return Some(payload),
-                Ok(other) => panic!("the subscription holds: {other:?}"),
-            }
+        match tokio::time::timeout(within, self.sub.next()).await {
+            Err(_) => None,
+            Ok(Some(Heard::Message { payload, .. })) => Some(payload),
+            Ok(other) => panic!("the subscription holds: {other:?}"),
         }
     }
 
