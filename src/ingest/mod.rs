@@ -9,6 +9,7 @@
 //! that changed it, so a retry or the repair job completes what a failure
 //! left undone.
 
+mod claims;
 pub mod conclude;
 mod fixes;
 pub mod followup;
@@ -22,14 +23,30 @@ use crate::domain::{
     CarrierEvent, CarrierId, EventBody, EventRejection, EventStatus, Milestone, OrderId, Outcome,
     utc,
 };
+use crate::store::functions::IdSpace;
 use crate::store::functions::{Cancel, Function, ScanAnswer, Status};
-use crate::store::{Result, Store, StoreError};
+use crate::store::{Result, Store, StoreError, Topology};
 
 /// One request's frame: who sent it and when it arrived.
 pub(crate) struct Request<'a> {
     pub store: &'a Store,
     pub carrier: &'a CarrierId,
     pub received_at: DateTime<Utc>,
+    /// On a Redis Cluster: every event claimed its id among its carrier's
+    /// first, and is remembered among its order's or truck's own ids.
+    pub claimed: bool,
+}
+
+impl Request<'_> {
+    /// Where an event about `target` is remembered: its carrier's ids, or
+    /// on a cluster (after its claim) its order's or truck's.
+    fn ids<'a>(&'a self, target: IdSpace<'a>) -> IdSpace<'a> {
+        if self.claimed {
+            target
+        } else {
+            IdSpace::Carrier(self.carrier.as_str())
+        }
+    }
 }
 
 /// Judges and applies a carrier's batch; one outcome per event, in the
@@ -48,11 +65,25 @@ pub async fn ingest(
             Err(r) => outcomes[i] = Some(r.into()),
         }
     }
+    let cluster = store.topology().await? == Topology::Cluster;
+    let claimed = if cluster {
+        let c = claims::claim(
+            store,
+            carrier.as_str(),
+            received_at,
+            &mut valid,
+            &mut outcomes,
+        );
+        Some(c.await?)
+    } else {
+        None
+    };
     valid.sort_by_key(|(_, e)| e.occurred_at);
     let req = Request {
         store,
         carrier,
         received_at,
+        claimed: cluster,
     };
     // Fixes must see the bindings earlier scans made, and scans come after
     // older fixes.
@@ -62,6 +93,9 @@ pub async fn ingest(
         } else {
             fixes::apply(&req, segment, &mut outcomes).await?;
         }
+    }
+    if let Some(c) = &claimed {
+        claims::release(store, carrier.as_str(), c, &outcomes).await?;
     }
     outcomes
         .into_iter()

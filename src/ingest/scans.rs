@@ -60,7 +60,7 @@ pub(super) async fn apply(
     {
         Scan {
             order: s.order_id.as_str(),
-            ids: IdSpace::Carrier(carrier),
+            ids: req.ids(IdSpace::Order(s.order_id.as_str())),
             carrier: Some(carrier),
             identity,
             at: e.occurred_at,

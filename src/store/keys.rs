@@ -125,6 +125,12 @@ pub fn order_ids(id: &str, bucket: i64) -> String {
     format!("{}:o:{id}:ids:{bucket}", tag(id))
 }
 
+/// Event ids a truck's fixes were remembered by on a Redis Cluster (where
+/// its carrier's ids are in another slot), by bucket of time.
+pub fn truck_ids(name: &str, bucket: i64) -> String {
+    format!("{}:t:{name}:ids:{bucket}", tag(name))
+}
+
 /// Event ids a carrier sent, by bucket of time: id to `digest|target`.
 /// One namespace per carrier, as the contract's duplicates are.
 pub fn carrier_ids(carrier: &str, bucket: i64) -> String {

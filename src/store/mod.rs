@@ -190,9 +190,9 @@ impl Store {
         &self.inner.options
     }
 
-    /// One Redis or a cluster; `None` until a seed has answered.
-    pub fn topology(&self) -> Option<Topology> {
-        self.inner.backend.get().map(Backend::topology)
+    /// One Redis or a cluster (asked of the first seed that answers).
+    pub async fn topology(&self) -> Result<Topology> {
+        Ok(self.backend().await?.topology())
     }
 
     async fn backend(&self) -> Result<&Backend> {

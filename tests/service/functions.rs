@@ -187,6 +187,7 @@ async fn every_function_and_message_round_trips() {
     let tf = TruckFix {
         name: "sf-auto/T1",
         truck: "T1",
+        ids: IdSpace::Carrier("sf-auto"),
         fix: core.clone(),
         geo: Some("{}"),
         expect_rev: Some(999),
@@ -229,6 +230,7 @@ async fn every_function_and_message_round_trips() {
     let cf = CarriedFix {
         order: "JD-1",
         truck: "T1",
+        taken: Some(IdSpace::Carrier("sf-auto")),
         fix: core.clone(),
         truck_stale: false,
         conclusions: &conclusions,
@@ -268,6 +270,7 @@ async fn every_function_and_message_round_trips() {
     let oid = Identity::new("o1", "o1".into(), "order JD-2".into(), now, 7);
     let own = Fix {
         order: "JD-2",
+        ids: IdSpace::Carrier("sf-auto"),
         fix: FixCore {
             identity: &oid,
             ..core.clone()
@@ -383,4 +386,31 @@ async fn every_function_and_message_round_trips() {
     .await;
     assert!(store.pending_of(&["JD-1"]).await.expect("read").is_empty());
     live.none().await;
+
+    // Claims (a cluster's first step): new, a retry, another event, given
+    // up, then free for another event.
+    let first = Identity::new("k1", "d1".into(), "order JD-1".into(), now, 7);
+    let other = Identity::new("k1", "d2".into(), "order JD-2".into(), now, 7);
+    let claim = |identity| Claim {
+        carrier: "sf-auto",
+        identity,
+    };
+    let parse = |v| ClaimAnswer::parse(v).expect("a claim answer");
+    assert_eq!(parse(call(&store, &claim(&first)).await), ClaimAnswer::Ours);
+    assert_eq!(parse(call(&store, &claim(&first)).await), ClaimAnswer::Ours);
+    assert_eq!(
+        parse(call(&store, &claim(&other)).await),
+        ClaimAnswer::Reused("order JD-1".into())
+    );
+    let wrong = Unclaim {
+        carrier: "sf-auto",
+        identity: &other,
+    };
+    assert_eq!(call(&store, &wrong).await, Value::Int(0));
+    let mine = Unclaim {
+        carrier: "sf-auto",
+        identity: &first,
+    };
+    assert_eq!(call(&store, &mine).await, Value::Int(1));
+    assert_eq!(parse(call(&store, &claim(&other)).await), ClaimAnswer::Ours);
 }

@@ -95,7 +95,9 @@ pub async fn single_events(
 }
 
 fn redis_benchmark_baseline(redis_port: u16, requests: usize) -> Result<f64, String> {
-    use vinpath::store::functions::{Conclusions, Fix, FixCore, Function, Identity, SitePlacement};
+    use vinpath::store::functions::{
+        Conclusions, Fix, FixCore, Function, IdSpace, Identity, SitePlacement,
+    };
     // The Redis work of one ingested fix: the function that applies it to
     // its order (duplicate check among the carrier's ids, state, track,
     // history, ETA and geo memory, live channel), built by the same type
@@ -116,6 +118,7 @@ fn redis_benchmark_baseline(redis_port: u16, requests: usize) -> Result<f64, Str
     };
     let args = Fix {
         order: "M-0",
+        ids: IdSpace::Carrier("bench"),
         fix: FixCore {
             carrier: "bench",
             identity: &identity,

@@ -16,8 +16,8 @@ use crate::ingest::conclude::{self, GeoPlan, VehicleFixes};
 use crate::ingest::{Request, followup, plan};
 use crate::store::context::{Vehicle, VehicleContext, track_member};
 use crate::store::functions::{
-    CarriedFix, Conclusions, Fix, FixAnswer, FixCore, Function, Identity, ScanAnswer, Status,
-    TruckFix, TruckFixAnswer, Unbind,
+    CarriedFix, Conclusions, Fix, FixAnswer, FixCore, Function, IdSpace, Identity, ScanAnswer,
+    Status, TruckFix, TruckFixAnswer, Unbind,
 };
 use crate::store::{Result, StoreError};
 
@@ -145,6 +145,7 @@ pub(super) async fn run(
                 Vehicle::Order(o) => {
                     Fix {
                         order: o,
+                        ids: req.ids(IdSpace::Order(o)),
                         fix: core,
                         geo: newest.map(|g| g.state.as_str()),
                         conclusions: newest.and_then(|g| g.cars.first()).unwrap_or(&none),
@@ -158,6 +159,7 @@ pub(super) async fn run(
                     TruckFix {
                         name,
                         truck,
+                        ids: req.ids(IdSpace::Truck(name)),
                         fix: core.clone(),
                         geo: newest.map(|g| g.state.as_str()),
                         expect_rev: rev(vehicle_rev),
@@ -169,6 +171,10 @@ pub(super) async fn run(
                         CarriedFix {
                             order: &car.order_id,
                             truck,
+                            // Where the truck's fix was remembered, to check
+                            // it took this very event (a claim did, on a
+                            // cluster).
+                            taken: (!req.claimed).then(|| req.ids(IdSpace::Truck(name))),
                             fix: core.clone(),
                             truck_stale: p.event.occurred_at.timestamp_millis() < c.pos_at,
                             conclusions: newest.and_then(|g| g.cars.get(n)).unwrap_or(&none),

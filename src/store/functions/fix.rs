@@ -70,6 +70,8 @@ impl FixCore<'_> {
 #[derive(Debug, Clone)]
 pub struct Fix<'a> {
     pub order: &'a str,
+    /// Whose ids the event is remembered among.
+    pub ids: IdSpace<'a>,
     pub fix: FixCore<'a>,
     /// The car's geo memory after this fix (JSON), when it is the newest.
     pub geo: Option<&'a str>,
@@ -102,7 +104,7 @@ impl Function for Fix<'_> {
 
     fn keys(&self) -> Vec<String> {
         let mut k = order_keys(self.order).to_vec();
-        k.extend(self.fix.identity.keys(&IdSpace::Carrier(self.fix.carrier)));
+        k.extend(self.fix.identity.keys(&self.ids));
         k
     }
 
@@ -127,11 +129,13 @@ impl Function for Fix<'_> {
 }
 
 /// A truck's fix carried to one car on board; pipelined after the truck's
-/// own, which it checks took this very event.
+/// own, which it checks took this very event (among the ids of `taken`;
+/// `None` on a Redis Cluster, where a claim came first).
 #[derive(Debug, Clone)]
 pub struct CarriedFix<'a> {
     pub order: &'a str,
     pub truck: &'a str,
+    pub taken: Option<IdSpace<'a>>,
     pub fix: FixCore<'a>,
     /// The truck already holds a newer fix: this one moves no car.
     pub truck_stale: bool,
@@ -144,21 +148,23 @@ impl Function for CarriedFix<'_> {
     const NAME: &'static str = "carried_fix";
     #[rustfmt::skip]
     const KEYS: &'static [&'static str] = &[
-        "order", "log", "track", "alerts", "ids_prev", "ids_this", "ids_next", "carrier_prev",
-        "carrier_this", "carrier_next",
+        "order", "log", "track", "alerts", "ids_prev", "ids_this", "ids_next", "taken_prev",
+        "taken_this", "taken_next",
     ];
     #[rustfmt::skip]
     const ARGV: &'static [&'static str] = &[
         "carrier", "event_id", "digest", "target", "bucket", "span", "truck_id", "at", "received",
         "rec", "limit", "channel", "noise", "position", "member", "truck_stale", "eta_ms",
-        "eta_rec", "notice", "site", "alerts_json", "leg", "expect_rev",
+        "eta_rec", "notice", "site", "alerts_json", "leg", "expect_rev", "check_taken",
     ];
 
     fn keys(&self) -> Vec<String> {
         let f = &self.fix;
+        let own = IdSpace::Order(self.order);
         let mut k = order_keys(self.order).to_vec();
-        k.extend(f.identity.keys(&IdSpace::Order(self.order)));
-        k.extend(f.identity.keys(&IdSpace::Carrier(f.carrier)));
+        k.extend(f.identity.keys(&own));
+        // Unused without a check, but named in the car's slot.
+        k.extend(f.identity.keys(self.taken.as_ref().unwrap_or(&own)));
         k
     }
 
@@ -179,6 +185,7 @@ impl Function for CarriedFix<'_> {
         ]);
         a.extend(self.conclusions.argv());
         a.push(rev_arg(self.expect_rev));
+        a.push(if self.taken.is_some() { "1" } else { "" }.to_owned());
         a
     }
 }
@@ -217,6 +224,8 @@ pub struct TruckFix<'a> {
     /// `carrier/truck`, as keys name it, and the truck's own id.
     pub name: &'a str,
     pub truck: &'a str,
+    /// Whose ids the event is remembered among.
+    pub ids: IdSpace<'a>,
     pub fix: FixCore<'a>,
     /// The truck's geo memory after this fix, when it is the newest.
     pub geo: Option<&'a str>,
@@ -243,7 +252,7 @@ impl Function for TruckFix<'_> {
             keys::truck_orders(self.name),
             keys::truck_track(self.name),
         ];
-        k.extend(f.identity.keys(&IdSpace::Carrier(f.carrier)));
+        k.extend(f.identity.keys(&self.ids));
         k
     }
 

@@ -3,7 +3,7 @@
 use redis::Value;
 use serde::Serialize;
 
-use super::{Function, Status, items, opt, status};
+use super::{Function, IdSpace, Identity, Status, items, opt, status, text};
 use crate::store::{StoreError, StoreOptions, keys};
 
 /// Puts a car on a truck, scored by its loading time (a newer loading wins).
@@ -337,5 +337,82 @@ impl ClipAnswer {
             code: opt(&i[1], w)?,
             cursor: opt(&i[2], w)?,
         })
+    }
+}
+
+/// Claims a carrier's event id on a Redis Cluster, before the event is
+/// applied in its target's slot.
+#[derive(Debug, Clone)]
+pub struct Claim<'a> {
+    pub carrier: &'a str,
+    pub identity: &'a Identity,
+}
+
+impl Function for Claim<'_> {
+    const NAME: &'static str = "claim";
+    #[rustfmt::skip]
+    const KEYS: &'static [&'static str] = &[
+        "ids_prev", "ids_this", "ids_next",
+    ];
+    #[rustfmt::skip]
+    const ARGV: &'static [&'static str] = &[
+        "event_id", "digest", "target", "bucket", "span",
+    ];
+
+    fn keys(&self) -> Vec<String> {
+        self.identity.keys(&IdSpace::Carrier(self.carrier)).to_vec()
+    }
+
+    fn argv(&self) -> Vec<String> {
+        self.identity.argv().to_vec()
+    }
+}
+
+/// What `claim` answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimAnswer {
+    /// Claimed now, or before by this very event (a retry).
+    Ours,
+    /// Another event holds the id; the target it named.
+    Reused(String),
+}
+
+impl ClaimAnswer {
+    pub fn parse(v: Value) -> Result<Self, StoreError> {
+        let w = "claim answer";
+        let i = items(v, 2, w)?;
+        match text(&i[0], w)?.as_str() {
+            "new" | "same" => Ok(Self::Ours),
+            "reused" => Ok(Self::Reused(text(&i[1], w)?)),
+            other => Err(StoreError::Corrupt(format!("{w}: {other:?}"))),
+        }
+    }
+}
+
+/// Gives up the claim of an event that was rejected.
+#[derive(Debug, Clone)]
+pub struct Unclaim<'a> {
+    pub carrier: &'a str,
+    pub identity: &'a Identity,
+}
+
+impl Function for Unclaim<'_> {
+    const NAME: &'static str = "unclaim";
+    #[rustfmt::skip]
+    const KEYS: &'static [&'static str] = &[
+        "ids_prev", "ids_this", "ids_next",
+    ];
+    #[rustfmt::skip]
+    const ARGV: &'static [&'static str] = &[
+        "event_id", "digest", "target",
+    ];
+
+    fn keys(&self) -> Vec<String> {
+        self.identity.keys(&IdSpace::Carrier(self.carrier)).to_vec()
+    }
+
+    fn argv(&self) -> Vec<String> {
+        let i = self.identity;
+        vec![i.event_id.clone(), i.digest.clone(), i.target.clone()]
     }
 }

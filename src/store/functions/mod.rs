@@ -14,7 +14,8 @@ use redis::{Pipeline, Value};
 
 pub use fix::{CarriedFix, Conclusions, Fix, FixAnswer, FixCore, TruckFix, TruckFixAnswer};
 pub use misc::{
-    AlertOp, AlertOps, Bind, Clip, ClipAnswer, Create, Patch, Quiet, Rotate, Settle, Unbind,
+    AlertOp, AlertOps, Bind, Claim, ClaimAnswer, Clip, ClipAnswer, Create, Patch, Quiet, Rotate,
+    Settle, Unbind, Unclaim,
 };
 pub use scan::{Cancel, PendingWork, Scan, ScanAnswer, SitePlacement};
 
@@ -73,12 +74,16 @@ pub trait Function {
 }
 
 /// Who remembers an event id, for duplicate detection: a carrier (its ids
-/// are one namespace, as the contract says) or an order (for what vinpath
-/// derives itself: crossings, and truck fixes carried to each car).
+/// are one namespace, as the contract says), or an order or a truck (for
+/// what vinpath derives itself: crossings, and truck fixes carried to each
+/// car; and on a Redis Cluster for every event, after a claim among the
+/// carrier's ids: see `Claim`).
 #[derive(Debug, Clone)]
 pub enum IdSpace<'a> {
     Carrier(&'a str),
     Order(&'a str),
+    /// `carrier/truck`.
+    Truck(&'a str),
 }
 
 /// How an event is known for duplicate detection: its id, a digest of its
@@ -120,6 +125,7 @@ impl Identity {
         let key = |b: i64| match space {
             IdSpace::Carrier(c) => keys::carrier_ids(c, b),
             IdSpace::Order(o) => keys::order_ids(o, b),
+            IdSpace::Truck(t) => keys::truck_ids(t, b),
         };
         [key(self.bucket - 1), key(self.bucket), key(self.bucket + 1)]
     }

@@ -73,6 +73,8 @@ fn every_function_binds_the_names_its_rust_type_lists() {
     agree::<Rotate>("rotate");
     agree::<Create>("create");
     agree::<Patch>("patch");
+    agree::<Claim>("claim");
+    agree::<Unclaim>("unclaim");
 }
 
 #[test]

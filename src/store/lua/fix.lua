@@ -98,18 +98,20 @@ end
 
 -- A truck's fix carried to one car on board, after the truck's own
 -- (`truck_fix`, earlier in the same pipeline) recorded it for the carrier:
--- a fix the truck did not take as this very event moves no car. The
--- car's own ids make a retry apply it once.
+-- a fix the truck did not take as this very event moves no car. On a
+-- Redis Cluster the carrier's ids live in another slot: a claim there came
+-- first instead, `check_taken` is '' and the `taken_*` keys are unused.
+-- The car's own ids make a retry apply it once.
 local function carried_fix(keys, argv)
   local order, log, track, alerts = keys[1], keys[2], keys[3], keys[4]
   local ids_prev, ids_this, ids_next = keys[5], keys[6], keys[7]
-  local carrier_prev, carrier_this, carrier_next = keys[8], keys[9], keys[10]
+  local taken_prev, taken_this, taken_next = keys[8], keys[9], keys[10]
   local carrier, event_id, digest, target = argv[1], argv[2], argv[3], argv[4]
   local bucket, span, truck_id = argv[5], argv[6], argv[7]
   local at, received, rec, limit = num(argv[8]), argv[9], argv[10], argv[11]
   local channel, noise, position, member = argv[12], argv[13], argv[14], argv[15]
   local truck_stale, eta_ms, eta_rec, notice, site, alerts_json = argv[16], argv[17], argv[18], argv[19], argv[20], argv[21]
-  local leg, expect_rev = argv[22], argv[23]
+  local leg, expect_rev, check_taken = argv[22], argv[23], argv[24]
   local k = {order = order, log = log, track = track, alerts = alerts}
   local a = {at = at, received = received, rec = rec, limit = limit, channel = channel,
     noise = noise, position = position, member = member, truck_stale = truck_stale, geo = '',
@@ -121,8 +123,10 @@ local function carried_fix(keys, argv)
   local done = step(o, k.order, expect_rev)
   if not done then return retry(o) end
   if o.truck ~= truck_id or a.at < o.truck_since then return done('skip', '') end
-  local _, taken = dedupe(carrier_prev, carrier_this, carrier_next, bucket, span, event_id)
-  if taken ~= digest .. '|' .. target then return done('skip', '') end
+  if check_taken == '1' then
+    local _, taken = dedupe(taken_prev, taken_this, taken_next, bucket, span, event_id)
+    if taken ~= digest .. '|' .. target then return done('skip', '') end
+  end
   local ids, prior = dedupe(ids_prev, ids_this, ids_next, bucket, span, event_id)
   if prior then return done('duplicate', '') end
   remember(ids, event_id, digest .. '|' .. target, span)

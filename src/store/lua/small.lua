@@ -111,6 +111,39 @@ local function rotate(keys, argv)
   return old
 end
 
+-- A carrier's event id claimed on a Redis Cluster, before its event is
+-- applied in its order's or truck's slot (where the carrier's ids are
+-- not): 'new' (claimed now), 'same' (claimed before by this very event: a
+-- retry, which the target's own ids then judge) or 'reused' (another
+-- event holds it; answers its target).
+local function claim(keys, argv)
+  local ids_prev, ids_this, ids_next = keys[1], keys[2], keys[3]
+  local event_id, digest, target, bucket, span = argv[1], argv[2], argv[3], argv[4], argv[5]
+  local ids, prior = dedupe(ids_prev, ids_this, ids_next, bucket, span, event_id)
+  local seen, other = judge_seen(prior, digest)
+  if seen == 'duplicate' then return {'same', ''} end
+  if seen then return {'reused', other} end
+  remember(ids, event_id, digest .. '|' .. target, span)
+  return {'new', ''}
+end
+
+-- Gives up a claim whose event was rejected (rejected events are not
+-- remembered, so the id may be sent again), if it is still this event's.
+local function unclaim(keys, argv)
+  local ids_prev, ids_this, ids_next = keys[1], keys[2], keys[3]
+  local event_id, digest, target = argv[1], argv[2], argv[3]
+  local value = digest .. '|' .. target
+  local n = 0
+  for _, k in ipairs({ids_prev, ids_this, ids_next}) do
+    if redis.call('HGET', k, event_id) == value then
+      n = n + redis.call('HDEL', k, event_id)
+    end
+  end
+  return n
+end
+
+redis.register_function('vinpath4_claim', claim)
+redis.register_function('vinpath4_unclaim', unclaim)
 redis.register_function('vinpath4_scan', scan)
 redis.register_function('vinpath4_cancel', cancel)
 redis.register_function('vinpath4_fix', fix)
