@@ -29,8 +29,8 @@ pub enum Live {
 struct Inner {
     orders: Mutex<HashMap<String, broadcast::Sender<Live>>>,
     /// When the subscription last heard anything on each partition's
-    /// channel (or was made).
-    heard: Mutex<Vec<Instant>>,
+    /// channel (`None`: never).
+    heard: Mutex<Vec<Option<Instant>>>,
     beat_every: Duration,
     links: super::limits::LinkSockets,
     fleet: broadcast::Sender<Live>,
@@ -83,7 +83,7 @@ impl Hub {
         let partitions = usize::from(crate::store::PARTITIONS);
         let inner = Arc::new_cyclic(|weak: &Weak<Inner>| Inner {
             orders: Mutex::new(HashMap::new()),
-            heard: Mutex::new(vec![Instant::now(); partitions]),
+            heard: Mutex::new(vec![None; partitions]),
             beat_every,
             beats: tokio::spawn(beat(store.clone(), beat_every)),
             links: super::limits::LinkSockets::default(),
@@ -134,13 +134,17 @@ impl Inner {
     /// How long the quietest partition's channel has been silent.
     fn longest_silence(&self) -> Duration {
         let heard = self.heard.lock().unwrap_or_else(|p| p.into_inner());
-        heard.iter().map(Instant::elapsed).max().unwrap_or_default()
+        heard
+            .iter()
+            .map(|h| h.map_or(Duration::MAX, |h| h.elapsed()))
+            .max()
+            .unwrap_or_default()
     }
 
     fn hear(&self, partition: u16) {
         let mut heard = self.heard.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(h) = heard.get_mut(usize::from(partition)) {
-            *h = Instant::now();
+            *h = Some(Instant::now());
         }
     }
 
@@ -202,6 +206,11 @@ async fn listen(store: Store, hub: Weak<Inner>) {
                 backoff = Duration::from_millis(100);
                 let Some(h) = hub.upgrade() else { return };
                 let subscribed = Instant::now();
+                // A beat at once: the instance is ready as soon as it hears
+                // every channel, not a beat later.
+                if let Err(e) = store.beat().await {
+                    tracing::debug!(error = ?e, "could not send a live beat");
+                }
                 if lost {
                     tracing::info!("subscribed to the live channels");
                     h.resync();
@@ -233,7 +242,7 @@ async fn listen(store: Store, hub: Weak<Inner>) {
                 }
                 tracing::warn!("a live channel was lost or silent; subscribing again");
             }
-            Err(e) => tracing::debug!(error = %e, "could not subscribe to the live channels"),
+            Err(e) => tracing::debug!(error = ?e, "could not subscribe to the live channels"),
         }
         lost = true;
         if hub.strong_count() == 0 {

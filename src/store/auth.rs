@@ -117,9 +117,9 @@ impl Store {
         }
         // A crash here leaves a carrier without a key; its id answers 409
         // until an admin removes `vp:carrier:ID`. Rare, and admin-only.
+        // (Not a transaction: the two keys may live on two cluster nodes.)
         let mut pipe = redis::pipe();
-        pipe.atomic()
-            .cmd("HSET")
+        pipe.cmd("HSET")
             .arg(keys::carrier(id))
             .arg("created_at")
             .arg(now_ms)

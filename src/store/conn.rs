@@ -12,7 +12,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::{ClusterClient, ClusterClientBuilder};
 use redis::cluster_async::ClusterConnection;
-use redis::cluster_routing::Slot;
+use redis::cluster_routing::{SingleNodeRoutingInfo, Slot};
 use redis::{Arg, Cmd, Pipeline, RedisFuture, RedisResult, Value};
 
 use super::{Result, StoreError, keys};
@@ -48,11 +48,30 @@ impl Seeds {
     }
 
     pub fn client(&self, url: &str) -> Result<redis::Client> {
+        self.client_speaking(url, None)
+    }
+
+    /// A client of `url` speaking RESP3, which carries pub/sub as pushes.
+    pub fn resp3_client(&self, url: &str) -> Result<redis::Client> {
+        self.client_speaking(url, Some(redis::ProtocolVersion::RESP3))
+    }
+
+    fn client_speaking(
+        &self,
+        url: &str,
+        protocol: Option<redis::ProtocolVersion>,
+    ) -> Result<redis::Client> {
+        use redis::IntoConnectionInfo;
+        let mut info = url.into_connection_info().map_err(StoreError::Redis)?;
+        if let Some(p) = protocol {
+            let settings = info.redis_settings().clone().set_protocol(p);
+            info = info.set_redis_settings(settings);
+        }
         match self.certs() {
             Some(certs) if url.starts_with("rediss://") => {
-                redis::Client::build_with_tls(url, certs)
+                redis::Client::build_with_tls(info, certs)
             }
-            _ => redis::Client::open(url),
+            _ => redis::Client::open(info),
         }
         .map_err(StoreError::Redis)
     }
@@ -237,7 +256,45 @@ struct Split {
 struct Part {
     places: Vec<usize>,
     pipe: Pipeline,
+    /// The key it is routed by, and its hash tag.
+    key: Option<Vec<u8>>,
     tag: Option<String>,
+}
+
+impl Part {
+    /// Sends the part to its slot's node. A node that no longer serves the
+    /// slot (a failover, a slot moved) refuses every command of it with
+    /// `MOVED`: the slot map is refreshed and the part sent once more, to
+    /// the node named.
+    async fn send(&self, mut conn: ClusterConnection) -> RedisResult<Vec<Value>> {
+        let values = conn
+            .req_packed_commands(&self.pipe, 0, self.pipe.len())
+            .await?;
+        let Some(Value::ServerError(e)) = values.first() else {
+            return Ok(values);
+        };
+        if e.code() != "MOVED" {
+            return Ok(values);
+        }
+        let Some((host, port)) = e
+            .details()
+            .and_then(|d| d.split(' ').nth(1))
+            .and_then(|a| a.rsplit_once(':'))
+            .and_then(|(h, p)| Some((h.to_owned(), p.parse::<u16>().ok()?)))
+        else {
+            return Ok(values);
+        };
+        if let Some(key) = &self.key {
+            // A single command follows the redirect and rebuilds the map.
+            let _: RedisResult<Value> = redis::cmd("EXISTS")
+                .arg(key.as_slice())
+                .query_async(&mut conn)
+                .await;
+        }
+        let to = SingleNodeRoutingInfo::ByAddress { host, port };
+        conn.route_pipeline(self.pipe.clone(), 0, self.pipe.len(), to)
+            .await
+    }
 }
 
 impl ConnectionLike for Split {
@@ -265,6 +322,7 @@ impl ConnectionLike for Split {
                     parts.push(Part {
                         places: Vec::new(),
                         pipe: redis::pipe(),
+                        key: key.map(<[u8]>::to_vec),
                         tag: key.map(|k| hash_tag(k).to_owned()),
                     });
                     parts.len() - 1
@@ -273,15 +331,13 @@ impl ConnectionLike for Split {
                 parts[at].pipe.add_command(cmd.clone());
             }
             let durable = self.durable;
-            let sends = parts.iter_mut().map(|part| {
-                let mut conn = self.conn.clone();
+            for part in &mut parts {
                 if let (Some(n), Some(tag)) = (durable, &part.tag) {
                     part.pipe.cmd("INCR").arg(keys::durable(tag));
                     part.pipe.cmd("WAIT").arg(n).arg(WAIT_MS);
                 }
-                let pipe = &part.pipe;
-                async move { conn.req_packed_commands(pipe, 0, pipe.len()).await }
-            });
+            }
+            let sends = parts.iter().map(|part| part.send(self.conn.clone()));
             let answers = futures_util::future::try_join_all(sends).await?;
             let mut out = vec![Value::Nil; pipe.len()];
             let mut acked: Option<i64> = None;

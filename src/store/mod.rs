@@ -31,7 +31,7 @@ use tokio::sync::OnceCell;
 
 pub use conn::Topology;
 use conn::{Backend, Conn, Seeds};
-pub use keys::{PARTITIONS, truck_name};
+pub use keys::{PARTITIONS, partition_of, truck_name};
 
 use functions::LIBRARY;
 
@@ -340,7 +340,10 @@ impl Store {
 /// failover, a cluster reshaping, a busy script, memory full. The request
 /// may be retried shortly (503), like an unreachable Redis.
 fn is_not_now(e: &RedisError) -> bool {
-    const NOT_NOW: [&str; 7] = [
+    const NOT_NOW: [&str; 9] = [
+        // A slot that moved (a failover): the next try goes to its node.
+        "MOVED",
+        "ASK",
         "LOADING",
         "READONLY",
         "MASTERDOWN",

@@ -87,7 +87,7 @@ impl Store {
             let seeds = &self.inner.seeds;
             Ok::<Box<dyn std::any::Any + Send>, super::StoreError>(match topology {
                 Topology::Single => {
-                    let client = seeds.client(&resp3(&seeds.urls[0]))?;
+                    let client = seeds.resp3_client(&seeds.urls[0])?;
                     let config = redis::AsyncConnectionConfig::new()
                         .set_push_sender(tx)
                         .set_connection_timeout(Some(patience))
@@ -101,7 +101,11 @@ impl Store {
                 Topology::Cluster => {
                     let client = seeds.cluster(Some(tx))?;
                     let mut c = client.get_async_connection().await?;
-                    c.ssubscribe(&channels).await?;
+                    // One at a time: a shard channel's subscription goes to
+                    // its slot's node.
+                    for channel in &channels {
+                        c.ssubscribe(channel).await?;
+                    }
                     Box::new(c)
                 }
             })
@@ -136,17 +140,6 @@ impl Store {
     }
 }
 
-/// The URL asking for RESP3, which carries pub/sub as pushes.
-fn resp3(url: &str) -> String {
-    if url.contains("protocol=") {
-        url.to_owned()
-    } else if url.contains('?') {
-        format!("{url}&protocol=resp3")
-    } else {
-        format!("{url}/?protocol=resp3").replacen("//?", "/?", 1)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,18 +150,5 @@ mod tests {
         assert_eq!(channel_partition(&name), Some(17));
         let other = Value::BulkString(b"vp:{p99}:live".to_vec());
         assert_eq!(channel_partition(&other), None);
-    }
-
-    #[test]
-    fn resp3_urls() {
-        assert_eq!(
-            resp3("redis://127.0.0.1:6379"),
-            "redis://127.0.0.1:6379/?protocol=resp3"
-        );
-        assert_eq!(
-            resp3("redis://127.0.0.1:6379/"),
-            "redis://127.0.0.1:6379/?protocol=resp3"
-        );
-        assert_eq!(resp3("redis://h/0?x=1"), "redis://h/0?x=1&protocol=resp3");
     }
 }

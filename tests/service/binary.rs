@@ -111,7 +111,12 @@ fn serve_starts_and_stops_its_own_redis_and_keeps_data() {
         .expect("the admin token is printed at the first start")
         .to_owned();
     assert_eq!(http_status(port, "/healthz", None, None), 200);
-    assert_eq!(http_status(port, "/readyz", None, None), 200);
+    // Ready once it hears its live channels: moments after it listens.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while http_status(port, "/readyz", None, None) != 200 {
+        assert!(std::time::Instant::now() < deadline, "ready within 5 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let carrier = r#"{"carrier_id":"sf-auto","name":"SF"}"#;
     assert_eq!(
         http_status(port, "/api/v1/carriers", Some(&token), Some(carrier)),

@@ -3,6 +3,7 @@
 
 mod binary;
 mod clips;
+mod cluster;
 mod events;
 mod functions;
 mod geo;

@@ -127,11 +127,17 @@ async fn two_instances_racing_on_one_truck_end_consistent() {
     let redis = TestRedis::start();
     let a = TestApp::spawn(&redis).await;
     let b = TestApp::spawn(&redis).await;
+    race_on_one_truck(&a, &b).await;
+}
+
+/// The race above between two instances `a` and `b` (on one Redis, or on
+/// a cluster).
+pub(crate) async fn race_on_one_truck(a: &TestApp, b: &TestApp) {
     let key = a.carrier("sf-auto").await;
     let orders = ["JD-1", "JD-2", "JD-3"];
     for o in orders {
         a.order(o, "sf-auto").await;
-        load(&a, &key, o, "YUE-A-1", -500).await;
+        load(a, &key, o, "YUE-A-1", -500).await;
     }
     // 60 truck fixes and, per order, 20 scans alternating in_transit and
     // arrived (each may follow the other), all at distinct times.
@@ -217,6 +223,11 @@ async fn racing_loads_and_unloads_end_on_the_latest_truck() {
     let redis = TestRedis::start();
     let a = TestApp::spawn(&redis).await;
     let b = TestApp::spawn(&redis).await;
+    race_loads_and_unloads(&a, &b).await;
+}
+
+/// The race above between two instances (on one Redis, or on a cluster).
+pub(crate) async fn race_loads_and_unloads(a: &TestApp, b: &TestApp) {
     let key = a.carrier("sf-auto").await;
     let orders: Vec<String> = (0..6).map(|i| format!("JD-{i}")).collect();
     let mut events = Vec::new();
@@ -224,7 +235,7 @@ async fn racing_loads_and_unloads_end_on_the_latest_truck() {
         a.order(o, "sf-auto").await;
         // The first loading comes first; from then on every step is legal
         // whatever the order of arrival.
-        load(&a, &key, o, "T1", -200).await;
+        load(a, &key, o, "T1", -200).await;
         // Loaded on T1, T2, T1, T2... with an unloading between: even
         // orders end unloaded, odd ones loaded on T2.
         let steps = 6 + k % 2;

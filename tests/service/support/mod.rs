@@ -4,8 +4,10 @@
 //! shows vinpath's log and its daemons' (set `VINPATH_TEST_LOG` to change
 //! the level, `debug` say).
 
+mod cluster;
 mod daemon;
 
+pub use cluster::TestCluster;
 pub use daemon::{Daemon, TestRedis, free_port};
 
 use std::time::Duration;
@@ -48,9 +50,14 @@ pub struct TestApp {
 }
 
 pub fn settings(redis: &TestRedis) -> Settings {
+    settings_at(redis.url())
+}
+
+/// Settings for a vinpath on the Redis (or the cluster's seeds) at `url`.
+pub fn settings_at(url: String) -> Settings {
     Settings {
         listen: "127.0.0.1:0".into(),
-        redis_url: Some(redis.url()),
+        redis_url: Some(url),
         admin_token: Some("test-admin-token".into()),
         workers: Some(1),
         live: LiveOptions {
@@ -74,6 +81,11 @@ impl TestApp {
         Self::with(settings(redis)).await
     }
 
+    /// A vinpath on the Redis (or the cluster's seeds) at `url`.
+    pub async fn spawn_at(url: String) -> Self {
+        Self::with(settings_at(url)).await
+    }
+
     pub async fn with(settings: Settings) -> Self {
         show_logs_of_failing_tests();
         let admin = settings
@@ -89,14 +101,24 @@ impl TestApp {
             .timeout(Duration::from_secs(10))
             .finish();
         let api = vinpath::client::Api::new(&base, &admin, 16);
-        Self {
+        let app = Self {
             handle,
             jobs,
             base,
             admin,
             client,
             api,
+        };
+        // As a load balancer would, wait until it says it is ready (it
+        // hears its live channels moments after it starts); a test whose
+        // Redis is down on purpose goes on after a while.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+        while app.call("GET", "/readyz", None, None).await.status != 200
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        app
     }
 
     /// Stops the server (its websockets drop), as a restart would.
@@ -248,16 +270,7 @@ impl TestApp {
     }
 
     pub async fn ws(&self, path: &str) -> Result<Socket, u16> {
-        match self
-            .client
-            .ws(format!("{}{path}", self.ws_base()))
-            .connect()
-            .await
-        {
-            Ok((_, conn)) => Ok(Socket { conn }),
-            Err(awc::error::WsClientError::InvalidResponseStatus(s)) => Err(s.as_u16()),
-            Err(e) => panic!("websocket failed: {e}"),
-        }
+        Socket::open(&self.client, &format!("{}{path}", self.ws_base())).await
     }
 }
 
@@ -289,6 +302,16 @@ pub struct Socket {
 }
 
 impl Socket {
+    /// Opens a websocket at `url` (`ws://...`); the refusal's status if
+    /// refused.
+    pub async fn open(client: &awc::Client, url: &str) -> Result<Self, u16> {
+        match client.ws(url).connect().await {
+            Ok((_, conn)) => Ok(Socket { conn }),
+            Err(awc::error::WsClientError::InvalidResponseStatus(s)) => Err(s.as_u16()),
+            Err(e) => panic!("websocket failed: {e}"),
+        }
+    }
+
     /// The next JSON text frame, or `None` if none comes within `wait`.
     pub async fn next_within(&mut self, wait: Duration) -> Option<Value> {
         let deadline = tokio::time::Instant::now() + wait;
