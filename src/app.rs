@@ -10,7 +10,7 @@ use actix_web::{App, HttpServer, web};
 
 use crate::clock::Clock;
 use crate::http::{self, AppState};
-use crate::jobs::{Jobs, Schedule};
+use crate::jobs::{Jobs, Keeping, Schedule};
 use crate::live::fleet::FleetFeed;
 use crate::live::{Hub, LiveOptions};
 use crate::media::{ClipStore, MediaError, S3Config};
@@ -39,7 +39,10 @@ pub struct Settings {
     pub clip_redirect: bool,
     /// Days clips are kept after their orders finish.
     pub clip_retention_days: i64,
-    /// How often serve runs the retention sweep.
+    /// Days after an order ends (delivered or cancelled) before it leaves
+    /// Redis for the archive in the clip store.
+    pub archive_after_days: i64,
+    /// How often serve runs the retention sweep (and the archive).
     pub sweep_every: Duration,
     /// The pages' map tiles.
     pub tiles: crate::http::pages::Tiles,
@@ -70,6 +73,7 @@ impl Default for Settings {
             max_clip_bytes: 512 * 1024 * 1024,
             clip_redirect: false,
             clip_retention_days: 90,
+            archive_after_days: 30,
             sweep_every: Duration::from_secs(3600),
             signal_every: Duration::from_secs(60),
             repair_every: Duration::from_secs(5),
@@ -158,7 +162,10 @@ impl Application {
             store.for_jobs(),
             clips.clone(),
             settings.clock.clone(),
-            chrono::Duration::days(settings.clip_retention_days),
+            Keeping {
+                clips: chrono::Duration::days(settings.clip_retention_days),
+                archive_after: chrono::Duration::days(settings.archive_after_days),
+            },
             Schedule {
                 sweep_every: settings.sweep_every,
                 signal_every: settings.signal_every,
@@ -277,7 +284,8 @@ pub fn open_clips(settings: &Settings) -> Result<ClipStore, StartError> {
     Ok(ClipStore::open(&url, settings.s3.as_ref())?)
 }
 
-/// Runs the clip retention sweep once, as `vinpath sweep` does. With no
+/// Runs the clip retention sweep and the archive once, as `vinpath sweep`
+/// does. With no
 /// Redis URL it uses the private Redis of a running serve, or starts one.
 pub async fn sweep_once(settings: &Settings) -> Result<usize, StartError> {
     let socket = settings.data_dir.join("redis/redis.sock");
@@ -297,13 +305,11 @@ pub async fn sweep_once(settings: &Settings) -> Result<usize, StartError> {
     };
     let store = Store::connect(&url, settings.store.clone()).await?;
     let clips = open_clips(settings)?;
-    let n = crate::jobs::sweep_clips(
-        &store,
-        &clips,
-        settings.clock.now(),
-        chrono::Duration::days(settings.clip_retention_days),
-    )
-    .await?;
+    let now = settings.clock.now();
+    let days = chrono::Duration::days;
+    let n = crate::jobs::sweep_clips(&store, &clips, now, days(settings.clip_retention_days))
+        .await?
+        + crate::jobs::archive_due(&store, &clips, now, days(settings.archive_after_days)).await?;
     if let Some(e) = embedded {
         store.shutdown_server().await;
         e.wait().await;

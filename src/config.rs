@@ -38,6 +38,10 @@ pub struct ServeArgs {
     /// Days clips are kept after their orders are delivered or cancelled.
     #[arg(long, env = "VINPATH_CLIP_RETENTION_DAYS", default_value_t = 90)]
     pub clip_retention_days: i64,
+    /// Days after an order is delivered or cancelled when it leaves Redis
+    /// for the archive in the clip store.
+    #[arg(long, env = "VINPATH_ARCHIVE_AFTER_DAYS", default_value_t = 30)]
+    pub archive_after_days: i64,
     /// Where the embedded defaults keep data.
     #[arg(long, env = "VINPATH_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
@@ -105,6 +109,7 @@ impl From<ServeArgs> for Settings {
             max_clip_bytes: a.max_clip_bytes,
             clip_redirect: a.clip_redirect,
             clip_retention_days: a.clip_retention_days,
+            archive_after_days: a.archive_after_days,
             tiles: Tiles {
                 url: a.tile_url,
                 attribution: a.tile_attribution,

@@ -27,7 +27,8 @@ struct Cli {
 enum Command {
     /// Serve the API, the websockets and the pages.
     Serve(ServeArgs),
-    /// Delete clips kept past their retention, once, and exit.
+    /// Delete clips kept past their retention, archive orders that ended
+    /// long enough ago, once, and exit.
     Sweep(ServeArgs),
 }
 

@@ -8,6 +8,8 @@ use super::{ApiError, AppState, Caller};
 use crate::domain::order::{NewOrderIn, OrderPatchIn};
 use crate::domain::{NewOrder, OrderId, OrderPatch, OrderState};
 use crate::ingest::Cancelled;
+use crate::store::StoreError;
+use crate::store::archive::ArchivedOrder;
 use crate::store::history::cursor_key;
 use crate::store::orders::{CreateError, PatchError};
 
@@ -15,20 +17,33 @@ pub(super) fn order_id(raw: &str) -> Result<OrderId, ApiError> {
     OrderId::parse(raw).map_err(|_| ApiError::NotFound(format!("no order {raw}")))
 }
 
+/// An order the caller may see: in Redis, or in the archive.
+struct Readable {
+    id: OrderId,
+    order: OrderState,
+    archived: Option<ArchivedOrder>,
+}
+
 /// Reads an order the caller may see, or answers 404 / 403.
-async fn readable(
-    state: &AppState,
-    caller: &Caller,
-    raw: &str,
-) -> Result<(OrderId, OrderState), ApiError> {
+async fn readable(state: &AppState, caller: &Caller, raw: &str) -> Result<Readable, ApiError> {
     let id = order_id(raw)?;
-    let order = state
-        .store
-        .order(&id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no order {id}")))?;
+    let (order, archived) = match state.store.order(&id).await? {
+        Some(order) => (order, None),
+        None => {
+            let key = ArchivedOrder::object_key(id.as_str());
+            let not_found = || ApiError::NotFound(format!("no order {id}"));
+            let bytes = state.clips.get_whole(&key).await?.ok_or_else(not_found)?;
+            let archived: ArchivedOrder = serde_json::from_slice(&bytes)
+                .map_err(|e| StoreError::Corrupt(format!("archived order {id}: {e}")))?;
+            (archived.state()?, Some(archived))
+        }
+    };
     caller.may_read(&order)?;
-    Ok((id, order))
+    Ok(Readable {
+        id,
+        order,
+        archived,
+    })
 }
 
 pub async fn create(
@@ -69,8 +84,12 @@ pub async fn get(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, order) = readable(&state, &caller, &path).await?;
-    Ok(HttpResponse::Ok().json(order.internal_view()))
+    let found = readable(&state, &caller, &path).await?;
+    let mut view = found.order.internal_view();
+    if found.archived.is_some() {
+        view["archived"] = serde_json::Value::Bool(true);
+    }
+    Ok(HttpResponse::Ok().json(view))
 }
 
 pub async fn patch(
@@ -162,7 +181,7 @@ pub async fn history(
     path: web::Path<String>,
     query: web::Query<Page>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, _) = readable(&state, &caller, &path).await?;
+    let found = readable(&state, &caller, &path).await?;
     let limit = match query.limit.as_deref() {
         None => 100,
         Some(l) => l
@@ -178,10 +197,13 @@ pub async fn history(
             "after must be a cursor from this API".into(),
         ));
     }
-    let (entries, more) = state
-        .store
-        .history(&id, query.after.as_deref(), limit)
-        .await?;
+    let (entries, more) = match &found.archived {
+        Some(a) => a.history(query.after.as_deref(), limit),
+        None => {
+            let after = query.after.as_deref();
+            state.store.history(&found.id, after, limit).await?
+        }
+    };
     let next = if more {
         entries.last().map(|e| e.cursor.clone())
     } else {

@@ -4,6 +4,7 @@
 //! now through the [`Jobs`] handle (tests step them instead of sleeping).
 //! Safe on several instances at once: every step is idempotent.
 
+mod archive;
 mod no_signal;
 mod sweep;
 
@@ -13,6 +14,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use archive::archive_due;
 pub use sweep::sweep_clips;
 
 use crate::clock::Clock;
@@ -37,8 +39,16 @@ struct Inner {
     store: Store,
     clips: ClipStore,
     clock: Clock,
-    retention: chrono::Duration,
+    keep: Keeping,
     schedule: Schedule,
+}
+
+/// How long vinpath keeps what ended: clips after their orders end, and
+/// orders in Redis before the archive takes them.
+#[derive(Debug, Clone, Copy)]
+pub struct Keeping {
+    pub clips: chrono::Duration,
+    pub archive_after: chrono::Duration,
 }
 
 /// The running jobs; dropping it does not stop them, `shutdown` does.
@@ -62,7 +72,7 @@ impl Jobs {
         store: Store,
         clips: ClipStore,
         clock: Clock,
-        retention: chrono::Duration,
+        keep: Keeping,
         schedule: Schedule,
     ) -> Self {
         Self {
@@ -70,19 +80,22 @@ impl Jobs {
                 store,
                 clips,
                 clock,
-                retention,
+                keep,
                 schedule,
             }),
         }
     }
 
-    /// Deletes clips past their retention, and objects of uploads that
-    /// died before they were recorded, now; returns how many.
+    /// Deletes clips past their retention and objects of uploads that
+    /// died before they were recorded, and archives orders that ended long
+    /// enough ago, now; returns how many things it did.
     pub async fn sweep_now(&self) -> Result<usize, StoreError> {
         let i = &self.inner;
         let now = i.clock.now();
-        let expired = sweep_clips(&i.store, &i.clips, now, i.retention).await?;
-        Ok(expired + sweep::sweep_unfinished(&i.store, &i.clips, now).await?)
+        let expired = sweep_clips(&i.store, &i.clips, now, i.keep.clips).await?;
+        let unfinished = sweep::sweep_unfinished(&i.store, &i.clips, now).await?;
+        let archived = archive_due(&i.store, &i.clips, now, i.keep.archive_after).await?;
+        Ok(expired + unfinished + archived)
     }
 
     /// Raises `no_signal` for trackers gone quiet now; returns how many.

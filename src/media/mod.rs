@@ -192,6 +192,23 @@ impl ClipStore {
         Ok(self.store.get_opts(&Path::from(key), opts).await?)
     }
 
+    /// Writes a small object whole (an archived order), replacing any.
+    pub async fn put_whole(&self, key: &str, bytes: Vec<u8>) -> Result<(), MediaError> {
+        self.store
+            .put(&Path::from(key), bytes::Bytes::from(bytes).into())
+            .await?;
+        Ok(())
+    }
+
+    /// Reads a small object whole; `None` when there is none.
+    pub async fn get_whole(&self, key: &str) -> Result<Option<bytes::Bytes>, MediaError> {
+        match self.store.get(&Path::from(key)).await {
+            Ok(r) => Ok(Some(r.bytes().await?)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Deletes a clip; a missing one is already deleted.
     pub async fn delete(&self, key: &str) -> Result<(), MediaError> {
         match self.store.delete(&Path::from(key)).await {

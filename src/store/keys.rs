@@ -59,6 +59,16 @@ pub fn pending(partition: u16) -> String {
     format!("vp:{{p{partition}}}:pending")
 }
 
+/// The partition's orders that ended (delivered or cancelled), by when
+/// (ms): the archive's work list.
+pub fn ended(partition: u16) -> String {
+    format!("vp:{{p{partition}}}:ended")
+}
+
+pub fn ended_of(order: &str) -> String {
+    ended(partition_of(order))
+}
+
 /// The partition's clips by creation time, for the retention sweep.
 pub fn clips(partition: u16) -> String {
     format!("vp:{{p{partition}}}:clips")

@@ -3,6 +3,7 @@
 //! unless its doc says otherwise.
 
 pub mod alerts;
+pub mod archive;
 pub mod auth;
 pub mod clips;
 mod conn;

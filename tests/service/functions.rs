@@ -413,4 +413,16 @@ async fn every_function_and_message_round_trips() {
     };
     assert_eq!(call(&store, &mine).await, Value::Int(1));
     assert_eq!(parse(call(&store, &claim(&other)).await), ClaimAnswer::Ours);
+
+    // An order that has not ended is never forgotten (the archive test
+    // forgets one that has).
+    let forget = Forget {
+        order: "JD-2",
+        ids: first.keys(&IdSpace::Order("JD-2")),
+        last: "",
+    };
+    assert_eq!(
+        call(&store, &forget).await,
+        Value::Array(vec![Value::Int(0), Value::BulkString(Vec::new())])
+    );
 }

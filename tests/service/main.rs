@@ -1,6 +1,7 @@
 //! vinpath driven from outside, as carriers, dispatchers and customers use
 //! it: real Redis, real sockets.
 
+mod archive;
 mod binary;
 mod clips;
 mod cluster;

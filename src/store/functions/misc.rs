@@ -416,3 +416,48 @@ impl Function for Unclaim<'_> {
         vec![i.event_id.clone(), i.digest.clone(), i.target.clone()]
     }
 }
+
+/// Takes an archived order out of Redis, if nothing changed since it was
+/// read for the archive.
+#[derive(Debug, Clone)]
+pub struct Forget<'a> {
+    pub order: &'a str,
+    /// The buckets of its own event ids that may still exist.
+    pub ids: [String; 3],
+    /// The cursor of its newest history entry when read ('' none).
+    pub last: &'a str,
+}
+
+impl Function for Forget<'_> {
+    const NAME: &'static str = "forget";
+    #[rustfmt::skip]
+    const KEYS: &'static [&'static str] = &[
+        "order_key", "log", "timeline", "track", "clips", "route", "pending", "ended", "active",
+        "ids_prev", "ids_this", "ids_next",
+    ];
+    #[rustfmt::skip]
+    const ARGV: &'static [&'static str] = &[
+        "order_id", "last",
+    ];
+
+    fn keys(&self) -> Vec<String> {
+        let o = self.order;
+        let mut k = vec![
+            keys::order(o),
+            keys::order_log(o),
+            keys::order_timeline(o),
+            keys::order_track(o),
+            keys::order_clips(o),
+            keys::order_route(o),
+            keys::order_pending(o),
+            keys::ended_of(o),
+            keys::active_of(o),
+        ];
+        k.extend(self.ids.iter().cloned());
+        k
+    }
+
+    fn argv(&self) -> Vec<String> {
+        vec![self.order.to_owned(), self.last.to_owned()]
+    }
+}

@@ -14,8 +14,8 @@ use redis::{Pipeline, Value};
 
 pub use fix::{CarriedFix, Conclusions, Fix, FixAnswer, FixCore, TruckFix, TruckFixAnswer};
 pub use misc::{
-    AlertOp, AlertOps, Bind, Claim, ClaimAnswer, Clip, ClipAnswer, Create, Patch, Quiet, Rotate,
-    Settle, Unbind, Unclaim,
+    AlertOp, AlertOps, Bind, Claim, ClaimAnswer, Clip, ClipAnswer, Create, Forget, Patch, Quiet,
+    Rotate, Settle, Unbind, Unclaim,
 };
 pub use scan::{Cancel, PendingWork, Scan, ScanAnswer, SitePlacement};
 
@@ -143,7 +143,7 @@ impl Identity {
 }
 
 /// Reads an answer that must be an array of exactly `n` items.
-fn items(v: Value, n: usize, what: &str) -> Result<Vec<Value>, StoreError> {
+pub(crate) fn items(v: Value, n: usize, what: &str) -> Result<Vec<Value>, StoreError> {
     match v {
         Value::Array(items) if items.len() == n => Ok(items),
         Value::ServerError(e) => Err(redis::RedisError::from(e).into()),
@@ -154,7 +154,7 @@ fn items(v: Value, n: usize, what: &str) -> Result<Vec<Value>, StoreError> {
 }
 
 /// A string item of an answer.
-fn text(v: &Value, what: &str) -> Result<String, StoreError> {
+pub(crate) fn text(v: &Value, what: &str) -> Result<String, StoreError> {
     redis::from_redis_value_ref::<String>(v)
         .map_err(|_| StoreError::Corrupt(format!("{what}: {v:?} is not a string")))
 }
@@ -164,7 +164,7 @@ fn opt(v: &Value, what: &str) -> Result<Option<String>, StoreError> {
     text(v, what).map(|s| (!s.is_empty()).then_some(s))
 }
 
-fn number(v: &Value, what: &str) -> Result<i64, StoreError> {
+pub(crate) fn number(v: &Value, what: &str) -> Result<i64, StoreError> {
     text(v, what)?
         .parse()
         .map_err(|_| StoreError::Corrupt(format!("{what}: {v:?} is not a number")))

@@ -69,6 +69,7 @@ impl Function for Scan<'_> {
     #[rustfmt::skip]
     const KEYS: &'static [&'static str] = &[
         "order_key", "log", "timeline", "pending", "index", "ids_prev", "ids_this", "ids_next",
+        "ended",
     ];
     #[rustfmt::skip]
     const ARGV: &'static [&'static str] = &[
@@ -86,6 +87,7 @@ impl Function for Scan<'_> {
             keys::pending_of(self.order),
         ];
         k.extend(self.identity.keys(&self.ids));
+        k.push(keys::ended_of(self.order));
         k
     }
 
@@ -128,7 +130,7 @@ impl Function for Cancel<'_> {
     const NAME: &'static str = "cancel";
     #[rustfmt::skip]
     const KEYS: &'static [&'static str] = &[
-        "order_key", "log", "timeline", "pending", "index",
+        "order_key", "log", "timeline", "pending", "index", "ended",
     ];
     #[rustfmt::skip]
     const ARGV: &'static [&'static str] = &[
@@ -142,6 +144,7 @@ impl Function for Cancel<'_> {
             keys::order_timeline(self.order),
             keys::order_pending(self.order),
             keys::pending_of(self.order),
+            keys::ended_of(self.order),
         ]
     }
 

@@ -75,6 +75,7 @@ fn every_function_binds_the_names_its_rust_type_lists() {
     agree::<Patch>("patch");
     agree::<Claim>("claim");
     agree::<Unclaim>("unclaim");
+    agree::<Forget>("forget");
 }
 
 #[test]

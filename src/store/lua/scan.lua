@@ -34,7 +34,7 @@ end
 
 -- A milestone reached: state, timeline, truck, and the follow-ups.
 local function move(keys_, o, to, at, gap, truck, ends_alerts, received)
-  local order_key, timeline, pending, index = keys_[1], keys_[2], keys_[3], keys_[4]
+  local order_key, timeline, pending, index, ended = keys_[1], keys_[2], keys_[3], keys_[4], keys_[5]
   local from, old_truck, old_since = o.milestone, o.truck, o.truck_since
   local on_truck = to == 'loaded' or to == 'in_transit' or to == 'arrived'
   if to ~= from then
@@ -45,6 +45,8 @@ local function move(keys_, o, to, at, gap, truck, ends_alerts, received)
       redis.call('HSET', order_key, 'held', '')
     end
     if to == 'delivered' then redis.call('HSET', order_key, 'delivered_at', at) end
+    -- Ended: the archive takes it some days after (by the time it ended).
+    if to == 'delivered' or to == 'cancelled' then redis.call('ZADD', ended, at, o.order_id) end
     redis.call('RPUSH', timeline, cjson.encode({milestone = to, at = at, gap = gap}))
     o.milestone, o.previous = to, from
   elseif at > o.stale_at then
@@ -69,7 +71,7 @@ end
 -- Judged in the contract's order: unusable, duplicate, stale, illegal.
 local function scan(keys, argv)
   local order_key, log, timeline, pending, index = keys[1], keys[2], keys[3], keys[4], keys[5]
-  local ids_prev, ids_this, ids_next = keys[6], keys[7], keys[8]
+  local ids_prev, ids_this, ids_next, ended = keys[6], keys[7], keys[8], keys[9]
   local carrier, event_id, digest, target = argv[1], argv[2], argv[3], argv[4]
   local bucket, span = argv[5], argv[6]
   local at, received, rec = num(argv[7]), num(argv[8]), argv[9]
@@ -125,7 +127,7 @@ local function scan(keys, argv)
   -- A loading starts a leg: where the car was loaded, when the scan says.
   if leg ~= '' then redis.call('HSET', order_key, 'leg', leg) end
   local gap = verdict == 'G'
-  local followup = move({order_key, timeline, pending, index}, o, to, at, gap, truck,
+  local followup = move({order_key, timeline, pending, index, ended}, o, to, at, gap, truck,
     letter(ends_alerts, o.milestone) == '1', received)
   -- The site the scan places the car at ('-' takes it out of any site).
   local inside = str(o.site)
@@ -157,7 +159,7 @@ end
 -- Cancels an order (the sales system's act, not a scan). A cancel of a
 -- cancelled order answers as the first did.
 local function cancel(keys, argv)
-  local order_key, log, timeline, pending, index = keys[1], keys[2], keys[3], keys[4], keys[5]
+  local order_key, log, timeline, pending, index, ended = keys[1], keys[2], keys[3], keys[4], keys[5], keys[6]
   local at, rec, limit, channel = num(argv[1]), argv[2], argv[3], argv[4]
   local o = read_order(order_key)
   if not o then return scan_answer('rejected', 'unknown_order', '', NONE, '') end
@@ -168,7 +170,7 @@ local function cancel(keys, argv)
   if o.milestone == 'delivered' then
     return scan_answer('rejected', 'illegal_transition', '', o, '')
   end
-  local followup = move({order_key, timeline, pending, index}, o, 'cancelled', at, false, '', true, at)
+  local followup = move({order_key, timeline, pending, index, ended}, o, 'cancelled', at, false, '', true, at)
   if str(o.site) ~= '' then redis.call('HDEL', order_key, 'site') end
   local id = tell(o, log, limit, channel, 'm', false, rec)
   return scan_answer('accepted', '', '', o, id, followup)

@@ -142,7 +142,28 @@ local function unclaim(keys, argv)
   return n
 end
 
+-- An archived order leaves Redis: its keys and its places in its
+-- partition's indexes, if it has ended and nothing was added to its history
+-- since it was read for the archive (its newest entry is still `last`).
+-- Answers {1, link hash} when forgotten, {0, ''} when not.
+local function forget(keys, argv)
+  local order_key, log, timeline, track, clips, route, pending = keys[1], keys[2], keys[3], keys[4], keys[5], keys[6], keys[7]
+  local ended, active, ids_prev, ids_this, ids_next = keys[8], keys[9], keys[10], keys[11], keys[12]
+  local order_id, last = argv[1], argv[2]
+  local f = redis.call('HMGET', order_key, 'm', 'link_hash')
+  if f[1] ~= 'delivered' and f[1] ~= 'cancelled' then return {0, ''} end
+  local newest = redis.call('XREVRANGE', log, '+', '-', 'COUNT', 1)
+  local now = ''
+  if newest[1] then now = newest[1][1] end
+  if now ~= last then return {0, ''} end
+  redis.call('DEL', order_key, log, timeline, track, clips, route, pending, ids_prev, ids_this, ids_next)
+  redis.call('ZREM', ended, order_id)
+  redis.call('SREM', active, order_id)
+  return {1, str(f[2])}
+end
+
 redis.register_function('vinpath4_claim', claim)
+redis.register_function('vinpath4_forget', forget)
 redis.register_function('vinpath4_unclaim', unclaim)
 redis.register_function('vinpath4_scan', scan)
 redis.register_function('vinpath4_cancel', cancel)

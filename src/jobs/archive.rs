@@ -1,0 +1,49 @@
+//! The archive: orders that ended `after` ago leave Redis for the object
+//! store (`archive/orders/<id>.json`), run by `vinpath sweep` and by
+//! `serve`'s hourly sweep. Safe on several instances at once: writing the
+//! same object twice is harmless, and an order leaves Redis only if
+//! nothing was added to it since it was read.
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::OrderId;
+use crate::media::ClipStore;
+use crate::store::archive::ArchivedOrder;
+use crate::store::{Store, StoreError};
+
+/// Archives every order that ended before `now - after`; returns how many.
+pub async fn archive_due(
+    store: &Store,
+    clips: &ClipStore,
+    now: DateTime<Utc>,
+    after: chrono::Duration,
+) -> Result<usize, StoreError> {
+    let cutoff = (now - after).timestamp_millis();
+    let mut archived = 0;
+    loop {
+        let due = store.ended_before(cutoff, 100).await?;
+        let mut progressed = false;
+        for id in &due {
+            let Ok(id) = OrderId::parse(id) else { continue };
+            let Some(whole) = store.read_whole(&id).await? else {
+                continue;
+            };
+            let json =
+                serde_json::to_vec(&whole).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            if let Err(e) = clips
+                .put_whole(&ArchivedOrder::object_key(id.as_str()), json)
+                .await
+            {
+                tracing::warn!(error = %e, order = %id, "could not archive an order; will retry");
+                continue;
+            }
+            if store.forget_archived(&whole).await? {
+                archived += 1;
+                progressed = true;
+            }
+        }
+        if !progressed {
+            return Ok(archived);
+        }
+    }
+}
