@@ -284,6 +284,79 @@ async fn the_server_pings_and_drops_a_silent_peer() {
     assert_eq!(alive.next().await["event"]["milestone"], "produced");
 }
 
+/// A peer that stops reading (a phone gone to sleep with its socket open)
+/// while thousands of events are posted is dropped like a silent one; the
+/// server neither waits on it nor keeps its frames, and the other sockets
+/// get their events.
+#[actix_web::test]
+async fn a_peer_that_never_reads_is_dropped() {
+    use std::io::{Read, Write};
+    let redis = TestRedis::start();
+    let app = TestApp::spawn(&redis).await;
+    let key = app.carrier("sf-auto").await;
+    let token = app.order("JD-1", "sf-auto").await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut stuck = std::net::TcpStream::connect(&addr).expect("connects");
+    write!(
+        stuck,
+        "GET /ws/track/{token} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    .unwrap();
+    // Only the upgrade's status line is read; never anything after.
+    let mut status = [0u8; 12];
+    stuck.read_exact(&mut status).unwrap();
+    assert_eq!(&status, b"HTTP/1.1 101");
+    let mut alive = app.ws(&format!("/ws/track/{token}")).await.expect("opens");
+    assert_eq!(alive.next().await["type"], "snapshot");
+
+    let started = std::time::Instant::now();
+    for round in 0..6 {
+        let fixes: Vec<Value> = (0..500)
+            .map(|i| {
+                let n = round * 500 + i;
+                order_fix(
+                    &format!("f{n}"),
+                    "JD-1",
+                    -600 + n / 10,
+                    23.0,
+                    113.0 + n as f64 * 1e-4,
+                )
+            })
+            .collect();
+        let r = app.events(&key, json!(fixes)).await;
+        assert_eq!(r.status, 200, "posting is not held up by the stuck peer");
+    }
+    // The reading socket keeps up (it may be told to catch up from the
+    // history instead of getting each frame; either way it stays open).
+    assert!(alive.next_within(Duration::from_secs(2)).await.is_some());
+
+    // Dropped within the peer timeout (3 s here; 45 s in production) and
+    // a moment to close: what it left unread drains, then the end.
+    tokio::time::sleep(Duration::from_secs(5).saturating_sub(started.elapsed())).await;
+    stuck
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    let mut sink = vec![0u8; 1 << 16];
+    let mut unread = 0usize;
+    // Pings keep coming while it is open: bound the whole wait, not each read.
+    let deadline = started + Duration::from_secs(8);
+    let closed = loop {
+        if std::time::Instant::now() > deadline {
+            break false;
+        }
+        match stuck.read(&mut sink) {
+            Ok(0) => break true,
+            Ok(n) => unread += n,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break true,
+            Err(_) => break false,
+        }
+    };
+    assert!(
+        closed,
+        "the stuck peer was dropped ({unread} bytes were waiting)"
+    );
+}
+
 /// A rotated link closes its open sockets within 2 s (4404), as an
 /// expiring one does; a socket on the new link stays.
 #[actix_web::test]
