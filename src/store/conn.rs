@@ -109,36 +109,46 @@ pub enum Topology {
     Cluster,
 }
 
-/// Asks the first seed that answers whether it is a cluster node.
+/// Asks the first seed that answers whether it is a cluster node, trying
+/// again for a moment (a Redis started beside vinpath may not listen yet),
+/// but never longer than a request may wait for its 503.
 pub(super) async fn detect(seeds: &Seeds) -> Result<Topology> {
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(1800);
     let mut last = None;
-    for url in &seeds.urls {
-        let client = seeds.client(url)?;
-        let asked = async {
-            let mut c = client.get_multiplexed_async_connection().await?;
-            redis::cmd("INFO")
-                .arg("cluster")
-                .query_async::<String>(&mut c)
-                .await
-        };
-        match tokio::time::timeout(Duration::from_millis(1500), asked).await {
-            Ok(Ok(info)) => {
-                return Ok(if info.contains("cluster_enabled:1") {
-                    Topology::Cluster
-                } else {
-                    Topology::Single
-                });
-            }
-            Ok(Err(e)) => last = Some(StoreError::from(e)),
-            Err(_) => {
-                last = Some(StoreError::Unavailable(redis::RedisError::from((
-                    redis::ErrorKind::Io,
-                    "redis did not answer in time",
-                ))))
+    loop {
+        for url in &seeds.urls {
+            let client = seeds.client(url)?;
+            let asked = async {
+                let mut c = client.get_multiplexed_async_connection().await?;
+                redis::cmd("INFO")
+                    .arg("cluster")
+                    .query_async::<String>(&mut c)
+                    .await
+            };
+            match tokio::time::timeout_at(deadline, asked).await {
+                Ok(Ok(info)) => {
+                    return Ok(if info.contains("cluster_enabled:1") {
+                        Topology::Cluster
+                    } else {
+                        Topology::Single
+                    });
+                }
+                Ok(Err(e)) => last = Some(StoreError::from(e)),
+                Err(_) => break,
             }
         }
+        let pause = Duration::from_millis(200);
+        if tokio::time::Instant::now() + pause >= deadline {
+            break;
+        }
+        tokio::time::sleep(pause).await;
     }
-    Err(last.unwrap_or_else(|| StoreError::Corrupt("no Redis URL given".into())))
+    Err(last.unwrap_or_else(|| {
+        StoreError::Unavailable(redis::RedisError::from((
+            redis::ErrorKind::Io,
+            "redis did not answer in time",
+        )))
+    }))
 }
 
 /// The clients of one topology, made once it is known (one per process,

@@ -15,7 +15,7 @@ use crate::ticks::{Ticks, order_fix};
 
 /// Runs `workers` loops of `step` until `dur` has passed; returns the
 /// number of steps and their latencies.
-async fn hammer<F, Fut>(workers: usize, dur: Duration, step: F) -> (usize, Samples)
+pub(crate) async fn hammer<F, Fut>(workers: usize, dur: Duration, step: F) -> (usize, Samples)
 where
     F: Fn(usize) -> Fut + Clone + 'static,
     Fut: std::future::Future<Output = bool>,

@@ -7,6 +7,7 @@
 mod fanout;
 mod ingest;
 mod memory;
+mod scale;
 mod scenarios;
 mod stats;
 mod ticks;
@@ -43,9 +44,19 @@ struct Args {
     /// Where to write the figures as JSON.
     #[arg(long)]
     json: Option<PathBuf>,
-    /// Only these figures (1 to 7), comma-separated.
+    /// Only these figures (1 to 10), comma-separated.
     #[arg(long, value_delimiter = ',')]
     only: Vec<u8>,
+    /// The vinpath instances on a Redis Cluster (figures 8 and 10),
+    /// comma-separated base URLs.
+    #[arg(long, value_delimiter = ',')]
+    cluster_bases: Vec<String>,
+    /// The ports of that cluster's nodes (figure 10 kills one).
+    #[arg(long, value_delimiter = ',')]
+    cluster_ports: Vec<u16>,
+    /// The vinpath binary, to run `vinpath sweep` (figure 9).
+    #[arg(long)]
+    vinpath_bin: Option<String>,
 }
 
 #[actix_web::main]
@@ -57,6 +68,11 @@ async fn main() -> ExitCode {
         pid: a.pid,
         redis_port: a.redis_port,
         disk: a.disk,
+        cluster: (!a.cluster_bases.is_empty()).then_some(scale::Cluster {
+            bases: a.cluster_bases,
+            node_ports: a.cluster_ports,
+        }),
+        vinpath_bin: a.vinpath_bin,
     };
     let sizes = if a.quick {
         Sizes::quick()

@@ -10,7 +10,7 @@ use vinpath::client::Api;
 
 use crate::stats::{self, Figure};
 use crate::ticks::Ticks;
-use crate::{fanout, ingest, memory, trips};
+use crate::{fanout, ingest, memory, scale, trips};
 
 /// How big each scenario is.
 pub struct Sizes {
@@ -63,6 +63,10 @@ pub struct Target {
     pub redis_port: u16,
     /// The disk the file store writes to, for the `dd` baseline.
     pub disk: PathBuf,
+    /// Instances on a Redis Cluster, for figures 8 and 10.
+    pub cluster: Option<crate::scale::Cluster>,
+    /// The vinpath binary, for `vinpath sweep` (figure 9).
+    pub vinpath_bin: Option<String>,
 }
 
 /// Runs the scenarios (all, or the figures `only` names) and returns the
@@ -135,6 +139,35 @@ pub async fn run(target: &Target, sizes: &Sizes, only: &[u8]) -> Result<Vec<Figu
                 .await
                 .map_err(label(7))?,
         );
+    }
+    if want(9)
+        && let Some(bin) = &target.vinpath_bin
+    {
+        step(9, "an order's memory in Redis, active and archived");
+        figures.extend(
+            scale::order_memory(&fresh(), &key, target, bin, sizes)
+                .await
+                .map_err(label(9))?,
+        );
+    }
+    if let Some(cluster) = &target.cluster {
+        if want(8) {
+            step(8, "two instances on a Redis Cluster");
+            figures.extend(
+                scale::cluster_throughput(&fresh(), &key, cluster, &target.admin, sizes)
+                    .await
+                    .map_err(label(8))?,
+            );
+        }
+        if want(10) {
+            // Last: it kills a primary.
+            step(10, "a primary failover");
+            figures.extend(
+                scale::failover_window(cluster, &target.admin, "failover")
+                    .await
+                    .map_err(label(10))?,
+            );
+        }
     }
     Ok(figures)
 }

@@ -7,6 +7,17 @@ use std::time::{Duration, Instant};
 
 use super::daemon::{Daemon, free_port};
 
+/// A free port whose cluster bus port (+10000) is free too, so at most
+/// 55535.
+fn bus_port() -> u16 {
+    loop {
+        let p = free_port();
+        if p <= 55535 && std::net::TcpListener::bind(("127.0.0.1", p + 10000)).is_ok() {
+            return p;
+        }
+    }
+}
+
 pub struct TestCluster {
     pub nodes: Vec<Daemon>,
     dir: tempfile::TempDir,
@@ -21,7 +32,7 @@ impl TestCluster {
         let dir = tempfile::tempdir().expect("a temp dir");
         let nodes: Vec<Daemon> = (0..primaries * (1 + replicas))
             .map(|_| {
-                let port = free_port();
+                let port = bus_port();
                 let data = dir.path().join(port.to_string());
                 std::fs::create_dir_all(&data).expect("a node dir");
                 Daemon::spawn(
