@@ -89,8 +89,10 @@ pub struct ServeArgs {
     /// The tiles' datum: wgs84, or gcj02 for Chinese providers (positions are converted in the browser).
     #[arg(long, env = "VINPATH_TILE_DATUM", default_value = "wgs84")]
     pub tile_datum: String,
-    /// History entries kept per order (older cursors get a reset snapshot).
-    #[arg(long, env = "VINPATH_HISTORY_LIMIT", default_value_t = 10_000)]
+    /// History entries kept in Redis per order; older ones move to the clip
+    /// store (still served by the history API; a websocket resuming from
+    /// one gets a reset snapshot).
+    #[arg(long, env = "VINPATH_HISTORY_LIMIT", default_value_t = 1000)]
     pub history_limit: usize,
 }
 

@@ -10,11 +10,44 @@ use crate::domain::{NewOrder, OrderId, OrderPatch, OrderState};
 use crate::ingest::Cancelled;
 use crate::store::StoreError;
 use crate::store::archive::ArchivedOrder;
-use crate::store::history::cursor_key;
+use crate::store::history::{HistoryEntry, cursor_key};
 use crate::store::orders::{CreateError, PatchError};
 
 pub(super) fn order_id(raw: &str) -> Result<OrderId, ApiError> {
     OrderId::parse(raw).map_err(|_| ApiError::NotFound(format!("no order {raw}")))
+}
+
+/// A page of an active order's history: its oldest parts from the object
+/// store (where they moved to bound Redis's memory), then Redis's.
+async fn live_history(
+    state: &AppState,
+    id: &OrderId,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<HistoryEntry>, bool), ApiError> {
+    let after_key = after.and_then(cursor_key);
+    let mut entries = Vec::new();
+    for part in state.store.spilled(id).await? {
+        if entries.len() > limit {
+            break;
+        }
+        let newer = cursor_key(&part.last).is_some_and(|l| after_key.is_none_or(|a| l > a));
+        if newer {
+            let raw = crate::jobs::read_part(&state.clips, &part).await?;
+            entries.extend(part.entries(&raw, after_key));
+        }
+    }
+    if entries.len() <= limit {
+        // One past the page, to know whether more follow.
+        let (rest, _) = state
+            .store
+            .history(id, after, limit + 1 - entries.len())
+            .await?;
+        entries.extend(rest);
+    }
+    let more = entries.len() > limit;
+    entries.truncate(limit);
+    Ok((entries, more))
 }
 
 /// An order the caller may see: in Redis, or in the archive.
@@ -199,10 +232,7 @@ pub async fn history(
     }
     let (entries, more) = match &found.archived {
         Some(a) => a.history(query.after.as_deref(), limit),
-        None => {
-            let after = query.after.as_deref();
-            state.store.history(&found.id, after, limit).await?
-        }
+        None => live_history(&state, &found.id, query.after.as_deref(), limit).await?,
     };
     let next = if more {
         entries.last().map(|e| e.cursor.clone())

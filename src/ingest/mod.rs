@@ -137,7 +137,6 @@ pub async fn cancel(store: &Store, order: &OrderId, now: DateTime<Utc>) -> Resul
         order: order.as_str(),
         at: now,
         record: &record,
-        options: store.options(),
     }
     .push(&mut pipe);
     let values = store.query_each(&mut pipe).await?;

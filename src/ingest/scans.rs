@@ -76,7 +76,6 @@ pub(super) async fn apply(
             site: placement,
             crossing: None,
             leg: leg.as_deref(),
-            options,
         }
         .push(&mut pipe);
     }

@@ -25,9 +25,14 @@ pub async fn archive_due(
         let mut progressed = false;
         for id in &due {
             let Ok(id) = OrderId::parse(id) else { continue };
-            let Some(whole) = store.read_whole(&id).await? else {
+            let Some(mut whole) = store.read_whole(&id).await? else {
                 continue;
             };
+            // The parts of its history already in the object store join
+            // the rest in the one archived object.
+            let (parts, mut older) = super::spill::spilled_entries(store, clips, &id).await?;
+            older.append(&mut whole.history);
+            whole.history = older;
             let json =
                 serde_json::to_vec(&whole).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             if let Err(e) = clips
@@ -40,6 +45,11 @@ pub async fn archive_due(
             if store.forget_archived(&whole).await? {
                 archived += 1;
                 progressed = true;
+                for part in parts {
+                    if let Err(e) = clips.delete(&part.object).await {
+                        tracing::warn!(error = %e, object = part.object, "could not delete an archived history part");
+                    }
+                }
             }
         }
         if !progressed {

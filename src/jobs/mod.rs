@@ -1,4 +1,5 @@
-//! Background jobs of `vinpath serve`: the clip retention sweep, the watch
+//! Background jobs of `vinpath serve`: the clip retention sweep (with the
+//! archive of ended orders and the move of old history out of Redis), the watch
 //! for trackers gone quiet, and the repair of follow-ups a failure left
 //! undone. Each runs on its own schedule until shut down, and can be run
 //! now through the [`Jobs`] handle (tests step them instead of sleeping).
@@ -6,6 +7,7 @@
 
 mod archive;
 mod no_signal;
+mod spill;
 mod sweep;
 
 use std::sync::Arc;
@@ -15,6 +17,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use archive::archive_due;
+pub use spill::{read_part, spill_long_histories};
 pub use sweep::sweep_clips;
 
 use crate::clock::Clock;
@@ -95,7 +98,8 @@ impl Jobs {
         let expired = sweep_clips(&i.store, &i.clips, now, i.keep.clips).await?;
         let unfinished = sweep::sweep_unfinished(&i.store, &i.clips, now).await?;
         let archived = archive_due(&i.store, &i.clips, now, i.keep.archive_after).await?;
-        Ok(expired + unfinished + archived)
+        let spilled = spill_long_histories(&i.store, &i.clips).await?;
+        Ok(expired + unfinished + archived + spilled)
     }
 
     /// Raises `no_signal` for trackers gone quiet now; returns how many.

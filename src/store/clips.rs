@@ -120,7 +120,6 @@ impl Store {
                 record: &record,
                 truck: meta.truck_id.as_deref(),
                 at: meta.captured_at,
-                options: self.options(),
             }
             .push(&mut pipe);
             orders.push(o.clone());

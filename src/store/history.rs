@@ -100,15 +100,15 @@ impl Store {
         let log = keys::order_log(order);
         let mut pipe = redis::pipe();
         pipe.cmd("XRANGE").arg(&log).arg(cursor).arg(cursor);
-        pipe.cmd("XLEN").arg(&log);
+        pipe.cmd("LLEN").arg(keys::order_spilled(order));
         pipe.cmd("XRANGE")
             .arg(&log)
             .arg(format!("({cursor}"))
             .arg("+");
-        let (at, len, after): (Raw, usize, Raw) = self.query(&pipe).await?;
-        // "0-0" is the cursor of an empty history: valid while nothing was
-        // trimmed (trimming starts only once the stream is full).
-        let known = !at.is_empty() || (cursor == "0-0" && len < self.options().history_limit);
+        let (at, spilled, after): (Raw, usize, Raw) = self.query(&pipe).await?;
+        // "0-0" is the cursor of an empty history: valid while all of the
+        // history is in Redis (none moved to the object store).
+        let known = !at.is_empty() || (cursor == "0-0" && spilled == 0);
         Ok(known.then(|| {
             after
                 .into_iter()

@@ -208,6 +208,12 @@ pub fn truck_track(name: &str) -> String {
     format!("{}:t:{name}:track", tag(name))
 }
 
+/// The parts of an order's history moved to the object store, oldest
+/// first (JSON of each: its first and last cursor, its object).
+pub fn order_spilled(id: &(impl std::fmt::Display + ?Sized)) -> String {
+    format!("{}:o:{id}:spilled", tag(&id.to_string()))
+}
+
 /// An order's planned route (GeoJSON LineString coordinates).
 pub fn order_route(id: &(impl std::fmt::Display + ?Sized)) -> String {
     format!("{}:o:{id}:route", tag(&id.to_string()))

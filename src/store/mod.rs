@@ -19,6 +19,7 @@ pub mod orders;
 pub mod pending;
 pub mod routes;
 pub mod sites;
+pub mod spill;
 mod state;
 pub mod subscribe;
 pub mod uploads;
@@ -75,8 +76,9 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// Tunables of what vinpath keeps in Redis.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
-    /// Entries kept in each order's history stream (older ones are trimmed
-    /// and answer a websocket resume with a reset snapshot).
+    /// Entries kept in Redis of each order's history; the sweep moves older
+    /// ones to the clip store (still served by the history API; a websocket
+    /// resuming from one gets a reset snapshot).
     pub history_limit: usize,
     /// Days an event id is remembered at least, for duplicate detection.
     pub dedupe_days: u32,
@@ -92,7 +94,7 @@ pub struct StoreOptions {
 impl Default for StoreOptions {
     fn default() -> Self {
         Self {
-            history_limit: 10_000,
+            history_limit: 1000,
             dedupe_days: 7,
             geo: crate::geo::pass::GeoOptions::default(),
             redis_ca_pem: None,

@@ -50,6 +50,8 @@ async fn an_ended_order_leaves_redis_and_reads_the_same_from_the_archive() {
     let mut s = settings(&redis);
     s.clip_store = Some(clip_store.clone());
     s.archive_after_days = 1;
+    // A short history in Redis: the sweep moves the rest to the store.
+    s.store.history_limit = 3;
     let app = TestApp::with(s).await;
     let key = app.carrier("sf-auto").await;
     app.order("JD-1", "sf-auto").await;
@@ -83,21 +85,31 @@ async fn an_ended_order_leaves_redis_and_reads_the_same_from_the_archive() {
     let history = pages(&app, "JD-1", 4).await;
     assert!(history.len() > 2, "several pages: {history:?}");
 
-    // Ended minutes ago, kept a day: it stays.
+    // Ended minutes ago, kept a day: it stays, but all but three entries
+    // of its history move to the clip store, and read the same.
     app.jobs.sweep_now().await.expect("a sweep");
     assert_eq!(app.get_order("JD-1").await, order);
-    assert!(
-        redis_keys(&redis)
-            .await
-            .iter()
-            .any(|k| k.contains(":o:JD-1"))
-    );
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    let p = vinpath::store::partition_of("JD-1");
+    let kept: usize = redis::cmd("XLEN")
+        .arg(format!("vp:{{p{p}}}:o:JD-1:log"))
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(kept, 3);
+    assert!(clips.path().join("archive/history/JD-1").is_dir());
+    assert_eq!(pages(&app, "JD-1", 4).await, history);
+    let all = pages(&app, "JD-1", 1000).await;
+    let one_by_one = pages(&app, "JD-1", 1).await;
+    assert_eq!(one_by_one.len(), all[0]["events"].as_array().unwrap().len());
 
     // Kept no time: it goes to the archive, and nothing of it stays in
     // Redis (its tracking link neither).
     let mut s = settings(&redis);
     s.clip_store = Some(clip_store);
     s.archive_after_days = 0;
+    s.store.history_limit = 3;
     let now = TestApp::with(s).await;
     // (Its jobs sweep once as it starts; this one makes sure.)
     now.jobs.sweep_now().await.expect("a sweep");
@@ -107,9 +119,6 @@ async fn an_ended_order_leaves_redis_and_reads_the_same_from_the_archive() {
         .filter(|k| k.contains("JD-1"))
         .collect();
     assert!(left.is_empty(), "{left:?}");
-    let client = redis::Client::open(redis.url()).unwrap();
-    let mut c = client.get_multiplexed_async_connection().await.unwrap();
-    let p = vinpath::store::partition_of("JD-1");
     let ended: Option<f64> = redis::cmd("ZSCORE")
         .arg(format!("vp:{{p{p}}}:ended"))
         .arg("JD-1")
@@ -131,6 +140,11 @@ async fn an_ended_order_leaves_redis_and_reads_the_same_from_the_archive() {
     assert!(
         clips.path().join("archive/orders/JD-1.json").exists(),
         "one object in the clip store"
+    );
+    let parts = clips.path().join("archive/history/JD-1").read_dir();
+    assert!(
+        !parts.is_ok_and(|mut d| d.next().is_some()),
+        "its history's parts joined it"
     );
 
     // The same order and history, page by page, cursor by cursor.

@@ -113,7 +113,6 @@ async fn every_function_and_message_round_trips() {
         site: &SitePlacement::Left,
         crossing: None,
         leg: None,
-        options: &options,
     };
     let a = ScanAnswer::parse(call(&store, &scan).await).expect("a scan answer");
     assert_eq!(
@@ -302,7 +301,6 @@ async fn every_function_and_message_round_trips() {
             record: r#"{"event_id":"clip-c1","kind":"clip","clip_id":"c1"}"#,
             truck: Some("T1"),
             at,
-            options: &options,
         };
         let a = ClipAnswer::parse(call(&store, &clip).await).expect("a clip answer");
         assert_eq!(
@@ -345,7 +343,6 @@ async fn every_function_and_message_round_trips() {
         order: "JD-1",
         at: now,
         record: rec,
-        options: &options,
     };
     let a = ScanAnswer::parse(call(&store, &cancel).await).expect("a cancel answer");
     assert_eq!(

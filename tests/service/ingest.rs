@@ -253,7 +253,6 @@ async fn load_without_follow_up(redis: &TestRedis, raw: &Value) {
         site: &vinpath::store::functions::SitePlacement::Left,
         crossing: None,
         leg: None,
-        options: store.options(),
     }
     .push(&mut pipe);
     let v = store

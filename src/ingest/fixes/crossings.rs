@@ -43,7 +43,6 @@ pub(super) fn push(
                 site: &SitePlacement::Unchanged,
                 crossing: Some((g.fix_at_ms, c.from.as_str())),
                 leg: None,
-                options,
             }
             .push(pipe);
             n += 1;

@@ -98,7 +98,7 @@ impl Function for Fix<'_> {
     #[rustfmt::skip]
     const ARGV: &'static [&'static str] = &[
         "carrier", "event_id", "digest", "target", "bucket", "span", "at", "received", "rec",
-        "limit", "channel", "noise", "position", "member", "geo", "eta_ms", "eta_rec", "notice",
+        "channel", "noise", "position", "member", "geo", "eta_ms", "eta_rec", "notice",
         "site", "alerts_json", "leg", "expect_rev",
     ];
 
@@ -115,7 +115,6 @@ impl Function for Fix<'_> {
             f.at.timestamp_millis().to_string(),
             f.received_at.timestamp_millis().to_string(),
             f.record.to_owned(),
-            f.options.history_limit.to_string(),
             keys::live_of(self.order),
             f.noise.unwrap_or_default().to_owned(),
             f.position.to_owned(),
@@ -154,7 +153,7 @@ impl Function for CarriedFix<'_> {
     #[rustfmt::skip]
     const ARGV: &'static [&'static str] = &[
         "carrier", "event_id", "digest", "target", "bucket", "span", "truck_id", "at", "received",
-        "rec", "limit", "channel", "noise", "position", "member", "truck_stale", "eta_ms",
+        "rec", "channel", "noise", "position", "member", "truck_stale", "eta_ms",
         "eta_rec", "notice", "site", "alerts_json", "leg", "expect_rev", "check_taken",
     ];
 
@@ -176,7 +175,6 @@ impl Function for CarriedFix<'_> {
             f.at.timestamp_millis().to_string(),
             f.received_at.timestamp_millis().to_string(),
             f.record.to_owned(),
-            f.options.history_limit.to_string(),
             keys::live_of(self.order),
             f.noise.unwrap_or_default().to_owned(),
             f.position.to_owned(),

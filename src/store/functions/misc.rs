@@ -4,7 +4,7 @@ use redis::Value;
 use serde::Serialize;
 
 use super::{Function, IdSpace, Identity, Status, items, opt, status, text};
-use crate::store::{StoreError, StoreOptions, keys};
+use crate::store::{StoreError, keys};
 
 /// Puts a car on a truck, scored by its loading time (a newer loading wins).
 #[derive(Debug, Clone)]
@@ -284,7 +284,6 @@ pub struct Clip<'a> {
     /// filmed (`at`).
     pub truck: Option<&'a str>,
     pub at: chrono::DateTime<chrono::Utc>,
-    pub options: &'a StoreOptions,
 }
 
 impl Function for Clip<'_> {
@@ -295,7 +294,7 @@ impl Function for Clip<'_> {
     ];
     #[rustfmt::skip]
     const ARGV: &'static [&'static str] = &[
-        "carrier", "clip_id", "listing", "rec", "limit", "channel", "truck", "at",
+        "carrier", "clip_id", "listing", "rec", "channel", "truck", "at",
     ];
 
     fn keys(&self) -> Vec<String> {
@@ -312,7 +311,6 @@ impl Function for Clip<'_> {
             self.clip_id.to_owned(),
             self.listing.to_owned(),
             self.record.to_owned(),
-            self.options.history_limit.to_string(),
             keys::live_of(self.order),
             self.truck.unwrap_or_default().to_owned(),
             self.at.timestamp_millis().to_string(),
@@ -433,7 +431,7 @@ impl Function for Forget<'_> {
     #[rustfmt::skip]
     const KEYS: &'static [&'static str] = &[
         "order_key", "log", "timeline", "track", "clips", "route", "pending", "ended", "active",
-        "ids_prev", "ids_this", "ids_next",
+        "ids_prev", "ids_this", "ids_next", "spilled",
     ];
     #[rustfmt::skip]
     const ARGV: &'static [&'static str] = &[
@@ -454,10 +452,41 @@ impl Function for Forget<'_> {
             keys::active_of(o),
         ];
         k.extend(self.ids.iter().cloned());
+        k.push(keys::order_spilled(o));
         k
     }
 
     fn argv(&self) -> Vec<String> {
         vec![self.order.to_owned(), self.last.to_owned()]
+    }
+}
+
+/// Moves the oldest part of an order's history out of Redis, once it is
+/// in the object store.
+#[derive(Debug, Clone)]
+pub struct Spill<'a> {
+    pub order: &'a str,
+    /// The cursor of the part's first entry, and the first cursor kept.
+    pub first: &'a str,
+    pub min_kept: &'a str,
+    /// The part's record (JSON): its cursors and its object.
+    pub part: &'a str,
+}
+
+impl Function for Spill<'_> {
+    const NAME: &'static str = "spill";
+    const KEYS: &'static [&'static str] = &["log", "spilled"];
+    const ARGV: &'static [&'static str] = &["first", "min_kept", "part"];
+
+    fn keys(&self) -> Vec<String> {
+        vec![keys::order_log(self.order), keys::order_spilled(self.order)]
+    }
+
+    fn argv(&self) -> Vec<String> {
+        vec![
+            self.first.to_owned(),
+            self.min_kept.to_owned(),
+            self.part.to_owned(),
+        ]
     }
 }

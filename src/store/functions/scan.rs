@@ -5,7 +5,7 @@ use redis::Value;
 use serde::Deserialize;
 
 use super::{Function, IdSpace, Identity, Status, items, opt, status};
-use crate::store::{StoreOptions, keys};
+use crate::store::keys;
 
 /// Where a scan places the car.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -61,7 +61,6 @@ pub struct Scan<'a> {
     pub crossing: Option<(i64, &'a str)>,
     /// For a loading: the leg it starts (JSON), where it says where.
     pub leg: Option<&'a str>,
-    pub options: &'a StoreOptions,
 }
 
 impl Function for Scan<'_> {
@@ -74,7 +73,7 @@ impl Function for Scan<'_> {
     #[rustfmt::skip]
     const ARGV: &'static [&'static str] = &[
         "carrier", "event_id", "digest", "target", "bucket", "span", "at", "received", "rec",
-        "limit", "channel", "to", "by_current", "from_hold", "ends_alerts", "truck", "position",
+        "channel", "to", "by_current", "from_hold", "ends_alerts", "truck", "position",
         "vin", "site", "only_at_fix", "only_from", "leg", "position_rec",
     ];
 
@@ -98,7 +97,6 @@ impl Function for Scan<'_> {
             self.at.timestamp_millis().to_string(),
             self.received_at.timestamp_millis().to_string(),
             self.record.to_owned(),
-            self.options.history_limit.to_string(),
             keys::live_of(self.order),
             self.milestone.to_owned(),
             self.by_current.to_owned(),
@@ -123,7 +121,6 @@ pub struct Cancel<'a> {
     pub order: &'a str,
     pub at: DateTime<Utc>,
     pub record: &'a str,
-    pub options: &'a StoreOptions,
 }
 
 impl Function for Cancel<'_> {
@@ -134,7 +131,7 @@ impl Function for Cancel<'_> {
     ];
     #[rustfmt::skip]
     const ARGV: &'static [&'static str] = &[
-        "at", "rec", "limit", "channel",
+        "at", "rec", "channel",
     ];
 
     fn keys(&self) -> Vec<String> {
@@ -152,7 +149,6 @@ impl Function for Cancel<'_> {
         vec![
             self.at.timestamp_millis().to_string(),
             self.record.to_owned(),
-            self.options.history_limit.to_string(),
             keys::live_of(self.order),
         ]
     }

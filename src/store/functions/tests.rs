@@ -76,6 +76,7 @@ fn every_function_binds_the_names_its_rust_type_lists() {
     agree::<Claim>("claim");
     agree::<Unclaim>("unclaim");
     agree::<Forget>("forget");
+    agree::<Spill>("spill");
 }
 
 #[test]

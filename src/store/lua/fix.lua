@@ -14,7 +14,7 @@ local function apply_fix(o, k, a)
   end
   local function only(status, code)
     redis.call('HSET', k.order, 'rev', o.rev)
-    record(k.log, a.limit, status, code, false, '', a.rec)
+    record(k.log, status, code, false, '', a.rec)
     return answer(status, code)
   end
   if a.noise ~= '' then return only('filtered', a.noise) end
@@ -39,14 +39,14 @@ local function apply_fix(o, k, a)
     end
   end
   redis.call('HSET', k.order, unpack(fields))
-  tell(o, k.log, a.limit, a.channel, inside ~= '' and 'q' or 'p', false, a.rec)
+  tell(o, k.log, a.channel, inside ~= '' and 'q' or 'p', false, a.rec)
   if a.eta_rec ~= '' then
     redis.call('HSET', k.order, 'eta_told', a.eta_ms)
-    tell(o, k.log, a.limit, a.channel, 'e', false, a.eta_rec)
+    tell(o, k.log, a.channel, 'e', false, a.eta_rec)
   end
   if a.notice ~= '' and not o.arriving then
     redis.call('HSET', k.order, 'arriving', '1')
-    tell(o, k.log, a.limit, a.channel, 'n', false, a.notice)
+    tell(o, k.log, a.channel, 'n', false, a.notice)
   end
   alert_ops(k.alerts, a.channel, a.alerts)
   return answer('accepted', '')
@@ -74,12 +74,12 @@ local function fix(keys, argv)
   local ids_prev, ids_this, ids_next = keys[5], keys[6], keys[7]
   local carrier, event_id, digest, target = argv[1], argv[2], argv[3], argv[4]
   local bucket, span = argv[5], argv[6]
-  local at, received, rec, limit = num(argv[7]), argv[8], argv[9], argv[10]
-  local channel, noise, position, member = argv[11], argv[12], argv[13], argv[14]
-  local geo, eta_ms, eta_rec, notice, site, alerts_json = argv[15], argv[16], argv[17], argv[18], argv[19], argv[20]
-  local leg, expect_rev = argv[21], argv[22]
+  local at, received, rec = num(argv[7]), argv[8], argv[9]
+  local channel, noise, position, member = argv[10], argv[11], argv[12], argv[13]
+  local geo, eta_ms, eta_rec, notice, site, alerts_json = argv[14], argv[15], argv[16], argv[17], argv[18], argv[19]
+  local leg, expect_rev = argv[20], argv[21]
   local k = {order = order, log = log, track = track, alerts = alerts}
-  local a = {at = at, received = received, rec = rec, limit = limit, channel = channel,
+  local a = {at = at, received = received, rec = rec, channel = channel,
     noise = noise, position = position, member = member, truck_stale = '', geo = geo,
     eta_ms = eta_ms, eta_rec = eta_rec, notice = notice, site = site, alerts = alerts_json, leg = leg}
 
@@ -108,12 +108,12 @@ local function carried_fix(keys, argv)
   local taken_prev, taken_this, taken_next = keys[8], keys[9], keys[10]
   local carrier, event_id, digest, target = argv[1], argv[2], argv[3], argv[4]
   local bucket, span, truck_id = argv[5], argv[6], argv[7]
-  local at, received, rec, limit = num(argv[8]), argv[9], argv[10], argv[11]
-  local channel, noise, position, member = argv[12], argv[13], argv[14], argv[15]
-  local truck_stale, eta_ms, eta_rec, notice, site, alerts_json = argv[16], argv[17], argv[18], argv[19], argv[20], argv[21]
-  local leg, expect_rev, check_taken = argv[22], argv[23], argv[24]
+  local at, received, rec = num(argv[8]), argv[9], argv[10]
+  local channel, noise, position, member = argv[11], argv[12], argv[13], argv[14]
+  local truck_stale, eta_ms, eta_rec, notice, site, alerts_json = argv[15], argv[16], argv[17], argv[18], argv[19], argv[20]
+  local leg, expect_rev, check_taken = argv[21], argv[22], argv[23]
   local k = {order = order, log = log, track = track, alerts = alerts}
-  local a = {at = at, received = received, rec = rec, limit = limit, channel = channel,
+  local a = {at = at, received = received, rec = rec, channel = channel,
     noise = noise, position = position, member = member, truck_stale = truck_stale, geo = '',
     eta_ms = eta_ms, eta_rec = eta_rec, notice = notice, site = site, alerts = alerts_json, leg = leg}
 

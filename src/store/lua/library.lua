@@ -78,12 +78,14 @@ local function keep(key, at, member)
   if redis.call('ZCARD', key) > 2000 then redis.call('ZREMRANGEBYRANK', key, 0, -2001) end
 end
 
-local function record(log, limit, status, code, gap, change, rec)
+-- Every entry is kept: what leaves Redis to bound an order's memory moves
+-- to the object store first (the history spill job), never just trimmed.
+local function record(log, status, code, gap, change, rec)
   local fields = {'s', status, 'e', rec}
   if code ~= '' then fields[#fields + 1] = 'c'; fields[#fields + 1] = code end
   if gap then fields[#fields + 1] = 'g'; fields[#fields + 1] = '1' end
   if change ~= '' then fields[#fields + 1] = 'x'; fields[#fields + 1] = change end
-  return redis.call('XADD', log, 'MAXLEN', limit, '*', unpack(fields))
+  return redis.call('XADD', log, '*', unpack(fields))
 end
 
 -- How the live messages are sent: classic pub/sub on one Redis; on a Redis
@@ -116,8 +118,8 @@ local function publish_alert(channel, state, alert)
 end
 
 -- One history entry and its live message.
-local function tell(o, log, limit, channel, change, gap, rec)
-  local id = record(log, limit, 'accepted', '', gap, change, rec)
+local function tell(o, log, channel, change, gap, rec)
+  local id = record(log, 'accepted', '', gap, change, rec)
   publish_order(channel, o, id, change, gap, rec)
   return id
 end

@@ -75,10 +75,10 @@ local function scan(keys, argv)
   local carrier, event_id, digest, target = argv[1], argv[2], argv[3], argv[4]
   local bucket, span = argv[5], argv[6]
   local at, received, rec = num(argv[7]), num(argv[8]), argv[9]
-  local limit, channel = argv[10], argv[11]
-  local to, by_current, from_hold, ends_alerts = argv[12], argv[13], argv[14], argv[15]
-  local truck, position, vin, site = argv[16], argv[17], argv[18], argv[19]
-  local only_at_fix, only_from, leg, position_rec = argv[20], argv[21], argv[22], argv[23]
+  local channel = argv[10]
+  local to, by_current, from_hold, ends_alerts = argv[11], argv[12], argv[13], argv[14]
+  local truck, position, vin, site = argv[15], argv[16], argv[17], argv[18]
+  local only_at_fix, only_from, leg, position_rec = argv[19], argv[20], argv[21], argv[22]
 
   local o = read_order(order_key)
   if not o then return scan_answer('rejected', 'unknown_order', '', NONE, '') end
@@ -106,7 +106,7 @@ local function scan(keys, argv)
 
   if at < o.stale_at then
     remember(ids, event_id, digest .. '|' .. target, span)
-    local id = record(log, limit, 'stale', '', false, '', rec)
+    local id = record(log, 'stale', '', false, '', rec)
     if to ~= o.milestone then
       redis.call('RPUSH', timeline, cjson.encode({milestone = to, at = at, gap = false}))
     end
@@ -141,9 +141,9 @@ local function scan(keys, argv)
   -- (a truck, a note) recorded.
   local id
   if o.previous ~= nil then
-    id = tell(o, log, limit, channel, 'm', gap, rec)
+    id = tell(o, log, channel, 'm', gap, rec)
   else
-    id = record(log, limit, 'accepted', '', false, '', rec)
+    id = record(log, 'accepted', '', false, '', rec)
   end
   local final = o.milestone == 'delivered' or o.milestone == 'cancelled'
   if position ~= '' and at >= o.pos_at and not final then
@@ -151,7 +151,7 @@ local function scan(keys, argv)
     -- Inside a site the customer sees the site, not the bay: 'q' is a
     -- position for dispatchers only. Its own entry, so every live frame
     -- has a cursor of its own.
-    id = tell(o, log, limit, channel, inside ~= '' and 'q' or 'p', false, position_rec)
+    id = tell(o, log, channel, inside ~= '' and 'q' or 'p', false, position_rec)
   end
   return scan_answer('accepted', gap and 'gap' or '', '', o, id, followup)
 end
@@ -160,7 +160,7 @@ end
 -- cancelled order answers as the first did.
 local function cancel(keys, argv)
   local order_key, log, timeline, pending, index, ended = keys[1], keys[2], keys[3], keys[4], keys[5], keys[6]
-  local at, rec, limit, channel = num(argv[1]), argv[2], argv[3], argv[4]
+  local at, rec, channel = num(argv[1]), argv[2], argv[3]
   local o = read_order(order_key)
   if not o then return scan_answer('rejected', 'unknown_order', '', NONE, '') end
   if o.milestone == 'cancelled' then
@@ -172,6 +172,6 @@ local function cancel(keys, argv)
   end
   local followup = move({order_key, timeline, pending, index, ended}, o, 'cancelled', at, false, '', true, at)
   if str(o.site) ~= '' then redis.call('HDEL', order_key, 'site') end
-  local id = tell(o, log, limit, channel, 'm', false, rec)
+  local id = tell(o, log, channel, 'm', false, rec)
   return scan_answer('accepted', '', '', o, id, followup)
 end

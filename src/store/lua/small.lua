@@ -62,7 +62,7 @@ end
 local function clip(keys, argv)
   local order_key, log, clips = keys[1], keys[2], keys[3]
   local carrier, clip_id, listing, rec = argv[1], argv[2], argv[3], argv[4]
-  local limit, channel, truck, at = argv[5], argv[6], argv[7], num(argv[8])
+  local channel, truck, at = argv[5], argv[6], num(argv[7])
   local o = read_order(order_key)
   if not o then return {'rejected', 'unknown_order', ''} end
   if carrier ~= '' and o.carrier_id ~= carrier then return {'rejected', 'not_your_order', ''} end
@@ -70,7 +70,7 @@ local function clip(keys, argv)
     return {'rejected', 'not_on_truck', ''}
   end
   redis.call('HSET', clips, clip_id, listing)
-  local id = tell(o, log, limit, channel, 'c', false, rec)
+  local id = tell(o, log, channel, 'c', false, rec)
   return {'accepted', '', id}
 end
 
@@ -148,7 +148,7 @@ end
 -- Answers {1, link hash} when forgotten, {0, ''} when not.
 local function forget(keys, argv)
   local order_key, log, timeline, track, clips, route, pending = keys[1], keys[2], keys[3], keys[4], keys[5], keys[6], keys[7]
-  local ended, active, ids_prev, ids_this, ids_next = keys[8], keys[9], keys[10], keys[11], keys[12]
+  local ended, active, ids_prev, ids_this, ids_next, spilled = keys[8], keys[9], keys[10], keys[11], keys[12], keys[13]
   local order_id, last = argv[1], argv[2]
   local f = redis.call('HMGET', order_key, 'm', 'link_hash')
   if f[1] ~= 'delivered' and f[1] ~= 'cancelled' then return {0, ''} end
@@ -156,13 +156,28 @@ local function forget(keys, argv)
   local now = ''
   if newest[1] then now = newest[1][1] end
   if now ~= last then return {0, ''} end
-  redis.call('DEL', order_key, log, timeline, track, clips, route, pending, ids_prev, ids_this, ids_next)
+  redis.call('DEL', order_key, log, timeline, track, clips, route, pending, ids_prev, ids_this, ids_next, spilled)
   redis.call('ZREM', ended, order_id)
   redis.call('SREM', active, order_id)
   return {1, str(f[2])}
 end
 
+-- The oldest part of an order's history, stored in the object store,
+-- leaves Redis: recorded among the order's spilled parts, and trimmed from
+-- its stream, if its stream still starts at `first` (no other instance
+-- spilled it meanwhile). Answers 1 when done, 0 when not.
+local function spill(keys, argv)
+  local log, spilled = keys[1], keys[2]
+  local first, min_kept, part = argv[1], argv[2], argv[3]
+  local oldest = redis.call('XRANGE', log, '-', '+', 'COUNT', 1)
+  if not oldest[1] or oldest[1][1] ~= first then return 0 end
+  redis.call('RPUSH', spilled, part)
+  redis.call('XTRIM', log, 'MINID', min_kept)
+  return 1
+end
+
 redis.register_function('vinpath4_claim', claim)
+redis.register_function('vinpath4_spill', spill)
 redis.register_function('vinpath4_forget', forget)
 redis.register_function('vinpath4_unclaim', unclaim)
 redis.register_function('vinpath4_scan', scan)
