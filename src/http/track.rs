@@ -68,15 +68,19 @@ pub async fn socket(
     if expired(&state, &order) {
         return Err(not_found());
     }
-    let slot = state.hub.claim_link(&order.link_hash).ok_or_else(|| {
-        ApiError::TooMany(
-            "too_many_sockets",
-            format!(
-                "this tracking link has {} pages open already; close one",
-                crate::live::limits::PER_LINK
-            ),
-        )
-    })?;
+    let slot = state
+        .hub
+        .claim_link(&order.link_hash)
+        .await?
+        .ok_or_else(|| {
+            ApiError::TooMany(
+                "too_many_sockets",
+                format!(
+                    "this tracking link has {} pages open already; close one",
+                    crate::live::limits::PER_LINK
+                ),
+            )
+        })?;
     let (res, session, stream) = actix_ws::handle(&req, body)
         .map_err(|_| ApiError::BadRequest("this is a websocket endpoint".into()))?;
     let socket = live::track::TrackSocket {

@@ -36,12 +36,15 @@ struct Inner {
     fleet: broadcast::Sender<Live>,
     task: tokio::task::JoinHandle<()>,
     beats: tokio::task::JoinHandle<()>,
+    /// Renews the seats of this instance's tracking sockets.
+    renew: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
         self.task.abort();
         self.beats.abort();
+        self.renew.abort();
     }
 }
 
@@ -81,12 +84,15 @@ impl Hub {
     pub fn start(store: Store, beat_every: Duration) -> Self {
         let (fleet, _) = broadcast::channel(4096);
         let partitions = usize::from(crate::store::PARTITIONS);
+        let links = super::limits::LinkSockets::new(store.clone());
+        let renew = tokio::spawn(links.clone().renew_forever());
         let inner = Arc::new_cyclic(|weak: &Weak<Inner>| Inner {
             orders: Mutex::new(HashMap::new()),
             heard: Mutex::new(vec![None; partitions]),
             beat_every,
             beats: tokio::spawn(beat(store.clone(), beat_every)),
-            links: super::limits::LinkSockets::default(),
+            links,
+            renew,
             fleet,
             task: tokio::spawn(listen(store, weak.clone())),
         });
@@ -109,10 +115,13 @@ impl Hub {
         }
     }
 
-    /// A place for one more socket of a tracking link (by its hash) on
-    /// this instance; `None` when it holds the most already.
-    pub fn claim_link(&self, link_hash: &str) -> Option<super::limits::LinkSlot> {
-        self.inner.links.claim(link_hash)
+    /// A seat for one more socket of a tracking link (by its hash), across
+    /// instances; `None` when it holds the most already.
+    pub async fn claim_link(
+        &self,
+        link_hash: &str,
+    ) -> Result<Option<super::limits::LinkSlot>, crate::store::StoreError> {
+        self.inner.links.claim(link_hash).await
     }
 
     /// Whether the live channels carry messages to this instance now

@@ -179,6 +179,12 @@ pub fn link(hash: &str) -> String {
     format!("vp:link:{hash}")
 }
 
+/// The sockets open on a tracking link across instances (seat id to the
+/// end of its lease, ms), by the link's hash.
+pub fn link_seats(hash: &str) -> String {
+    format!("vp:seats:{{{hash}}}")
+}
+
 /// An order's clips: clip id to its listing.
 pub fn order_clips(id: &(impl std::fmt::Display + ?Sized)) -> String {
     format!("{}:o:{id}:clips", tag(&id.to_string()))

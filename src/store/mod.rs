@@ -18,6 +18,7 @@ pub mod live_wire;
 pub mod orders;
 pub mod pending;
 pub mod routes;
+pub mod seats;
 pub mod sites;
 pub mod spill;
 mod state;

@@ -422,4 +422,33 @@ async fn every_function_and_message_round_trips() {
         call(&store, &forget).await,
         Value::Array(vec![Value::Int(0), Value::BulkString(Vec::new())])
     );
+
+    // Seats: two of at most two, the third refused, a seat taken again is
+    // kept, an ended lease frees its seat.
+    let now_ms = now.timestamp_millis();
+    let seat = |id, until_ms| Seat {
+        link_hash: "h",
+        seat_id: id,
+        until_ms,
+        now_ms,
+        most: 2,
+    };
+    assert_eq!(
+        call(&store, &seat("a", now_ms + 60_000)).await,
+        Value::Int(1)
+    );
+    assert_eq!(call(&store, &seat("b", now_ms + 1)).await, Value::Int(1));
+    assert_eq!(
+        call(&store, &seat("c", now_ms + 60_000)).await,
+        Value::Int(0)
+    );
+    assert_eq!(
+        call(&store, &seat("a", now_ms + 60_000)).await,
+        Value::Int(1)
+    );
+    let later = Seat {
+        now_ms: now_ms + 2,
+        ..seat("c", now_ms + 60_000)
+    };
+    assert_eq!(call(&store, &later).await, Value::Int(1), "b's lease ended");
 }

@@ -490,3 +490,33 @@ impl Function for Spill<'_> {
         ]
     }
 }
+
+/// A seat for one more socket of a tracking link, across instances.
+#[derive(Debug, Clone)]
+pub struct Seat<'a> {
+    pub link_hash: &'a str,
+    pub seat_id: &'a str,
+    /// The end of its lease, and now (ms).
+    pub until_ms: i64,
+    pub now_ms: i64,
+    pub most: usize,
+}
+
+impl Function for Seat<'_> {
+    const NAME: &'static str = "seat";
+    const KEYS: &'static [&'static str] = &["seats"];
+    const ARGV: &'static [&'static str] = &["seat_id", "until_ms", "most", "now_ms"];
+
+    fn keys(&self) -> Vec<String> {
+        vec![keys::link_seats(self.link_hash)]
+    }
+
+    fn argv(&self) -> Vec<String> {
+        vec![
+            self.seat_id.to_owned(),
+            self.until_ms.to_string(),
+            self.most.to_string(),
+            self.now_ms.to_string(),
+        ]
+    }
+}

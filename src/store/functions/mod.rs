@@ -15,7 +15,7 @@ use redis::{Pipeline, Value};
 pub use fix::{CarriedFix, Conclusions, Fix, FixAnswer, FixCore, TruckFix, TruckFixAnswer};
 pub use misc::{
     AlertOp, AlertOps, Bind, Claim, ClaimAnswer, Clip, ClipAnswer, Create, Forget, Patch, Quiet,
-    Rotate, Settle, Spill, Unbind, Unclaim,
+    Rotate, Seat, Settle, Spill, Unbind, Unclaim,
 };
 pub use scan::{Cancel, PendingWork, Scan, ScanAnswer, SitePlacement};
 

@@ -77,6 +77,7 @@ fn every_function_binds_the_names_its_rust_type_lists() {
     agree::<Unclaim>("unclaim");
     agree::<Forget>("forget");
     agree::<Spill>("spill");
+    agree::<Seat>("seat");
 }
 
 #[test]

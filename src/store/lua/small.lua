@@ -176,7 +176,25 @@ local function spill(keys, argv)
   return 1
 end
 
+-- A seat for one more socket of a tracking link, across every instance:
+-- seats are leases (renewed while their socket lives), so an instance that
+-- died gives its seats back when their leases end. Answers 1 (seated) or 0
+-- (the link holds the most already).
+local function seat(keys, argv)
+  local seats = keys[1]
+  local seat_id, until_ms, most, now_ms = argv[1], argv[2], num(argv[3]), argv[4]
+  redis.call('ZREMRANGEBYSCORE', seats, '-inf', '(' .. now_ms)
+  if redis.call('ZSCORE', seats, seat_id) then return 1 end
+  if redis.call('ZCARD', seats) >= most then return 0 end
+  redis.call('ZADD', seats, until_ms, seat_id)
+  -- The key lives as long as its longest lease.
+  local longest = redis.call('ZRANGE', seats, -1, -1, 'WITHSCORES')
+  redis.call('PEXPIREAT', seats, longest[2])
+  return 1
+end
+
 redis.register_function('vinpath4_claim', claim)
+redis.register_function('vinpath4_seat', seat)
 redis.register_function('vinpath4_spill', spill)
 redis.register_function('vinpath4_forget', forget)
 redis.register_function('vinpath4_unclaim', unclaim)
