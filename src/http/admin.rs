@@ -1,4 +1,4 @@
-//! Admin routes: carriers and dispatchers.
+//! Admin routes: carriers, dispatchers and their credentials.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
@@ -38,7 +38,9 @@ pub async fn create_carrier(
     let name = name("name", body.name)?;
     let now = state.clock.now().timestamp_millis();
     match state.store.create_carrier(&id, &name, now).await? {
-        Some(key) => Ok(HttpResponse::Created().json(json!({"carrier_id": id, "api_key": key}))),
+        Some(key) => Ok(HttpResponse::Created().json(json!({
+            "carrier_id": id, "api_key": key.token, "credential_id": key.credential_id,
+        }))),
         None => Err(ApiError::Conflict("exists", format!("carrier {id} exists"))),
     }
 }
@@ -52,6 +54,56 @@ pub async fn create_dispatcher(
     caller.admin()?;
     let body: NewDispatcher = super::body::json(&req, payload).await?;
     let name = name("name", body.name)?;
-    let token = state.store.create_dispatcher(&name).await?;
-    Ok(HttpResponse::Created().json(json!({"name": name, "token": token})))
+    let now = state.clock.now().timestamp_millis();
+    let issued = state.store.create_dispatcher(&name, now).await?;
+    Ok(HttpResponse::Created().json(json!({
+        "name": name, "token": issued.token, "credential_id": issued.credential_id,
+    })))
+}
+
+/// `POST /api/v1/carriers/{carrier_id}/keys`: another key, for rotation.
+pub async fn add_carrier_key(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.admin()?;
+    let unknown = || ApiError::NotFound(format!("no carrier {}", path.as_str()));
+    let id = CarrierId::parse(&path).map_err(|_| unknown())?;
+    let now = state.clock.now().timestamp_millis();
+    let issued = state
+        .store
+        .add_carrier_key(&id, now)
+        .await?
+        .ok_or_else(unknown)?;
+    Ok(HttpResponse::Created().json(json!({
+        "credential_id": issued.credential_id, "api_key": issued.token,
+    })))
+}
+
+/// `GET /api/v1/credentials`: every carrier key and dispatcher token.
+pub async fn credentials(
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.admin()?;
+    Ok(HttpResponse::Ok().json(state.store.credentials().await?))
+}
+
+/// `DELETE /api/v1/credentials/{credential_id}`: 401 on every instance
+/// within a second, and its sockets close.
+pub async fn revoke(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.admin()?;
+    if state.store.revoke(&path).await? {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(ApiError::NotFound(format!(
+            "no credential {}",
+            path.as_str()
+        )))
+    }
 }

@@ -30,19 +30,24 @@ fn access_token(req: &HttpRequest) -> Option<String> {
         .cloned()
 }
 
+/// The bearer token of a request (on a websocket, also its
+/// `access_token`: browsers cannot set headers there).
+pub(super) fn token(req: &HttpRequest) -> Option<String> {
+    bearer(req).or_else(|| {
+        req.path()
+            .starts_with("/ws/")
+            .then(|| access_token(req))
+            .flatten()
+    })
+}
+
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = bearer(req).or_else(|| {
-            // Browsers cannot set headers on a websocket.
-            req.path()
-                .starts_with("/ws/")
-                .then(|| access_token(req))
-                .flatten()
-        });
+        let token = token(req);
         Box::pin(async move {
             let state = state.ok_or(ApiError::Internal)?;
             let token = token

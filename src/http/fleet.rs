@@ -25,6 +25,8 @@ pub async fn socket(
         state.store.clone(),
         state.fleet.clone(),
         state.live.clone(),
+        // The credential it was opened with: its revocation closes it.
+        crate::store::auth::hash(&super::auth::token(&req).unwrap_or_default()),
     ));
     Ok(res)
 }

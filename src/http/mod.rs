@@ -82,6 +82,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/api/v1")
             .route("/carriers", web::post().to(admin::create_carrier))
             .route("/dispatchers", web::post().to(admin::create_dispatcher))
+            .route(
+                "/carriers/{carrier_id}/keys",
+                web::post().to(admin::add_carrier_key),
+            )
+            .route("/credentials", web::get().to(admin::credentials))
+            .route(
+                "/credentials/{credential_id}",
+                web::delete().to(admin::revoke),
+            )
             .route("/orders", web::post().to(orders::create))
             .route("/orders/{id}", web::get().to(orders::get))
             .route("/orders/{id}", web::patch().to(orders::patch))

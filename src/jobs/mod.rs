@@ -17,6 +17,9 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use archive::archive_due;
+
+/// How often `last_used_at` of credentials is written.
+const USED_EVERY: Duration = Duration::from_secs(30);
 pub use spill::{read_part, spill_long_histories};
 pub use sweep::sweep_clips;
 
@@ -116,6 +119,12 @@ impl Jobs {
         crate::ingest::followup::repair_due(&i.store, i.clock.now()).await
     }
 
+    /// Writes when credentials were last used, as noted since the last
+    /// time; returns how many.
+    pub async fn flush_used_now(&self) -> Result<usize, StoreError> {
+        self.inner.store.flush_last_used().await
+    }
+
     /// Starts every job on its schedule.
     pub fn start(&self) -> Running {
         let (stop, rx) = watch::channel(false);
@@ -133,8 +142,16 @@ impl Jobs {
                 rx.clone(),
                 |j| async move { j.check_no_signal_now().await },
             ),
-            self.every("follow-up repair", s.repair_every, rx, |j| async move {
-                j.repair_now().await
+            self.every(
+                "follow-up repair",
+                s.repair_every,
+                rx.clone(),
+                |j| async move { j.repair_now().await },
+            ),
+            // Not a write per request: when each credential was last used,
+            // twice a minute.
+            self.every("credential use", USED_EVERY, rx, |j| async move {
+                j.flush_used_now().await.map(|_| 0)
             }),
         ];
         Running { stop, tasks }

@@ -20,6 +20,8 @@ enum FleetFrame {
     Text(Arc<str>),
     /// Changes may have been missed: send a fresh snapshot.
     Resync,
+    /// A credential was revoked (its token's hash).
+    Revoked(Arc<str>),
 }
 
 /// The instance's fleet feed; the folding task stops with the last handle.
@@ -89,6 +91,9 @@ async fn fold(
                     latest.insert(format!("t:{}/{}", t.carrier_id, t.truck_id), messages::truck_vehicle(&t));
                 }
                 Ok(Live::LinkChanged) => {}
+                Ok(Live::Revoked(h)) => {
+                    let _ = tx.send(FleetFrame::Revoked(h));
+                }
                 Ok(Live::Resync) | Err(RecvError::Lagged(_)) => {
                     latest.clear();
                     let _ = tx.send(FleetFrame::Resync);
@@ -105,13 +110,18 @@ async fn send_snapshot(peer: &mut Peer, store: &Store) -> Result<bool, StoreErro
     Ok(peer.send(fleet.to_string()).await)
 }
 
-/// Serves one dispatcher's fleet socket until the peer leaves.
+/// The close code of a socket whose credential was revoked.
+const REVOKED: u16 = 4401;
+
+/// Serves one dispatcher's fleet socket until the peer leaves, or its
+/// credential (`credential`, its token's hash) is revoked.
 pub async fn serve(
     session: actix_ws::Session,
     stream: actix_ws::MessageStream,
     store: Store,
     feed: FleetFeed,
     opts: LiveOptions,
+    credential: String,
 ) {
     let mut rx = feed.tx.subscribe();
     let mut peer = Peer::new("fleet", session, stream, &opts);
@@ -122,6 +132,11 @@ pub async fn serve(
             frame = rx.recv() => match frame {
                 Ok(FleetFrame::Text(t)) => Ok(peer.send(t.to_string()).await),
                 Ok(FleetFrame::Resync) | Err(RecvError::Lagged(_)) => send_snapshot(&mut peer, &store).await,
+                Ok(FleetFrame::Revoked(h)) if *h == *credential => {
+                    peer.close_with(Some(REVOKED)).await;
+                    return;
+                }
+                Ok(FleetFrame::Revoked(_)) => Ok(true),
                 Err(RecvError::Closed) => Ok(false),
             },
         };

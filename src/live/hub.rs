@@ -24,9 +24,13 @@ pub enum Live {
     Resync,
     /// The order's tracking link was replaced (its sockets only).
     LinkChanged,
+    /// A credential was revoked (by its token's hash): its sockets close.
+    Revoked(Arc<str>),
 }
 
 struct Inner {
+    /// For forgetting revoked credentials.
+    store: Store,
     orders: Mutex<HashMap<String, broadcast::Sender<Live>>>,
     /// When the subscription last heard anything on each partition's
     /// channel (`None`: never).
@@ -87,6 +91,7 @@ impl Hub {
         let links = super::limits::LinkSockets::new(store.clone());
         let renew = tokio::spawn(links.clone().renew_forever());
         let inner = Arc::new_cyclic(|weak: &Weak<Inner>| Inner {
+            store: store.clone(),
             orders: Mutex::new(HashMap::new()),
             heard: Mutex::new(vec![None; partitions]),
             beat_every,
@@ -164,6 +169,11 @@ impl Inner {
             Ok(LiveMessage::Order(c)) => Live::Order(Arc::new(c)),
             Ok(LiveMessage::Truck(t)) => Live::Truck(Arc::new(t)),
             Ok(LiveMessage::Alert(a)) => Live::Alert(Arc::new(a)),
+            Ok(LiveMessage::Revoked(r)) => {
+                self.store.forget_credential(&r.credential);
+                let _ = self.fleet.send(Live::Revoked(r.credential.into()));
+                return;
+            }
             Ok(LiveMessage::Link(l)) => {
                 // Only the order's own sockets care.
                 let orders = self.orders.lock().unwrap_or_else(|p| p.into_inner());
@@ -191,6 +201,8 @@ impl Inner {
     }
 
     fn resync(&self) {
+        // A revocation may have been missed too.
+        self.store.forget_credentials();
         let orders = self.orders.lock().unwrap_or_else(|p| p.into_inner());
         for tx in orders.values() {
             let _ = tx.send(Live::Resync);

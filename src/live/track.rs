@@ -124,7 +124,7 @@ impl Track {
                 self.last = c.cursor.clone();
                 Ok(true)
             }
-            Ok(Live::Truck(_) | Live::Alert(_)) => Ok(true),
+            Ok(Live::Truck(_) | Live::Alert(_) | Live::Revoked(_)) => Ok(true),
             Ok(Live::LinkChanged) => self.check_link().await,
             Ok(Live::Resync) | Err(RecvError::Lagged(_)) => {
                 // A rotation may have been missed too.

@@ -7,6 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use super::credentials::Issued;
 use super::{Result, Store, StoreError, keys};
 use crate::domain::{CarrierId, Role};
 
@@ -70,6 +71,7 @@ impl Store {
             return Ok(Some(Role::Admin));
         }
         if let Some(role) = self.inner.credentials.get(&h) {
+            self.note_use(&h);
             return Ok(Some(role));
         }
         let mut pipe = redis::pipe();
@@ -93,19 +95,21 @@ impl Store {
             }
         };
         if let Some(r) = &role {
+            if !matches!(r, Role::Admin) {
+                self.note_use(&h);
+            }
             self.inner.credentials.insert(h, r.clone());
         }
         Ok(role)
     }
 
-    /// Creates a carrier and returns its API key, or `None` if it exists.
+    /// Creates a carrier and its first API key, or `None` if it exists.
     pub async fn create_carrier(
         &self,
         id: &CarrierId,
         name: &str,
         now_ms: i64,
-    ) -> Result<Option<String>> {
-        let key = new_token("vpc_");
+    ) -> Result<Option<Issued>> {
         let mut pipe = redis::pipe();
         pipe.cmd("HSETNX")
             .arg(keys::carrier(id))
@@ -115,24 +119,18 @@ impl Store {
         if !created {
             return Ok(None);
         }
-        // A crash here leaves a carrier without a key; its id answers 409
-        // until an admin removes `vp:carrier:ID`. Rare, and admin-only.
-        // (Not a transaction: the two keys may live on two cluster nodes.)
+        // A crash here leaves a carrier without a key; an admin gives it
+        // one (`POST /api/v1/carriers/{id}/keys`).
         let mut pipe = redis::pipe();
         pipe.cmd("HSET")
             .arg(keys::carrier(id))
             .arg("created_at")
             .arg(now_ms)
-            .ignore()
-            .cmd("HSET")
-            .arg(keys::credential(&hash(&key)))
-            .arg("role")
-            .arg("carrier")
-            .arg("id")
-            .arg(id.as_str())
             .ignore();
         let () = self.query(&pipe).await?;
-        Ok(Some(key))
+        Ok(Some(
+            self.issue("carrier", id.as_str(), name, now_ms).await?,
+        ))
     }
 
     pub async fn carrier_exists(&self, id: &CarrierId) -> Result<bool> {
@@ -142,19 +140,9 @@ impl Store {
         Ok(exists)
     }
 
-    /// Creates a dispatcher and returns its token.
-    pub async fn create_dispatcher(&self, name: &str) -> Result<String> {
-        let token = new_token("vpd_");
-        let mut pipe = redis::pipe();
-        pipe.cmd("HSET")
-            .arg(keys::credential(&hash(&token)))
-            .arg("role")
-            .arg("dispatcher")
-            .arg("id")
-            .arg(name)
-            .ignore();
-        let () = self.query(&pipe).await?;
-        Ok(token)
+    /// Creates a dispatcher's token.
+    pub async fn create_dispatcher(&self, name: &str, now_ms: i64) -> Result<Issued> {
+        self.issue("dispatcher", name, name, now_ms).await
     }
 }
 

@@ -165,6 +165,11 @@ pub fn truck_orders(name: &str) -> String {
     format!("{}:t:{name}:orders", tag(name))
 }
 
+/// Every credential but the admin token: credential id to token hash.
+pub const CREDENTIALS: &str = "vp:creds";
+/// When each credential was last used (ms), by token hash.
+pub const CREDENTIALS_USED: &str = "vp:creds:used";
+
 /// A credential, by the hex SHA-256 of its token.
 pub fn credential(hash: &str) -> String {
     format!("vp:cred:{hash}")

@@ -102,6 +102,13 @@ pub struct LinkChange {
     pub order_id: String,
 }
 
+/// A credential was revoked (by its token's hash): instances forget it and
+/// close its sockets.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Revocation {
+    pub credential: String,
+}
+
 /// One message of the live channel.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -110,6 +117,7 @@ pub enum LiveMessage {
     Truck(TruckMove),
     Alert(AlertChange),
     Link(LinkChange),
+    Revoked(Revocation),
     /// An instance's beat: proof that the channel carries messages.
     Beat,
 }

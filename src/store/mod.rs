@@ -8,6 +8,7 @@ pub mod auth;
 pub mod clips;
 mod conn;
 pub mod context;
+pub mod credentials;
 pub mod embedded;
 pub mod fleet;
 pub mod functions;
@@ -138,6 +139,8 @@ struct Inner {
     /// Credentials recently proven, by token hash: a request needs no
     /// round trip for them. Short-lived, so a change in Redis is seen soon.
     credentials: mini_moka::sync::Cache<String, crate::domain::Role>,
+    /// When credentials were used (by token hash, ms), not written yet.
+    used: std::sync::Mutex<std::collections::HashMap<String, i64>>,
 }
 
 impl Store {
@@ -162,6 +165,7 @@ impl Store {
                     .max_capacity(100_000)
                     .time_to_live(Duration::from_secs(30))
                     .build(),
+                used: Default::default(),
             }),
         };
         if let Err(e) = store.load_functions().await {

@@ -5,6 +5,7 @@ mod archive;
 mod binary;
 mod clips;
 mod cluster;
+mod credentials;
 mod events;
 mod functions;
 mod geo;

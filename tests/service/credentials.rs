@@ -1,0 +1,154 @@
+//! Credentials as an operator manages them: several keys per carrier,
+//! listed without secrets, revoked everywhere within a second.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+/// A carrier's call that needs only a valid key.
+async fn status_with(app: &TestApp, key: &str) -> u16 {
+    let events = json!([scan("probe", "NO-SUCH-ORDER", "produced", -1)]);
+    app.events(key, events).await.status
+}
+
+/// Waits up to `within` for `app` to answer `key` with `status`.
+async fn answers_within(app: &TestApp, key: &str, status: u16, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    loop {
+        if status_with(app, key).await == status {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[actix_web::test]
+async fn a_revoked_credential_is_refused_everywhere_within_a_second() {
+    let redis = TestRedis::start();
+    let a = TestApp::spawn(&redis).await;
+    let b = TestApp::spawn(&redis).await;
+    let admin = Some(a.admin.as_str());
+    let created = a
+        .call(
+            "POST",
+            "/api/v1/carriers",
+            admin,
+            Some(json!({"carrier_id": "sf-auto", "name": "SF Auto"})),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let first = created.body["api_key"].as_str().unwrap().to_owned();
+    let first_id = created.body["credential_id"].as_str().unwrap().to_owned();
+    let more = a
+        .call("POST", "/api/v1/carriers/sf-auto/keys", admin, None)
+        .await;
+    assert_eq!(more.status, 201, "{}", more.body);
+    let second = more.body["api_key"].as_str().unwrap().to_owned();
+    assert_ne!(first, second);
+    let d = a
+        .call(
+            "POST",
+            "/api/v1/dispatchers",
+            admin,
+            Some(json!({"name": "ops-gz"})),
+        )
+        .await;
+    let dispatcher = d.body["token"].as_str().unwrap().to_owned();
+    let dispatcher_id = d.body["credential_id"].as_str().unwrap().to_owned();
+
+    // Every key works on both instances (each now holds it in its cache).
+    for app in [&a, &b] {
+        assert_eq!(status_with(app, &first).await, 200);
+        assert_eq!(status_with(app, &second).await, 200);
+    }
+    let mut fleet = b
+        .ws(&format!("/ws/fleet?access_token={dispatcher}"))
+        .await
+        .expect("opens");
+    assert_eq!(fleet.next().await["type"], "snapshot");
+
+    // Listed with when each was last used, never a secret.
+    a.jobs.flush_used_now().await.unwrap();
+    b.jobs.flush_used_now().await.unwrap();
+    let list = a.call("GET", "/api/v1/credentials", admin, None).await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    let text = list.body.to_string();
+    assert!(
+        !text.contains(&first) && !text.contains(&dispatcher),
+        "no secrets"
+    );
+    let rows = list.body.as_array().unwrap();
+    assert_eq!(rows.len(), 3, "{text}");
+    let row = |id: &str| rows.iter().find(|r| r["credential_id"] == id).cloned();
+    let f = row(&first_id).expect("the first key is listed");
+    assert_eq!(
+        (f["role"].as_str(), f["carrier_id"].as_str()),
+        (Some("carrier"), Some("sf-auto"))
+    );
+    assert!(
+        f["created_at"].is_string() && f["last_used_at"].is_string(),
+        "{f}"
+    );
+    assert_eq!(row(&dispatcher_id).expect("listed")["role"], "dispatcher");
+    let forbidden = a
+        .call("GET", "/api/v1/credentials", Some(&dispatcher), None)
+        .await;
+    forbidden.assert_problem(403, "forbidden");
+
+    // Revoked: 401 on both instances within a second; the other key stays.
+    let r = a
+        .call(
+            "DELETE",
+            &format!("/api/v1/credentials/{first_id}"),
+            admin,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    for app in [&a, &b] {
+        assert!(answers_within(app, &first, 401, Duration::from_secs(1)).await);
+        assert_eq!(status_with(app, &second).await, 200);
+    }
+
+    // A revoked dispatcher's socket closes (4401), and it is refused.
+    let r = a
+        .call(
+            "DELETE",
+            &format!("/api/v1/credentials/{dispatcher_id}"),
+            admin,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 204);
+    assert_eq!(
+        fleet.close_code_within(Duration::from_secs(2)).await,
+        Some(4401)
+    );
+    for app in [&a, &b] {
+        let r = app
+            .call("GET", "/api/v1/fleet", Some(&dispatcher), None)
+            .await;
+        r.assert_problem(401, "unauthorized");
+    }
+    let list = a.call("GET", "/api/v1/credentials", admin, None).await;
+    assert_eq!(list.body.as_array().map(Vec::len), Some(1));
+    let again = a
+        .call(
+            "DELETE",
+            &format!("/api/v1/credentials/{first_id}"),
+            admin,
+            None,
+        )
+        .await;
+    again.assert_problem(404, "not_found");
+    let unknown: Value = a
+        .call("POST", "/api/v1/carriers/nobody/keys", admin, None)
+        .await
+        .body;
+    assert_eq!(unknown["status"], 404);
+}
