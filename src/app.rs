@@ -198,6 +198,7 @@ impl Application {
             App::new()
                 .app_data(web::Data::new(worker))
                 .wrap(http::security_headers())
+                .wrap(actix_web::middleware::from_fn(http::audit_writes))
                 .wrap_fn(|req, srv| {
                     let method = req.method().clone();
                     let path = http::loggable_path(req.path());

@@ -6,10 +6,17 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
 use super::{ApiError, AppState};
 use crate::domain::{CarrierId, OrderState, Role};
+
+/// Who made a write the audit log keeps: an admin or a dispatcher.
+#[derive(Debug, Clone)]
+pub struct Audited {
+    pub credential_id: String,
+    pub role: &'static str,
+}
 
 /// The authenticated caller of a request.
 #[derive(Debug, Clone)]
@@ -48,6 +55,7 @@ impl FromRequest for Caller {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = token(req);
+        let req = req.clone();
         Box::pin(async move {
             let state = state.ok_or(ApiError::Internal)?;
             let token = token
@@ -57,7 +65,19 @@ impl FromRequest for Caller {
                 .store
                 .authenticate(&token, state.admin_hash.as_deref())
                 .await?;
-            role.map(Caller).ok_or(ApiError::Unauthorized)
+            let (role, credential_id) = role.ok_or(ApiError::Unauthorized)?;
+            let audited = match &role {
+                Role::Admin => Some("admin"),
+                Role::Dispatcher { .. } => Some("dispatcher"),
+                Role::Carrier(_) => None,
+            };
+            if let Some(r) = audited {
+                req.extensions_mut().insert(Audited {
+                    credential_id: credential_id.unwrap_or_else(|| "admin".into()),
+                    role: r,
+                });
+            }
+            Ok(Caller(role))
         })
     }
 }

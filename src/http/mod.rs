@@ -2,6 +2,7 @@
 //! errors. Handlers turn wire input into domain types and call the store.
 
 mod admin;
+mod audit;
 mod auth;
 mod body;
 mod clips;
@@ -87,6 +88,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::post().to(admin::add_carrier_key),
             )
             .route("/credentials", web::get().to(admin::credentials))
+            .route("/audit", web::get().to(audit::list))
             .route(
                 "/credentials/{credential_id}",
                 web::delete().to(admin::revoke),
@@ -143,6 +145,8 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
 }
 
 /// Headers every answer carries.
+pub use audit::record as audit_writes;
+
 pub fn security_headers() -> DefaultHeaders {
     DefaultHeaders::new()
         .add((

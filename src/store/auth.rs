@@ -59,20 +59,23 @@ impl Store {
         Ok(secret)
     }
 
-    /// The role a bearer token grants, if any. `admin_hash` is the hash of a
+    /// The role a bearer token grants, if any, and its credential's id
+    /// (`None` for the admin token). `admin_hash` is the hash of a
     /// configured admin token.
     pub async fn authenticate(
         &self,
         token: &str,
         admin_hash: Option<&str>,
-    ) -> Result<Option<Role>> {
+    ) -> Result<Option<(Role, Option<String>)>> {
         let h = hash(token);
         if admin_hash == Some(h.as_str()) {
-            return Ok(Some(Role::Admin));
+            return Ok(Some((Role::Admin, None)));
         }
-        if let Some(role) = self.inner.credentials.get(&h) {
-            self.note_use(&h);
-            return Ok(Some(role));
+        if let Some(known) = self.inner.credentials.get(&h) {
+            if !matches!(known.0, Role::Admin) {
+                self.note_use(&h);
+            }
+            return Ok(Some(known));
         }
         let mut pipe = redis::pipe();
         pipe.cmd("GET")
@@ -80,8 +83,10 @@ impl Store {
             .cmd("HMGET")
             .arg(keys::credential(&h))
             .arg("role")
-            .arg("id");
-        let (admin, (role, id)): (Option<String>, (Option<String>, Option<String>)) =
+            .arg("id")
+            .arg("credential_id");
+        type Fields = (Option<String>, Option<String>, Option<String>);
+        let (admin, (role, id, credential_id)): (Option<String>, Fields) =
             self.query(&pipe).await?;
         let role = if admin_hash.is_none() && admin.as_deref() == Some(h.as_str()) {
             Some(Role::Admin)
@@ -94,13 +99,17 @@ impl Store {
                 _ => None,
             }
         };
-        if let Some(r) = &role {
-            if !matches!(r, Role::Admin) {
+        let known = role.map(|r| match r {
+            Role::Admin => (r, None),
+            r => (r, credential_id),
+        });
+        if let Some(k) = &known {
+            if !matches!(k.0, Role::Admin) {
                 self.note_use(&h);
             }
-            self.inner.credentials.insert(h, r.clone());
+            self.inner.credentials.insert(h, k.clone());
         }
-        Ok(role)
+        Ok(known)
     }
 
     /// Creates a carrier and its first API key, or `None` if it exists.

@@ -209,3 +209,81 @@ impl Store {
         Ok(used.len())
     }
 }
+
+/// One write by an admin or a dispatcher, as the audit log keeps it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditEntry {
+    pub cursor: String,
+    pub at: String,
+    pub credential_id: String,
+    pub role: String,
+    pub action: String,
+    pub target: String,
+}
+
+/// Entries the audit log keeps in Redis (the oldest go beyond it).
+const AUDIT_KEPT: usize = 100_000;
+
+impl Store {
+    /// Records a write by an admin or a dispatcher.
+    pub async fn audit(
+        &self,
+        credential_id: &str,
+        role: &str,
+        action: &str,
+        target: &str,
+    ) -> Result<()> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("XADD")
+            .arg(keys::AUDIT)
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(AUDIT_KEPT)
+            .arg("*")
+            .arg("c")
+            .arg(credential_id)
+            .arg("r")
+            .arg(role)
+            .arg("a")
+            .arg(action)
+            .arg("t")
+            .arg(target)
+            .ignore();
+        let () = self.query(&pipe).await?;
+        Ok(())
+    }
+
+    /// Up to `limit` audit entries after `after`, and whether more follow.
+    pub async fn audit_page(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<AuditEntry>, bool)> {
+        let start = after.map(|a| format!("({a}")).unwrap_or_else(|| "-".into());
+        let mut pipe = redis::pipe();
+        pipe.cmd("XRANGE")
+            .arg(keys::AUDIT)
+            .arg(start)
+            .arg("+")
+            .arg("COUNT")
+            .arg(limit + 1);
+        let (raw,): (Vec<(String, HashMap<String, String>)>,) = self.query(&pipe).await?;
+        let more = raw.len() > limit;
+        let entries = raw
+            .into_iter()
+            .take(limit)
+            .map(|(cursor, mut f)| {
+                let ms = cursor.split('-').next().and_then(|m| m.parse().ok());
+                AuditEntry {
+                    at: ms.and_then(utc_ms).unwrap_or_default(),
+                    cursor,
+                    credential_id: f.remove("c").unwrap_or_default(),
+                    role: f.remove("r").unwrap_or_default(),
+                    action: f.remove("a").unwrap_or_default(),
+                    target: f.remove("t").unwrap_or_default(),
+                }
+            })
+            .collect();
+        Ok((entries, more))
+    }
+}

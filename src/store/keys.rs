@@ -167,6 +167,8 @@ pub fn truck_orders(name: &str) -> String {
 
 /// Every credential but the admin token: credential id to token hash.
 pub const CREDENTIALS: &str = "vp:creds";
+/// The audit log: every write by an admin or a dispatcher.
+pub const AUDIT: &str = "vp:audit";
 /// When each credential was last used (ms), by token hash.
 pub const CREDENTIALS_USED: &str = "vp:creds:used";
 

@@ -138,7 +138,7 @@ struct Inner {
     contexts: context::ContextCache,
     /// Credentials recently proven, by token hash: a request needs no
     /// round trip for them. Short-lived, so a change in Redis is seen soon.
-    credentials: mini_moka::sync::Cache<String, crate::domain::Role>,
+    credentials: mini_moka::sync::Cache<String, (crate::domain::Role, Option<String>)>,
     /// When credentials were used (by token hash, ms), not written yet.
     used: std::sync::Mutex<std::collections::HashMap<String, i64>>,
 }

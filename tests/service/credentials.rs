@@ -100,6 +100,18 @@ async fn a_revoked_credential_is_refused_everywhere_within_a_second() {
         .await;
     forbidden.assert_problem(403, "forbidden");
 
+    // A dispatcher's write is in the audit log with its credential; a
+    // carrier's events are not.
+    let order = a
+        .call(
+            "POST",
+            "/api/v1/orders",
+            Some(&dispatcher),
+            Some(order_body("JD-1", "sf-auto")),
+        )
+        .await;
+    assert_eq!(order.status, 201, "{}", order.body);
+
     // Revoked: 401 on both instances within a second; the other key stays.
     let r = a
         .call(
@@ -151,4 +163,55 @@ async fn a_revoked_credential_is_refused_everywhere_within_a_second() {
         .await
         .body;
     assert_eq!(unknown["status"], 404);
+
+    // The audit log, page by page: every write of the admin and the
+    // dispatcher, in order, with who made it.
+    let mut entries: Vec<Value> = Vec::new();
+    let mut after = String::new();
+    loop {
+        let q = if after.is_empty() {
+            "?limit=2".to_owned()
+        } else {
+            format!("?limit=2&after={after}")
+        };
+        let page = b
+            .call("GET", &format!("/api/v1/audit{q}"), admin, None)
+            .await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        entries.extend(page.body["entries"].as_array().unwrap().iter().cloned());
+        match page.body["next"].as_str() {
+            Some(n) => after = n.to_owned(),
+            None => break,
+        }
+    }
+    let actions: Vec<(String, String, String)> = entries
+        .iter()
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap_or_default().to_owned();
+            (s("role"), s("credential_id"), s("action"))
+        })
+        .collect();
+    let admin_did = |a: &str| ("admin".to_owned(), "admin".to_owned(), a.to_owned());
+    assert_eq!(
+        actions,
+        [
+            admin_did("POST /api/v1/carriers"),
+            admin_did("POST /api/v1/carriers/{carrier_id}/keys"),
+            admin_did("POST /api/v1/dispatchers"),
+            (
+                "dispatcher".into(),
+                dispatcher_id.clone(),
+                "POST /api/v1/orders".into()
+            ),
+            admin_did("DELETE /api/v1/credentials/{credential_id}"),
+            admin_did("DELETE /api/v1/credentials/{credential_id}"),
+        ]
+    );
+    assert_eq!(
+        entries[4]["target"],
+        format!("/api/v1/credentials/{first_id}")
+    );
+    assert!(entries.iter().all(|e| e["at"].is_string()));
+    let refused = a.call("GET", "/api/v1/audit", Some(&second), None).await;
+    refused.assert_problem(403, "forbidden");
 }

@@ -1,0 +1,87 @@
+//! The audit log: every write by an admin or a dispatcher (`Audited`, left
+//! on the request by the caller's authentication), recorded once it
+//! succeeded; and `GET /api/v1/audit` to read it.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::auth::Audited;
+use super::{ApiError, AppState, Caller};
+use crate::store::history::cursor_key;
+
+/// Records each successful write of an admin or a dispatcher.
+pub async fn record(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let write = !matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS");
+    let res = next.call(req).await?;
+    if !write || !res.status().is_success() {
+        return Ok(res);
+    }
+    let request = res.request();
+    let who = request.extensions().get::<Audited>().cloned();
+    let state = request.app_data::<web::Data<AppState>>().cloned();
+    if let (Some(who), Some(state)) = (who, state) {
+        let action = format!(
+            "{} {}",
+            request.method(),
+            request
+                .match_pattern()
+                .unwrap_or_else(|| request.path().to_owned())
+        );
+        let target = super::loggable_path(request.path());
+        if let Err(e) = state
+            .store
+            .audit(&who.credential_id, who.role, &action, &target)
+            .await
+        {
+            tracing::warn!(error = %e, action, "could not record a write in the audit log");
+        }
+    }
+    Ok(res)
+}
+
+#[derive(Deserialize)]
+pub struct Page {
+    after: Option<String>,
+    limit: Option<String>,
+}
+
+/// `GET /api/v1/audit?after=&limit=` (admin).
+pub async fn list(
+    caller: Caller,
+    state: web::Data<AppState>,
+    query: web::Query<Page>,
+) -> Result<HttpResponse, ApiError> {
+    caller.admin()?;
+    let limit = match query.limit.as_deref() {
+        None => 100,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|l| (1..=1000).contains(l))
+            .ok_or_else(|| ApiError::BadRequest("limit must be 1 to 1000".into()))?,
+    };
+    if query
+        .after
+        .as_deref()
+        .is_some_and(|a| cursor_key(a).is_none())
+    {
+        return Err(ApiError::BadRequest(
+            "after must be a cursor from this API".into(),
+        ));
+    }
+    let (entries, more) = state
+        .store
+        .audit_page(query.after.as_deref(), limit)
+        .await?;
+    let next = more
+        .then(|| entries.last().map(|e| e.cursor.clone()))
+        .flatten();
+    Ok(HttpResponse::Ok().json(json!({"entries": entries, "next": next})))
+}
