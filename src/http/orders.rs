@@ -12,28 +12,47 @@ use crate::store::StoreError;
 use crate::store::archive::ArchivedOrder;
 use crate::store::history::{HistoryEntry, cursor_key};
 use crate::store::orders::{CreateError, PatchError};
+use crate::store::spill::SpilledPart;
 
 pub(super) fn order_id(raw: &str) -> Result<OrderId, ApiError> {
     OrderId::parse(raw).map_err(|_| ApiError::NotFound(format!("no order {raw}")))
 }
 
 /// A page of an active order's history: its oldest parts from the object
-/// store (where they moved to bound Redis's memory), then Redis's.
+/// store (where they moved to bound Redis's memory), then Redis's. Read
+/// again if a part moved while it was read, so no entry falls between.
 async fn live_history(
     state: &AppState,
     id: &OrderId,
     after: Option<&str>,
     limit: usize,
 ) -> Result<(Vec<HistoryEntry>, bool), ApiError> {
+    for _ in 0..3 {
+        let parts = state.store.spilled(id).await?;
+        let page = history_page(state, id, &parts, after, limit).await?;
+        if state.store.spilled(id).await?.len() == parts.len() {
+            return Ok(page);
+        }
+    }
+    Err(ApiError::Unavailable)
+}
+
+async fn history_page(
+    state: &AppState,
+    id: &OrderId,
+    parts: &[SpilledPart],
+    after: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<HistoryEntry>, bool), ApiError> {
     let after_key = after.and_then(cursor_key);
     let mut entries = Vec::new();
-    for part in state.store.spilled(id).await? {
+    for part in parts {
         if entries.len() > limit {
             break;
         }
         let newer = cursor_key(&part.last).is_some_and(|l| after_key.is_none_or(|a| l > a));
         if newer {
-            let raw = crate::jobs::read_part(&state.clips, &part).await?;
+            let raw = crate::jobs::read_part(&state.clips, part).await?;
             entries.extend(part.entries(&raw, after_key));
         }
     }

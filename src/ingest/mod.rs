@@ -66,7 +66,7 @@ pub async fn ingest(
         }
     }
     let cluster = store.topology().await? == Topology::Cluster;
-    let claimed = if cluster {
+    let claimed = if cluster && !valid.is_empty() {
         let c = claims::claim(
             store,
             carrier.as_str(),
@@ -87,16 +87,25 @@ pub async fn ingest(
     };
     // Fixes must see the bindings earlier scans made, and scans come after
     // older fixes.
-    for segment in valid.chunk_by(|(_, a), (_, b)| is_scan(a) == is_scan(b)) {
-        if is_scan(&segment[0].1) {
-            scans::apply(&req, segment, &mut outcomes).await?;
-        } else {
-            fixes::apply(&req, segment, &mut outcomes).await?;
+    let applied = async {
+        for segment in valid.chunk_by(|(_, a), (_, b)| is_scan(a) == is_scan(b)) {
+            if is_scan(&segment[0].1) {
+                scans::apply(&req, segment, &mut outcomes).await?;
+            } else {
+                fixes::apply(&req, segment, &mut outcomes).await?;
+            }
         }
+        Ok::<_, StoreError>(())
     }
-    if let Some(c) = &claimed {
-        claims::release(store, carrier.as_str(), c, &outcomes).await?;
-    }
+    .await;
+    // Rejected events give their claims back even when a later part of the
+    // request failed (rejected events are not remembered).
+    let released = match &claimed {
+        Some(c) => claims::release(store, carrier.as_str(), c, &outcomes).await,
+        None => Ok(()),
+    };
+    applied?;
+    released?;
     outcomes
         .into_iter()
         .map(|o| {

@@ -25,35 +25,50 @@ pub async fn archive_due(
         let mut progressed = false;
         for id in &due {
             let Ok(id) = OrderId::parse(id) else { continue };
-            let Some(mut whole) = store.read_whole(&id).await? else {
-                continue;
-            };
-            // The parts of its history already in the object store join
-            // the rest in the one archived object.
-            let (parts, mut older) = super::spill::spilled_entries(store, clips, &id).await?;
-            older.append(&mut whole.history);
-            whole.history = older;
-            let json =
-                serde_json::to_vec(&whole).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            if let Err(e) = clips
-                .put_whole(&ArchivedOrder::object_key(id.as_str()), json)
-                .await
-            {
-                tracing::warn!(error = %e, order = %id, "could not archive an order; will retry");
+            // One instance at a time writes an order's objects.
+            if !store.take_order_for_work(&id, super::spill::HOLD).await? {
                 continue;
             }
-            if store.forget_archived(&whole).await? {
+            let done = archive_one(store, clips, &id).await;
+            store.release_order(&id).await?;
+            if done? {
                 archived += 1;
                 progressed = true;
-                for part in parts {
-                    if let Err(e) = clips.delete(&part.object).await {
-                        tracing::warn!(error = %e, object = part.object, "could not delete an archived history part");
-                    }
-                }
             }
         }
         if !progressed {
             return Ok(archived);
         }
     }
+}
+
+/// Archives one order; true when it left Redis.
+async fn archive_one(store: &Store, clips: &ClipStore, id: &OrderId) -> Result<bool, StoreError> {
+    let Some(mut whole) = store.read_whole(id).await? else {
+        return Ok(false);
+    };
+    // The parts of its history already in the object store join the rest
+    // in the one archived object, in cursor order, each entry once.
+    let (parts, mut all) = super::spill::spilled_entries(store, clips, id).await?;
+    all.append(&mut whole.history);
+    all.sort_by_key(|(c, _)| crate::store::history::cursor_key(c));
+    all.dedup_by(|a, b| a.0 == b.0);
+    whole.history = all;
+    let json = serde_json::to_vec(&whole).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    if let Err(e) = clips
+        .put_whole(&ArchivedOrder::object_key(id.as_str()), json)
+        .await
+    {
+        tracing::warn!(error = %e, order = %id, "could not archive an order; will retry");
+        return Ok(false);
+    }
+    if !store.forget_archived(&whole).await? {
+        return Ok(false);
+    }
+    for part in parts {
+        if let Err(e) = clips.delete(&part.object).await {
+            tracing::warn!(error = %e, object = part.object, "could not delete an archived history part");
+        }
+    }
+    Ok(true)
 }

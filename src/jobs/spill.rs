@@ -11,25 +11,40 @@ use crate::store::{Store, StoreError};
 pub async fn spill_long_histories(store: &Store, clips: &ClipStore) -> Result<usize, StoreError> {
     let mut moved = 0;
     for (id, over) in store.long_histories().await? {
-        let raw = store.oldest_entries(&id, over).await?;
-        let (Some((first, _)), Some((last, _))) = (raw.first(), raw.last()) else {
-            continue;
-        };
-        let part = SpilledPart {
-            first: first.clone(),
-            last: last.clone(),
-            object: SpilledPart::object_key(id.as_str(), first),
-        };
-        let json = serde_json::to_vec(&raw).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        if let Err(e) = clips.put_whole(&part.object, json).await {
-            tracing::warn!(error = %e, order = %id, "could not move old history to the object store; Redis keeps it for now");
+        if !store.take_order_for_work(&id, HOLD).await? {
             continue;
         }
-        if store.spill(&id, &part).await? {
-            moved += 1;
-        }
+        let moved_now = spill_one(store, clips, &id, over).await;
+        store.release_order(&id).await?;
+        moved += usize::from(moved_now?);
     }
     Ok(moved)
+}
+
+/// How long one instance may hold an order for archive work.
+pub(super) const HOLD: std::time::Duration = std::time::Duration::from_secs(300);
+
+async fn spill_one(
+    store: &Store,
+    clips: &ClipStore,
+    id: &OrderId,
+    over: usize,
+) -> Result<bool, StoreError> {
+    let raw = store.oldest_entries(id, over).await?;
+    let (Some((first, _)), Some((last, _))) = (raw.first(), raw.last()) else {
+        return Ok(false);
+    };
+    let part = SpilledPart {
+        first: first.clone(),
+        last: last.clone(),
+        object: SpilledPart::object_key(id.as_str(), first, last),
+    };
+    let json = serde_json::to_vec(&raw).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    if let Err(e) = clips.put_whole(&part.object, json).await {
+        tracing::warn!(error = %e, order = %id, "could not move old history to the object store; Redis keeps it for now");
+        return Ok(false);
+    }
+    store.spill(id, &part).await
 }
 
 /// An order's history parts in the object store, entries oldest first.

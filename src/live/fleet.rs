@@ -114,14 +114,15 @@ async fn send_snapshot(peer: &mut Peer, store: &Store) -> Result<bool, StoreErro
 const REVOKED: u16 = 4401;
 
 /// Serves one dispatcher's fleet socket until the peer leaves, or its
-/// credential (`credential`, its token's hash) is revoked.
+/// credential (`credential`, its token's hash; `None` for the admin token,
+/// which is not revoked this way) is revoked.
 pub async fn serve(
     session: actix_ws::Session,
     stream: actix_ws::MessageStream,
     store: Store,
     feed: FleetFeed,
     opts: LiveOptions,
-    credential: String,
+    credential: Option<String>,
 ) {
     let mut rx = feed.tx.subscribe();
     let mut peer = Peer::new("fleet", session, stream, &opts);
@@ -131,8 +132,20 @@ pub async fn serve(
             from_peer = peer.next() => Ok(matches!(from_peer, FromPeer::Alive)),
             frame = rx.recv() => match frame {
                 Ok(FleetFrame::Text(t)) => Ok(peer.send(t.to_string()).await),
-                Ok(FleetFrame::Resync) | Err(RecvError::Lagged(_)) => send_snapshot(&mut peer, &store).await,
-                Ok(FleetFrame::Revoked(h)) if *h == *credential => {
+                Ok(FleetFrame::Resync) | Err(RecvError::Lagged(_)) => {
+                    // A revocation may have been missed with the rest: the
+                    // credential is asked again (the admin token has none).
+                    let gone = match &credential {
+                        Some(c) => !store.credential_exists(c).await.unwrap_or(true),
+                        None => false,
+                    };
+                    if gone {
+                        peer.close_with(Some(REVOKED)).await;
+                        return;
+                    }
+                    send_snapshot(&mut peer, &store).await
+                }
+                Ok(FleetFrame::Revoked(h)) if credential.as_deref() == Some(&*h) => {
                     peer.close_with(Some(REVOKED)).await;
                     return;
                 }

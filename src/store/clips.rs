@@ -207,20 +207,30 @@ impl Store {
                         .arg(keys::order(o.as_str()))
                         .arg("m")
                         .arg("m_at");
+                    pipe.cmd("HGET").arg(keys::archived_of(o)).arg(o);
                 }
             }
-            let states: Vec<(Option<String>, Option<i64>)> = self.query(&pipe).await?;
-            let mut states = states.into_iter();
+            let rows: Vec<redis::Value> = self.query(&pipe).await?;
+            let mut states = rows.chunks(2).map(|pair| {
+                let (m, at): (Option<String>, Option<i64>) =
+                    redis::from_redis_value_ref(&pair[0]).unwrap_or((None, None));
+                let archived: Option<i64> = redis::from_redis_value_ref(&pair[1]).unwrap_or(None);
+                (m, at, archived)
+            });
             for m in metas {
                 let mut done_at: Option<i64> = Some(i64::MIN);
                 for _ in &m.order_ids {
                     done_at = match (done_at, states.next()) {
-                        (Some(d), Some((Some(ms), Some(at))))
+                        (Some(d), Some((Some(ms), Some(at), _)))
                             if Milestone::parse(&ms).is_some_and(Milestone::is_final) =>
                         {
                             Some(d.max(at))
                         }
-                        (Some(d), Some((None, _))) => Some(d),
+                        // Archived: it ended then (the clip keeps its own
+                        // retention from that time).
+                        (Some(d), Some((None, _, Some(ended)))) => Some(d.max(ended)),
+                        // Gone altogether.
+                        (Some(d), Some((None, _, None))) => Some(d),
                         _ => None,
                     };
                 }

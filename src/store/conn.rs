@@ -112,7 +112,8 @@ pub enum Topology {
 /// Asks the first seed that answers whether it is a cluster node, trying
 /// again for a moment (a Redis started beside vinpath may not listen yet),
 /// but never longer than a request may wait for its 503.
-pub(super) async fn detect(seeds: &Seeds) -> Result<Topology> {
+/// Answers the topology and the seed that answered.
+pub(super) async fn detect(seeds: &Seeds) -> Result<(Topology, String)> {
     let deadline = tokio::time::Instant::now() + Duration::from_millis(1800);
     let mut last = None;
     loop {
@@ -127,11 +128,12 @@ pub(super) async fn detect(seeds: &Seeds) -> Result<Topology> {
             };
             match tokio::time::timeout_at(deadline, asked).await {
                 Ok(Ok(info)) => {
-                    return Ok(if info.contains("cluster_enabled:1") {
+                    let topology = if info.contains("cluster_enabled:1") {
                         Topology::Cluster
                     } else {
                         Topology::Single
-                    });
+                    };
+                    return Ok((topology, url.clone()));
                 }
                 Ok(Err(e)) => last = Some(StoreError::from(e)),
                 Err(_) => break,
@@ -155,21 +157,22 @@ pub(super) async fn detect(seeds: &Seeds) -> Result<Topology> {
 /// so its size does not matter).
 #[allow(clippy::large_enum_variant)]
 pub(super) enum Backend {
-    Single(redis::Client),
+    /// One Redis: the seed that answered, and its client.
+    Single(String, redis::Client),
     Cluster(ClusterClient),
 }
 
 impl Backend {
-    pub fn new(topology: Topology, seeds: &Seeds) -> Result<Self> {
+    pub fn new(topology: Topology, url: &str, seeds: &Seeds) -> Result<Self> {
         Ok(match topology {
-            Topology::Single => Backend::Single(seeds.client(&seeds.urls[0])?),
+            Topology::Single => Backend::Single(url.to_owned(), seeds.client(url)?),
             Topology::Cluster => Backend::Cluster(seeds.cluster(None)?),
         })
     }
 
     pub fn topology(&self) -> Topology {
         match self {
-            Backend::Single(_) => Topology::Single,
+            Backend::Single(..) => Topology::Single,
             Backend::Cluster(_) => Topology::Cluster,
         }
     }
@@ -180,7 +183,7 @@ impl Backend {
     /// and failovers.
     pub async fn connect(&self) -> Result<Conn> {
         Ok(match self {
-            Backend::Single(client) => {
+            Backend::Single(_, client) => {
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(Duration::from_millis(500)))
                     .set_response_timeout(Some(Duration::from_millis(1000)))
@@ -373,9 +376,8 @@ impl ConnectionLike for Split {
                     out[place] = v;
                 }
             }
-            if durable.is_some() {
-                self.acked = Some(acked.unwrap_or(0));
-            }
+            // No part written: nothing to wait for (`None`).
+            self.acked = acked;
             Ok(out.into_iter().skip(offset).take(count).collect())
         })
     }

@@ -160,6 +160,14 @@ impl Store {
         Ok(true)
     }
 
+    /// Whether a credential (by its token's hash) still exists.
+    pub async fn credential_exists(&self, token_hash: &str) -> Result<bool> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("EXISTS").arg(keys::credential(token_hash));
+        let (exists,): (bool,) = self.query(&pipe).await?;
+        Ok(exists)
+    }
+
     /// Forgets this instance's cached copy of a credential (by its hash).
     pub fn forget_credential(&self, token_hash: &str) {
         self.inner.credentials.invalidate(&token_hash.to_owned());

@@ -69,6 +69,16 @@ pub fn ended_of(order: &str) -> String {
     ended(partition_of(order))
 }
 
+/// The partition's archived orders: order id to when it ended (ms), for
+/// its clips' retention and so its id is never given again.
+pub fn archived(partition: u16) -> String {
+    format!("vp:{{p{partition}}}:archived")
+}
+
+pub fn archived_of(order: &str) -> String {
+    archived(partition_of(order))
+}
+
 /// The partition's clips by creation time, for the retention sweep.
 pub fn clips(partition: u16) -> String {
     format!("vp:{{p{partition}}}:clips")
@@ -225,6 +235,12 @@ pub fn truck_track(name: &str) -> String {
 /// first (JSON of each: its first and last cursor, its object).
 pub fn order_spilled(id: &(impl std::fmt::Display + ?Sized)) -> String {
     format!("{}:o:{id}:spilled", tag(&id.to_string()))
+}
+
+/// Held while one instance archives an order or moves its old history,
+/// so two never write its objects at once.
+pub fn order_busy(id: &(impl std::fmt::Display + ?Sized)) -> String {
+    format!("{}:o:{id}:busy", tag(&id.to_string()))
 }
 
 /// An order's planned route (GeoJSON LineString coordinates).

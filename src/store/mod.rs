@@ -137,7 +137,8 @@ struct Inner {
     sites: sites::SiteCache,
     contexts: context::ContextCache,
     /// Credentials recently proven, by token hash: a request needs no
-    /// round trip for them. Short-lived, so a change in Redis is seen soon.
+    /// round trip for them. Kept a second, so a revocation holds within a
+    /// second even if its live message is missed.
     credentials: mini_moka::sync::Cache<String, (crate::domain::Role, Option<String>)>,
     /// When credentials were used (by token hash, ms), not written yet.
     used: std::sync::Mutex<std::collections::HashMap<String, i64>>,
@@ -163,7 +164,7 @@ impl Store {
                 contexts: context::ContextCache::default(),
                 credentials: mini_moka::sync::Cache::builder()
                     .max_capacity(100_000)
-                    .time_to_live(Duration::from_secs(30))
+                    .time_to_live(Duration::from_secs(1))
                     .build(),
                 used: Default::default(),
             }),
@@ -207,9 +208,9 @@ impl Store {
         self.inner
             .backend
             .get_or_try_init(|| async {
-                let topology = conn::detect(&self.inner.seeds).await?;
+                let (topology, url) = conn::detect(&self.inner.seeds).await?;
                 tracing::info!(?topology, "reached Redis");
-                Backend::new(topology, &self.inner.seeds)
+                Backend::new(topology, &url, &self.inner.seeds)
             })
             .await
     }
@@ -310,7 +311,8 @@ impl Store {
                     return Err(err);
                 }
             }
-            let got = acked.unwrap_or(0);
+            // `None`: nothing was written, nothing to wait for.
+            let got = acked.unwrap_or(i64::from(wanted));
             if got < i64::from(wanted) {
                 return Err(StoreError::NotReplicated { wanted, got });
             }

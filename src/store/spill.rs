@@ -25,8 +25,9 @@ pub struct SpilledPart {
 pub type RawEntries = Vec<(String, HashMap<String, String>)>;
 
 impl SpilledPart {
-    pub fn object_key(order: &str, first: &str) -> String {
-        format!("archive/history/{order}/{first}.json")
+    /// Named by both ends, so an object names exactly the part written.
+    pub fn object_key(order: &str, first: &str, last: &str) -> String {
+        format!("archive/history/{order}/{first}_{last}.json")
     }
 
     /// The part's entries after `after`, from its object's `raw` entries
@@ -47,6 +48,31 @@ impl SpilledPart {
 }
 
 impl Store {
+    /// Takes the order for archive work (archiving it, moving its old
+    /// history) for at most `hold`; false when another instance has it.
+    pub async fn take_order_for_work(
+        &self,
+        id: &OrderId,
+        hold: std::time::Duration,
+    ) -> Result<bool> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("SET")
+            .arg(keys::order_busy(id))
+            .arg("1")
+            .arg("NX")
+            .arg("PX")
+            .arg(hold.as_millis() as u64);
+        let (taken,): (Option<String>,) = self.query(&pipe).await?;
+        Ok(taken.is_some())
+    }
+
+    pub async fn release_order(&self, id: &OrderId) -> Result<()> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("DEL").arg(keys::order_busy(id)).ignore();
+        let () = self.query(&pipe).await?;
+        Ok(())
+    }
+
     /// Orders that may still change whose history in Redis is longer than
     /// the limit, with how many entries are over.
     pub async fn long_histories(&self) -> Result<Vec<(OrderId, usize)>> {

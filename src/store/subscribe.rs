@@ -9,7 +9,7 @@ use std::time::Duration;
 use redis::{PushInfo, PushKind, Value};
 use tokio::sync::mpsc;
 
-use super::conn::Topology;
+use super::conn::{Backend, Topology};
 use super::live_wire::BEAT;
 use super::{Result, Store, keys};
 
@@ -83,11 +83,11 @@ impl Store {
         let (tx, rx) = mpsc::unbounded_channel();
         let channels: Vec<String> = keys::partitions().map(keys::live).collect();
         let subscribe = async {
-            let topology = self.backend().await?.topology();
+            let backend = self.backend().await?;
             let seeds = &self.inner.seeds;
-            Ok::<Box<dyn std::any::Any + Send>, super::StoreError>(match topology {
-                Topology::Single => {
-                    let client = seeds.resp3_client(&seeds.urls[0])?;
+            Ok::<Box<dyn std::any::Any + Send>, super::StoreError>(match backend {
+                Backend::Single(url, _) => {
+                    let client = seeds.resp3_client(url)?;
                     let config = redis::AsyncConnectionConfig::new()
                         .set_push_sender(tx)
                         .set_connection_timeout(Some(patience))
@@ -98,7 +98,7 @@ impl Store {
                     c.subscribe(&channels).await?;
                     Box::new(c)
                 }
-                Topology::Cluster => {
+                Backend::Cluster(_) => {
                     let client = seeds.cluster(Some(tx))?;
                     let mut c = client.get_async_connection().await?;
                     // One at a time: a shard channel's subscription goes to

@@ -81,6 +81,19 @@ async fn an_ended_order_leaves_redis_and_reads_the_same_from_the_archive() {
         )
         .await;
     }
+    // A clip of its transport: clips keep their own retention (90 days).
+    let clip = app
+        .raw(
+            &format!(
+                "/api/v1/orders/JD-1/clips?kind=transport&captured_at={}",
+                at(-90)
+            ),
+            &key,
+            "video/mp4",
+            include_bytes!("../../fixtures/clips/truck.mp4").to_vec(),
+        )
+        .await;
+    assert_eq!(clip.status, 201, "{}", clip.body);
     let order = app.get_order("JD-1").await;
     let history = pages(&app, "JD-1", 4).await;
     assert!(history.len() > 2, "several pages: {history:?}");
@@ -153,6 +166,24 @@ async fn an_ended_order_leaves_redis_and_reads_the_same_from_the_archive() {
     assert_eq!(app.get_order("JD-1").await, archived);
     assert_eq!(pages(&app, "JD-1", 4).await, history);
     assert_eq!(pages(&app, "JD-1", 1000).await.len(), 1);
+
+    // Its clip stays: it keeps its own retention from when the order ended.
+    let clip_keys: Vec<String> = redis::cmd("KEYS")
+        .arg("vp:clip:*")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(clip_keys.len(), 1, "the clip outlives the order's keys");
+    // Its id is taken for good.
+    let again = app
+        .call(
+            "POST",
+            "/api/v1/orders",
+            Some(&app.admin),
+            Some(order_body("JD-1", "sf-auto")),
+        )
+        .await;
+    assert_eq!(again.status, 409, "{}", again.body);
 
     // The order still active is untouched; a second sweep archives nothing.
     assert_eq!(app.get_order("JD-2").await["milestone"], "ordered");

@@ -203,15 +203,19 @@ pub struct Create<'a> {
 
 impl Function for Create<'_> {
     const NAME: &'static str = "create";
-    const KEYS: &'static [&'static str] = &["order_key", "timeline"];
-    const ARGV: &'static [&'static str] = &["first_entry"];
+    const KEYS: &'static [&'static str] = &["order_key", "timeline", "archived"];
+    const ARGV: &'static [&'static str] = &["first_entry", "order_id"];
 
     fn keys(&self) -> Vec<String> {
-        vec![keys::order(self.order), keys::order_timeline(self.order)]
+        vec![
+            keys::order(self.order),
+            keys::order_timeline(self.order),
+            keys::archived_of(self.order),
+        ]
     }
 
     fn argv(&self) -> Vec<String> {
-        let mut a = vec![self.first_entry.to_owned()];
+        let mut a = vec![self.first_entry.to_owned(), self.order.to_owned()];
         for (k, v) in self.fields {
             a.push((*k).to_owned());
             a.push(v.clone());
@@ -431,7 +435,7 @@ impl Function for Forget<'_> {
     #[rustfmt::skip]
     const KEYS: &'static [&'static str] = &[
         "order_key", "log", "timeline", "track", "clips", "route", "pending", "ended", "active",
-        "ids_prev", "ids_this", "ids_next", "spilled",
+        "ids_prev", "ids_this", "ids_next", "spilled", "archived",
     ];
     #[rustfmt::skip]
     const ARGV: &'static [&'static str] = &[
@@ -453,6 +457,7 @@ impl Function for Forget<'_> {
         ];
         k.extend(self.ids.iter().cloned());
         k.push(keys::order_spilled(o));
+        k.push(keys::archived_of(o));
         k
     }
 

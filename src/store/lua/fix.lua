@@ -18,7 +18,13 @@ local function apply_fix(o, k, a)
     return answer(status, code)
   end
   if a.noise ~= '' then return only('filtered', a.noise) end
-  if o.milestone == 'delivered' or o.milestone == 'cancelled' then return only('stale', '') end
+  -- An ended order's history is closed: a fix after it (a car's own
+  -- tracker reporting on after the handover) is answered, not kept, so the
+  -- history stops growing and the archive can take it.
+  if o.milestone == 'delivered' or o.milestone == 'cancelled' then
+    redis.call('HSET', k.order, 'rev', o.rev)
+    return answer('stale', '')
+  end
   -- The road travelled, as customers see it: never the bays of a site.
   if str(o.site) == '' then keep(k.track, a.at, a.member) end
   if a.at < o.pos_at or a.truck_stale == '1' then return only('stale', '') end

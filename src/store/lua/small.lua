@@ -76,10 +76,12 @@ end
 
 -- Creates an order unless it exists.
 local function create(keys, argv)
-  local order_key, timeline = keys[1], keys[2]
-  local first_entry = argv[1]
+  local order_key, timeline, archived = keys[1], keys[2], keys[3]
+  local first_entry, order_id = argv[1], argv[2]
   if redis.call('EXISTS', order_key) == 1 then return 0 end
-  redis.call('HSET', order_key, unpack(argv, 2))
+  -- An archived order's id is taken for good.
+  if redis.call('HEXISTS', archived, order_id) == 1 then return 0 end
+  redis.call('HSET', order_key, unpack(argv, 3))
   redis.call('RPUSH', timeline, first_entry)
   return 1
 end
@@ -149,8 +151,9 @@ end
 local function forget(keys, argv)
   local order_key, log, timeline, track, clips, route, pending = keys[1], keys[2], keys[3], keys[4], keys[5], keys[6], keys[7]
   local ended, active, ids_prev, ids_this, ids_next, spilled = keys[8], keys[9], keys[10], keys[11], keys[12], keys[13]
+  local archived = keys[14]
   local order_id, last = argv[1], argv[2]
-  local f = redis.call('HMGET', order_key, 'm', 'link_hash')
+  local f = redis.call('HMGET', order_key, 'm', 'link_hash', 'm_at')
   if f[1] ~= 'delivered' and f[1] ~= 'cancelled' then return {0, ''} end
   local newest = redis.call('XREVRANGE', log, '+', '-', 'COUNT', 1)
   local now = ''
@@ -158,6 +161,8 @@ local function forget(keys, argv)
   if now ~= last then return {0, ''} end
   redis.call('DEL', order_key, log, timeline, track, clips, route, pending, ids_prev, ids_this, ids_next, spilled)
   redis.call('ZREM', ended, order_id)
+  -- When it ended stays: its clips keep their own retention from then.
+  redis.call('HSET', archived, order_id, str(f[3]))
   redis.call('SREM', active, order_id)
   return {1, str(f[2])}
 end
