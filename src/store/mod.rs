@@ -292,13 +292,36 @@ impl Store {
         let pipe = &*pipe;
         let (mut values, mut acked): (Vec<redis::Value>, _) =
             self.query_on(true, pipe, replicas).await?;
-        let missing = values.iter().any(|v| match v {
-            redis::Value::ServerError(e) => e.to_string().contains("Function not found"),
-            _ => false,
-        });
-        if missing {
+        // A Redis without vinpath's functions (a fresh one, or on a cluster
+        // one fresh primary) ran none of the calls sent to it: load them
+        // and send again just those; the rest ran and must not run twice.
+        let missing: Vec<usize> = values
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| match v {
+                redis::Value::ServerError(e) => e.to_string().contains("Function not found"),
+                _ => false,
+            })
+            .map(|(i, _)| i)
+            .collect();
+        if !missing.is_empty() {
             self.load_functions().await?;
-            (values, acked) = self.query_on(true, pipe, replicas).await?;
+            let mut again = redis::pipe();
+            again.ignore_errors();
+            for (i, cmd) in pipe.cmd_iter().enumerate() {
+                if missing.contains(&i) {
+                    again.add_command(cmd.clone());
+                }
+            }
+            let (redone, acked_again): (Vec<redis::Value>, _) =
+                self.query_on(true, &again, replicas).await?;
+            for (&i, v) in missing.iter().zip(redone) {
+                values[i] = v;
+            }
+            acked = match (acked, acked_again) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
         }
         if let Some(wanted) = replicas {
             // The calls' own answers first: a demoted primary says READONLY

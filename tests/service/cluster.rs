@@ -303,3 +303,34 @@ fn listening_ready(port: u16) -> bool {
         .map(|n| buf[..n].starts_with(b"HTTP/1.1 200"))
         .unwrap_or(false)
 }
+
+/// One primary that lost vinpath's functions (a fresh node) runs none of
+/// the calls sent to it: vinpath loads them and sends just those again,
+/// so the calls that ran on the other nodes do not run twice.
+#[actix_web::test]
+async fn a_primary_without_the_functions_gets_them_and_nothing_runs_twice() {
+    let cluster = TestCluster::start(3, 1);
+    let app = ready(TestApp::spawn_at(cluster.url()).await).await;
+    let key = app.carrier("sf-auto").await;
+    let orders: Vec<String> = (0..12).map(|i| format!("JD-{i}")).collect();
+    for o in &orders {
+        app.order(o, "sf-auto").await;
+    }
+    let fresh = cluster.primary_of(&format!("{{p{}}}", vinpath::store::partition_of("JD-0")));
+    cluster
+        .ask(fresh, &["FUNCTION", "FLUSH"])
+        .expect("the node answers");
+    let scans: Vec<Value> = orders
+        .iter()
+        .map(|o| scan(&format!("{o}-p"), o, "produced", -5))
+        .collect();
+    let r = app.events(&key, json!(scans)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    for res in r.body["results"].as_array().unwrap() {
+        assert_eq!(res["status"], "accepted", "{res}");
+    }
+    for o in &orders {
+        let history = app.carrier_history(o).await;
+        assert_eq!(history.len(), 1, "{o}: once, {history:?}");
+    }
+}
