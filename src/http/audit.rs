@@ -6,12 +6,11 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpResponse, web};
-use serde::Deserialize;
 use serde_json::json;
 
 use super::auth::Audited;
+use super::page::Page;
 use super::{ApiError, AppState, Caller};
-use crate::store::history::cursor_key;
 
 /// Records each successful write of an admin or a dispatcher.
 pub async fn record(
@@ -46,12 +45,6 @@ pub async fn record(
     Ok(res)
 }
 
-#[derive(Deserialize)]
-pub struct Page {
-    after: Option<String>,
-    limit: Option<String>,
-}
-
 /// `GET /api/v1/audit?after=&limit=` (admin).
 pub async fn list(
     caller: Caller,
@@ -59,27 +52,8 @@ pub async fn list(
     query: web::Query<Page>,
 ) -> Result<HttpResponse, ApiError> {
     caller.admin()?;
-    let limit = match query.limit.as_deref() {
-        None => 100,
-        Some(l) => l
-            .parse::<usize>()
-            .ok()
-            .filter(|l| (1..=1000).contains(l))
-            .ok_or_else(|| ApiError::BadRequest("limit must be 1 to 1000".into()))?,
-    };
-    if query
-        .after
-        .as_deref()
-        .is_some_and(|a| cursor_key(a).is_none())
-    {
-        return Err(ApiError::BadRequest(
-            "after must be a cursor from this API".into(),
-        ));
-    }
-    let (entries, more) = state
-        .store
-        .audit_page(query.after.as_deref(), limit)
-        .await?;
+    let (after, limit) = query.read()?;
+    let (entries, more) = state.store.audit_page(after, limit).await?;
     let next = more
         .then(|| entries.last().map(|e| e.cursor.clone()))
         .flatten();

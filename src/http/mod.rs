@@ -12,6 +12,7 @@ mod fleet;
 pub mod metrics;
 mod ops;
 mod orders;
+mod page;
 pub mod pages;
 mod playback;
 mod receive;

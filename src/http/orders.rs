@@ -1,9 +1,9 @@
 //! Order routes: create, read, change, cancel, rotate the link, history.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Deserialize;
 use serde_json::json;
 
+use super::page::Page;
 use super::{ApiError, AppState, Caller};
 use crate::domain::order::{NewOrderIn, OrderPatchIn};
 use crate::domain::{NewOrder, OrderId, OrderPatch, OrderState};
@@ -221,12 +221,6 @@ pub async fn rotate_tracking(
     })))
 }
 
-#[derive(Deserialize)]
-pub struct Page {
-    after: Option<String>,
-    limit: Option<String>,
-}
-
 pub async fn history(
     caller: Caller,
     state: web::Data<AppState>,
@@ -234,24 +228,10 @@ pub async fn history(
     query: web::Query<Page>,
 ) -> Result<HttpResponse, ApiError> {
     let found = readable(&state, &caller, &path).await?;
-    let limit = match query.limit.as_deref() {
-        None => 100,
-        Some(l) => l
-            .parse::<usize>()
-            .ok()
-            .filter(|l| (1..=1000).contains(l))
-            .ok_or_else(|| ApiError::BadRequest("limit must be 1 to 1000".into()))?,
-    };
-    if let Some(a) = &query.after
-        && cursor_key(a).is_none()
-    {
-        return Err(ApiError::BadRequest(
-            "after must be a cursor from this API".into(),
-        ));
-    }
+    let (after, limit) = query.read()?;
     let (entries, more) = match &found.archived {
-        Some(a) => a.history(query.after.as_deref(), limit),
-        None => live_history(&state, &found.id, query.after.as_deref(), limit).await?,
+        Some(a) => a.history(after, limit),
+        None => live_history(&state, &found.id, after, limit).await?,
     };
     let next = if more {
         entries.last().map(|e| e.cursor.clone())

@@ -38,16 +38,7 @@ impl Store {
     /// Every order not yet delivered or cancelled. Finished orders are
     /// dropped from the active set as they are met.
     pub async fn active_orders(&self) -> Result<Vec<OrderState>> {
-        let mut pipe = redis::pipe();
-        for p in keys::partitions() {
-            pipe.cmd("SMEMBERS").arg(keys::active_orders(p));
-        }
-        let ids: Vec<Vec<String>> = self.query(&pipe).await?;
-        let ids: Vec<OrderId> = ids
-            .iter()
-            .flatten()
-            .filter_map(|i| OrderId::parse(i).ok())
-            .collect();
+        let ids = self.active_order_ids().await?;
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -74,6 +65,20 @@ impl Store {
         }
         active.sort_by(|a, b| a.order_id.cmp(&b.order_id));
         Ok(active)
+    }
+
+    /// The ids in every partition's set of orders that may still be active.
+    pub async fn active_order_ids(&self) -> Result<Vec<OrderId>> {
+        let mut pipe = redis::pipe();
+        for p in keys::partitions() {
+            pipe.cmd("SMEMBERS").arg(keys::active_orders(p));
+        }
+        let ids: Vec<Vec<String>> = self.query(&pipe).await?;
+        Ok(ids
+            .iter()
+            .flatten()
+            .filter_map(|i| OrderId::parse(i).ok())
+            .collect())
     }
 
     pub async fn fleet(&self) -> Result<Fleet> {

@@ -76,16 +76,7 @@ impl Store {
     /// Orders that may still change whose history in Redis is longer than
     /// the limit, with how many entries are over.
     pub async fn long_histories(&self) -> Result<Vec<(OrderId, usize)>> {
-        let mut pipe = redis::pipe();
-        for p in keys::partitions() {
-            pipe.cmd("SMEMBERS").arg(keys::active_orders(p));
-        }
-        let ids: Vec<Vec<String>> = self.query(&pipe).await?;
-        let ids: Vec<OrderId> = ids
-            .iter()
-            .flatten()
-            .filter_map(|i| OrderId::parse(i).ok())
-            .collect();
+        let ids = self.active_order_ids().await?;
         if ids.is_empty() {
             return Ok(Vec::new());
         }
