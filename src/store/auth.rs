@@ -99,10 +99,19 @@ impl Store {
                 _ => None,
             }
         };
-        let known = role.map(|r| match r {
-            Role::Admin => (r, None),
-            r => (r, credential_id),
-        });
+        let known = match role {
+            Some(Role::Admin) => Some((Role::Admin, None)),
+            Some(r) => {
+                // A credential made before credentials had ids gets one on
+                // its first use, so it can be listed and revoked.
+                let id = match credential_id {
+                    Some(id) => id,
+                    None => self.give_credential_id(&h).await?,
+                };
+                Some((r, Some(id)))
+            }
+            None => None,
+        };
         if let Some(k) = &known {
             if !matches!(k.0, Role::Admin) {
                 self.note_use(&h);

@@ -78,6 +78,30 @@ impl Store {
         })
     }
 
+    /// Gives an id to a credential made before credentials had ids (the
+    /// first instance to do so wins); answers its id.
+    pub(super) async fn give_credential_id(&self, token_hash: &str) -> Result<String> {
+        let id = format!("cred_{}", ulid::Ulid::generate().to_string().to_lowercase());
+        let mut pipe = redis::pipe();
+        pipe.cmd("HSETNX")
+            .arg(keys::credential(token_hash))
+            .arg("credential_id")
+            .arg(&id)
+            .ignore();
+        pipe.cmd("HGET")
+            .arg(keys::credential(token_hash))
+            .arg("credential_id");
+        let (given,): (String,) = self.query(&pipe).await?;
+        let mut pipe = redis::pipe();
+        pipe.cmd("HSET")
+            .arg(keys::CREDENTIALS)
+            .arg(&given)
+            .arg(token_hash)
+            .ignore();
+        let () = self.query(&pipe).await?;
+        Ok(given)
+    }
+
     /// Another key for a carrier (for rotation); `None` for no such carrier.
     pub async fn add_carrier_key(&self, id: &CarrierId, now_ms: i64) -> Result<Option<Issued>> {
         let mut pipe = redis::pipe();

@@ -215,3 +215,55 @@ async fn a_revoked_credential_is_refused_everywhere_within_a_second() {
     let refused = a.call("GET", "/api/v1/audit", Some(&second), None).await;
     refused.assert_problem(403, "forbidden");
 }
+
+/// A token made before credentials had ids (as an older vinpath wrote it)
+/// gets an id on its first use: then it is listed and can be revoked.
+#[actix_web::test]
+async fn an_older_credential_gets_an_id_and_can_be_revoked() {
+    let redis = TestRedis::start();
+    let app = TestApp::spawn(&redis).await;
+    let token = "vpd_made-by-an-older-vinpath";
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    let () = redis::cmd("HSET")
+        .arg(format!("vp:cred:{}", vinpath::store::auth::hash(token)))
+        .arg("role")
+        .arg("dispatcher")
+        .arg("id")
+        .arg("ops-old")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.call("GET", "/api/v1/fleet", Some(token), None)
+            .await
+            .status,
+        200
+    );
+    let list = app
+        .call("GET", "/api/v1/credentials", Some(&app.admin), None)
+        .await;
+    let rows = list.body.as_array().unwrap().clone();
+    assert_eq!(rows.len(), 1, "{}", list.body);
+    assert_eq!(rows[0]["name"], "ops-old");
+    let id = rows[0]["credential_id"].as_str().unwrap().to_owned();
+    let r = app
+        .call(
+            "DELETE",
+            &format!("/api/v1/credentials/{id}"),
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 204);
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while app
+        .call("GET", "/api/v1/fleet", Some(token), None)
+        .await
+        .status
+        != 401
+    {
+        assert!(Instant::now() < deadline, "refused within a second");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
