@@ -206,7 +206,13 @@ impl Store {
     pub(super) fn note_use(&self, token_hash: &str) {
         let now = chrono::Utc::now().timestamp_millis();
         let mut used = self.inner.used.lock().unwrap_or_else(|p| p.into_inner());
-        used.insert(token_hash.to_owned(), now);
+        // On every authenticated request: no allocation once noted.
+        match used.get_mut(token_hash) {
+            Some(at) => *at = now,
+            None => {
+                used.insert(token_hash.to_owned(), now);
+            }
+        }
     }
 
     /// Writes when credentials were last used, as noted since the last

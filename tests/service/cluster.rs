@@ -79,14 +79,23 @@ async fn a_primary_killed_under_load_loses_no_acknowledged_event() {
     let mut cluster = TestCluster::start(3, 2);
     let mut s = settings_at(cluster.url());
     s.store.durable_replicas = 1;
+    // The customer's socket below reads only at the end.
+    s.live.peer_timeout = Duration::from_secs(120);
     let a = ready(TestApp::with(s.clone()).await).await;
     let b = ready(TestApp::with(s).await).await;
     let key = a.carrier("sf-auto").await;
     let orders: Vec<String> = (0..24).map(|i| format!("JD-{i}")).collect();
+    let mut tokens = Vec::new();
     for o in &orders {
-        a.order(o, "sf-auto").await;
+        tokens.push(a.order(o, "sf-auto").await);
     }
     let victim = cluster.primary_of(&format!("{{p{}}}", vinpath::store::partition_of("JD-0")));
+    // A customer watching JD-0, whose shard is the one that fails over.
+    let mut watching = b
+        .ws(&format!("/ws/track/{}", tokens[0]))
+        .await
+        .expect("opens");
+    assert_eq!(watching.next().await["type"], "snapshot");
 
     // Each round posts one fix per order, four orders a batch, to both
     // instances in turn; a batch answered 503 is sent again next round.
@@ -167,6 +176,45 @@ async fn a_primary_killed_under_load_loses_no_acknowledged_event() {
     );
     for id in acknowledged.keys() {
         assert_eq!(seen.get(id), Some(&1), "{id} is in history exactly once");
+    }
+
+    // The live channel followed the failover by itself: the customer's
+    // page gets a change made after it. (A socket whose catch-up failed
+    // during the outage was closed; the page opens it again from its last
+    // cursor, as here.)
+    a.post_expect(
+        &key,
+        json!([scan("after", "JD-0", "produced", -1)]),
+        "accepted",
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut cursor: Option<String> = None;
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "the page hears the change made after the failover"
+        );
+        match watching.next_within(Duration::from_secs(2)).await {
+            Some(m) => {
+                if let Some(c) = m["cursor"].as_str() {
+                    cursor = Some(c.to_owned());
+                }
+                if m["event"]["milestone"] == "produced" || m["order"]["milestone"] == "produced" {
+                    break;
+                }
+            }
+            None => {
+                let after = cursor
+                    .as_ref()
+                    .map(|c| format!("?after={c}"))
+                    .unwrap_or_default();
+                watching = b
+                    .ws(&format!("/ws/track/{}{after}", tokens[0]))
+                    .await
+                    .expect("opens again");
+            }
+        }
     }
 }
 

@@ -303,6 +303,34 @@ async fn a_bad_link_shows_a_friendly_page_in_chinese() {
     c.close().await.unwrap();
 }
 
+/// During a Redis outage a customer's good link says "temporarily
+/// unavailable" (both languages, on a phone), never "not valid".
+#[actix_web::test]
+async fn an_outage_shows_temporarily_unavailable_on_a_phone() {
+    let mut redis = TestRedis::start();
+    let app = TestApp::spawn(&redis).await;
+    app.carrier("sf-auto").await;
+    let token = app.order("JD-1", "sf-auto").await;
+    redis.kill();
+    let driver = Driver::start();
+    let c = driver.browser(true, "zh-CN").await;
+    c.goto(&format!("{}/t/{token}", app.base)).await.unwrap();
+    let body = c.find(Locator::Css("body")).await.unwrap();
+    assert_eq!(
+        body.attr("data-unavailable").await.unwrap().as_deref(),
+        Some("true")
+    );
+    let text = body.text().await.unwrap();
+    assert!(
+        text.contains("暂时无法显示")
+            && text.contains("Temporarily unavailable")
+            && !text.contains("not valid"),
+        "{text}"
+    );
+    screenshot(&c, "unavailable-phone").await;
+    c.close().await.unwrap();
+}
+
 #[actix_web::test]
 async fn the_dispatcher_map_shows_moves_and_alerts() {
     let redis = TestRedis::start();
