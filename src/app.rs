@@ -9,6 +9,7 @@ use actix_web::dev::{Server, ServerHandle, Service};
 use actix_web::{App, HttpServer, web};
 
 use crate::clock::Clock;
+use crate::devices::{DeviceOptions, Devices, jt808};
 use crate::http::{self, AppState};
 use crate::jobs::{Jobs, Keeping, Schedule};
 use crate::live::fleet::FleetFeed;
@@ -55,6 +56,8 @@ pub struct Settings {
     pub clock: Clock,
     /// HTTP worker threads; `None` is one per core.
     pub workers: Option<usize>,
+    /// The device listeners (off unless set: `vinpath serve` sets them).
+    pub devices: DeviceOptions,
 }
 
 impl Default for Settings {
@@ -82,6 +85,11 @@ impl Default for Settings {
             live: LiveOptions::default(),
             clock: Clock::System,
             workers: None,
+            devices: DeviceOptions {
+                osmand_listen: None,
+                jt808_listen: None,
+                ..DeviceOptions::default()
+            },
         }
     }
 }
@@ -105,6 +113,12 @@ pub enum StartError {
 pub struct Application {
     port: u16,
     server: Server,
+    /// The Traccar Client / OsmAnd listener, if on.
+    osmand: Option<(u16, Server)>,
+    /// The JT/T 808 listener, if on (started with the server).
+    jt808: Option<(std::net::TcpListener, u16)>,
+    devices: Devices,
+    device_options: DeviceOptions,
     store: Store,
     embedded: Option<EmbeddedRedis>,
     /// The background jobs, started with the server.
@@ -228,9 +242,29 @@ impl Application {
         if let Some(w) = settings.workers {
             server = server.workers(w);
         }
+        let devices = Devices::new(store.clone(), settings.clock.clone());
+        let osmand = match &settings.devices.osmand_listen {
+            Some(at) => Some(osmand_server(at, &devices)?),
+            None => None,
+        };
+        let jt808 = match &settings.devices.jt808_listen {
+            Some(at) => {
+                let l = TcpListener::bind(at).map_err(|e| StartError::Listen(at.clone(), e))?;
+                let port = l
+                    .local_addr()
+                    .map_err(|e| StartError::Listen(at.clone(), e))?
+                    .port();
+                Some((l, port))
+            }
+            None => None,
+        };
         Ok(Self {
             port: addr.port(),
             server: server.run(),
+            osmand,
+            jt808,
+            devices,
+            device_options: settings.devices.clone(),
             store,
             embedded,
             jobs,
@@ -240,6 +274,16 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The Traccar Client / OsmAnd listener's port, if it is on.
+    pub fn osmand_port(&self) -> Option<u16> {
+        self.osmand.as_ref().map(|(p, _)| *p)
+    }
+
+    /// The JT/T 808 listener's port, if it is on.
+    pub fn jt808_port(&self) -> Option<u16> {
+        self.jt808.as_ref().map(|(_, p)| *p)
     }
 
     /// The background jobs, to run one now.
@@ -257,7 +301,22 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let started = Instant::now();
         let jobs = self.jobs.start();
+        let jt808 = match self.jt808 {
+            Some((l, _)) => Some(jt808::listen(l, self.devices, &self.device_options)?),
+            None => None,
+        };
+        let osmand = self.osmand.map(|(_, server)| {
+            let handle = server.handle();
+            actix_web::rt::spawn(server);
+            handle
+        });
         let result = self.server.await;
+        if let Some(l) = jt808 {
+            l.stop();
+        }
+        if let Some(h) = osmand {
+            h.stop(true).await;
+        }
         jobs.shutdown().await;
         if let Some(redis) = self.embedded {
             self.store.shutdown_server().await;
@@ -266,6 +325,33 @@ impl Application {
         tracing::info!(uptime_s = started.elapsed().as_secs(), "vinpath stopped");
         result
     }
+}
+
+/// The Traccar Client / OsmAnd listener: its own small server, so its
+/// port can be opened to phones without the API's.
+fn osmand_server(at: &str, devices: &Devices) -> Result<(u16, Server), StartError> {
+    let listener = TcpListener::bind(at).map_err(|e| StartError::Listen(at.to_owned(), e))?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| StartError::Listen(at.to_owned(), e))?
+        .port();
+    let devices = devices.clone();
+    let server = HttpServer::new(move || {
+        let mut worker = devices.clone();
+        if let Ok(store) = devices.store.own_connection() {
+            worker.store = store;
+        }
+        App::new()
+            .app_data(web::Data::new(worker))
+            .configure(http::osmand::configure)
+    })
+    .workers(1)
+    .shutdown_timeout(5)
+    .disable_signals()
+    .listen(listener)
+    .map_err(|e| StartError::Listen(at.to_owned(), e))?
+    .run();
+    Ok((port, server))
 }
 
 /// Opens the clip store the settings name (local disk by default).

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::app::Settings;
+use crate::devices::DeviceOptions;
 use crate::geo::pass::GeoOptions;
 use crate::http::pages::Tiles;
 use crate::store::StoreOptions;
@@ -94,6 +95,24 @@ pub struct ServeArgs {
     /// one gets a reset snapshot).
     #[arg(long, env = "VINPATH_HISTORY_LIMIT", default_value_t = 1000)]
     pub history_limit: usize,
+    /// Traccar Client / OsmAnd HTTP listener, or `off`.
+    #[arg(long, env = "VINPATH_OSMAND_LISTEN", default_value = "127.0.0.1:5055")]
+    pub osmand_listen: String,
+    /// JT/T 808 TCP listener, or `off`.
+    #[arg(long, env = "VINPATH_JT808_LISTEN", default_value = "127.0.0.1:5015")]
+    pub jt808_listen: String,
+    /// The JT/T 808 terminals' heartbeat interval, in seconds: a terminal
+    /// silent for 3 of them is dropped.
+    #[arg(long, env = "VINPATH_JT808_HEARTBEAT_SECS", default_value_t = 60)]
+    pub jt808_heartbeat_secs: u64,
+    /// JT/T 808 connections held at once; more are closed at accept.
+    #[arg(long, env = "VINPATH_JT808_MAX_CONNECTIONS", default_value_t = 50_000)]
+    pub jt808_max_connections: usize,
+}
+
+/// A listener setting: an address, or `off`.
+fn listener(s: String) -> Option<String> {
+    (!s.eq_ignore_ascii_case("off")).then_some(s)
 }
 
 impl From<ServeArgs> for Settings {
@@ -128,6 +147,12 @@ impl From<ServeArgs> for Settings {
                     no_signal: chrono::Duration::minutes(a.no_signal_minutes),
                 },
                 ..StoreOptions::default()
+            },
+            devices: DeviceOptions {
+                osmand_listen: listener(a.osmand_listen),
+                jt808_listen: listener(a.jt808_listen),
+                heartbeat: std::time::Duration::from_secs(a.jt808_heartbeat_secs.max(1)),
+                max_connections: a.jt808_max_connections,
             },
             ..Settings::default()
         }

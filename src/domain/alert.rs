@@ -14,14 +14,17 @@ pub enum AlertKind {
     Late,
     /// No fix for too long while in transit.
     NoSignal,
+    /// The truck's (or car's) tracker raised its emergency alarm.
+    Emergency,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 4] = [
+    pub const ALL: [AlertKind; 5] = [
         AlertKind::Stationary,
         AlertKind::OffRoute,
         AlertKind::Late,
         AlertKind::NoSignal,
+        AlertKind::Emergency,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -30,6 +33,7 @@ impl AlertKind {
             AlertKind::OffRoute => "off_route",
             AlertKind::Late => "late",
             AlertKind::NoSignal => "no_signal",
+            AlertKind::Emergency => "emergency",
         }
     }
 

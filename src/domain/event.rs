@@ -76,6 +76,9 @@ pub struct CarrierEvent {
     pub event_id: EventId,
     pub occurred_at: DateTime<Utc>,
     pub body: EventBody,
+    /// Where it came from when not posted over HTTP: a device protocol
+    /// (`jt808`, `osmand`), kept in history.
+    pub source: Option<&'static str>,
 }
 
 /// The `event_id` of a raw event, if it has a readable one, so that even a
@@ -114,6 +117,7 @@ impl CarrierEvent {
             event_id,
             occurred_at,
             body,
+            source: None,
         })
     }
 
@@ -161,6 +165,7 @@ impl CarrierEvent {
                 put("hdop", json!(f.hdop));
             }
         }
+        put("source", json!(self.source));
         Value::Object(m)
     }
 }

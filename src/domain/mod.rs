@@ -2,6 +2,7 @@
 //! their transitions, positions, carrier events and orders. No I/O here.
 
 pub mod alert;
+pub mod device;
 pub mod event;
 pub mod ids;
 pub mod milestone;
@@ -13,6 +14,7 @@ pub mod state;
 pub mod vin;
 
 pub use alert::{Alert, AlertKind};
+pub use device::{Device, DeviceFix, DeviceId, Protocol};
 pub use event::{CarrierEvent, EventBody, EventRejection, Fix, FixTarget, Scan};
 pub use ids::{CarrierId, EventId, OrderId, SiteId, TruckId};
 pub use milestone::{Milestone, Verdict};

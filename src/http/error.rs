@@ -32,6 +32,8 @@ pub enum ApiError {
     RangeNotSatisfiable(u64),
     #[error("{1}")]
     TooMany(&'static str, String),
+    #[error("no carrier registered this device (POST /api/v1/devices)")]
+    UnknownDevice,
     #[error("the store is unavailable; retry shortly")]
     Unavailable,
     #[error("something went wrong on our side")]
@@ -51,6 +53,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::RangeNotSatisfiable(_) => "range_not_satisfiable",
             ApiError::TooMany(code, _) => code,
+            ApiError::UnknownDevice => "unknown_device",
             ApiError::Unavailable => "unavailable",
             ApiError::Internal => "internal",
         }
@@ -101,6 +104,7 @@ impl ResponseError for ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RangeNotSatisfiable(_) => StatusCode::RANGE_NOT_SATISFIABLE,
             ApiError::TooMany(..) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::UnknownDevice => StatusCode::FORBIDDEN,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -6,12 +6,14 @@ mod audit;
 mod auth;
 mod body;
 mod clips;
+mod devices;
 mod error;
 mod events;
 mod fleet;
 pub mod metrics;
 mod ops;
 mod orders;
+pub mod osmand;
 mod page;
 pub mod pages;
 mod playback;
@@ -93,6 +95,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(
                 "/credentials/{credential_id}",
                 web::delete().to(admin::revoke),
+            )
+            .route("/devices", web::post().to(devices::register))
+            .route("/devices", web::get().to(devices::list))
+            .route(
+                "/devices/{protocol}/{device_id}",
+                web::delete().to(devices::delete),
             )
             .route("/orders", web::post().to(orders::create))
             .route("/orders/{id}", web::get().to(orders::get))

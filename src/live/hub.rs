@@ -174,6 +174,10 @@ impl Inner {
                 let _ = self.fleet.send(Live::Revoked(r.credential.into()));
                 return;
             }
+            Ok(LiveMessage::Device(d)) => {
+                self.store.forget_device(&d.key);
+                return;
+            }
             Ok(LiveMessage::Link(l)) => {
                 // Only the order's own sockets care.
                 let orders = self.orders.lock().unwrap_or_else(|p| p.into_inner());
@@ -203,6 +207,7 @@ impl Inner {
     fn resync(&self) {
         // A revocation may have been missed too.
         self.store.forget_credentials();
+        self.store.forget_devices();
         let orders = self.orders.lock().unwrap_or_else(|p| p.into_inner());
         for tx in orders.values() {
             let _ = tx.send(Live::Resync);

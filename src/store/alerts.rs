@@ -3,9 +3,11 @@
 
 use std::collections::HashMap;
 
-use super::functions::{Function, Quiet};
+use chrono::{DateTime, Utc};
+
+use super::functions::{AlertOp, AlertOps, Function, Quiet};
 use super::{Result, Store, StoreError, keys};
-use crate::domain::{Alert, OrderId};
+use crate::domain::{Alert, AlertKind, CarrierId, FixTarget, OrderId};
 
 impl Store {
     /// Every open alert, oldest first.
@@ -47,5 +49,55 @@ impl Store {
         }
         let raised: Vec<i64> = self.query(&pipe).await?;
         Ok(raised.iter().filter(|&&r| r == 1).count())
+    }
+
+    /// Raises (or, `on` false, clears) the `emergency` alert of every car a
+    /// tracker locates: the cars aboard its truck, or its own car.
+    pub async fn sound_emergency(
+        &self,
+        carrier: &CarrierId,
+        target: &FixTarget,
+        on: bool,
+        since: DateTime<Utc>,
+        detail: &str,
+    ) -> Result<()> {
+        let orders: Vec<String> = match target {
+            FixTarget::Order(o) => vec![o.to_string()],
+            FixTarget::Truck(t) => {
+                let mut pipe = redis::pipe();
+                pipe.cmd("ZRANGE")
+                    .arg(keys::truck_orders(&keys::truck_name(carrier, t)))
+                    .arg(0)
+                    .arg(-1);
+                let (orders,): (Vec<String>,) = self.query(&pipe).await?;
+                orders
+            }
+        };
+        if orders.is_empty() {
+            return Ok(());
+        }
+        let truck = match target {
+            FixTarget::Truck(t) => Some(t.as_str()),
+            FixTarget::Order(_) => None,
+        };
+        let ops: Vec<Vec<AlertOp>> = orders
+            .iter()
+            .map(|o| {
+                let id = AlertKind::Emergency.id(o);
+                vec![if on {
+                    let alert =
+                        Alert::for_order(AlertKind::Emergency, o, truck, since, detail.into());
+                    AlertOp::raise(id, alert.to_json())
+                } else {
+                    AlertOp::clear(id)
+                }]
+            })
+            .collect();
+        let mut pipe = redis::pipe();
+        for (o, ops) in orders.iter().zip(&ops) {
+            AlertOps { order: o, ops }.push(&mut pipe);
+        }
+        let _: Vec<redis::Value> = self.query_each(&mut pipe).await?;
+        Ok(())
     }
 }

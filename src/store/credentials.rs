@@ -12,7 +12,6 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::auth::{hash, new_token};
-use super::conn::Topology;
 use super::{Result, Store, keys};
 use crate::domain::CarrierId;
 
@@ -169,18 +168,9 @@ impl Store {
             .ignore();
         let () = self.query_each(&mut pipe).await.map(|_| ())?;
         self.forget_credential(&h);
-        let publish = match self.topology().await? {
-            Topology::Single => "PUBLISH",
-            Topology::Cluster => "SPUBLISH",
-        };
         let message =
             serde_json::json!({"v": super::live_wire::VERSION, "kind": "revoked", "credential": h});
-        let mut pipe = redis::pipe();
-        pipe.cmd(publish)
-            .arg(keys::live_of(&h))
-            .arg(message.to_string())
-            .ignore();
-        let () = self.query(&pipe).await?;
+        self.tell(&keys::live_of(&h), &message.to_string()).await?;
         Ok(true)
     }
 

@@ -251,3 +251,10 @@ pub fn order_route(id: &(impl std::fmt::Display + ?Sized)) -> String {
 /// Sites: site id to its JSON; and a counter bumped on every change.
 pub const SITES: &str = "vp:{sites}";
 pub const SITES_VERSION: &str = "vp:{sites}:version";
+
+/// Registered devices: `protocol:device_id` to the device's JSON. Devices
+/// change rarely and are read through each instance's cache.
+pub const DEVICES: &str = "vp:{dev}:devices";
+/// JT/T 808 authentication codes vinpath gave at registration:
+/// `jt808:device_id` to the code (in the slot of [`DEVICES`]).
+pub const DEVICE_CODES: &str = "vp:{dev}:codes";

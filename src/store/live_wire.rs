@@ -109,6 +109,13 @@ pub struct Revocation {
     pub credential: String,
 }
 
+/// A registered device changed (`protocol:device_id`): instances forget
+/// their copy.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DeviceChange {
+    pub key: String,
+}
+
 /// One message of the live channel.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -118,6 +125,7 @@ pub enum LiveMessage {
     Alert(AlertChange),
     Link(LinkChange),
     Revoked(Revocation),
+    Device(DeviceChange),
     /// An instance's beat: proof that the channel carries messages.
     Beat,
 }

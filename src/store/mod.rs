@@ -9,6 +9,7 @@ pub mod clips;
 mod conn;
 pub mod context;
 pub mod credentials;
+pub mod devices;
 pub mod embedded;
 pub mod fleet;
 pub mod functions;
@@ -142,6 +143,9 @@ struct Inner {
     credentials: mini_moka::sync::Cache<String, (crate::domain::Role, Option<String>)>,
     /// When credentials were used (by token hash, ms), not written yet.
     used: std::sync::Mutex<std::collections::HashMap<String, i64>>,
+    /// Devices by `protocol:device_id` (`None`: not registered), forgotten
+    /// on every instance when one changes.
+    devices: mini_moka::sync::Cache<String, Option<crate::domain::Device>>,
 }
 
 impl Store {
@@ -167,6 +171,10 @@ impl Store {
                     .time_to_live(Duration::from_secs(1))
                     .build(),
                 used: Default::default(),
+                devices: mini_moka::sync::Cache::builder()
+                    .max_capacity(200_000)
+                    .time_to_live(Duration::from_secs(60))
+                    .build(),
             }),
         };
         if let Err(e) = store.load_functions().await {

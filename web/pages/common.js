@@ -16,7 +16,7 @@ const VP = (() => {
       transport: "On the truck", storage: "In the warehouse", inspection: "Inspection", handover: "Handover",
       arriving: "Your car is arriving soon", token: "Dispatcher token", open: "Open", alerts: "Alerts",
       all: "All", search: "Order or VIN", stationary: "Standing still", off_route: "Off route", late: "Late",
-      no_signal: "No signal", vehicles: "vehicles", with_alerts: "With alerts", carrier: "Carrier",
+      no_signal: "No signal", emergency: "Emergency alarm", vehicles: "vehicles", with_alerts: "With alerts", carrier: "Carrier",
       close: "Close", history: "History", truck: "Truck",
     },
     zh: {
@@ -28,7 +28,7 @@ const VP = (() => {
       clips: "您的爱车视频", no_clips: "暂无视频", timeline: "行程", transport: "运输途中", storage: "仓库中",
       inspection: "检查", handover: "交付", arriving: "您的爱车即将到达", token: "调度员令牌", open: "打开",
       alerts: "告警", all: "全部", search: "订单号或车架号", stationary: "长时间停留", off_route: "偏离路线",
-      late: "可能延误", no_signal: "无信号", vehicles: "辆车", with_alerts: "有告警", carrier: "承运商",
+      late: "可能延误", no_signal: "无信号", emergency: "紧急报警", vehicles: "辆车", with_alerts: "有告警", carrier: "承运商",
       close: "关闭", history: "历史", truck: "板车",
     },
   };
