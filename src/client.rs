@@ -3,6 +3,8 @@
 //! benchmark's load generator and the demo fleet (feature `client`; the
 //! server binary does without it).
 
+pub mod devices;
+
 use std::time::Duration;
 
 use awc::ws;

@@ -37,16 +37,19 @@ impl Protocol {
     }
 }
 
-/// A device's id in the form vinpath keys it by: a JT/T 808 terminal phone
-/// number without its leading zeros (they do not matter), or a Traccar
-/// Client identifier as given.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
-pub struct DeviceId(String);
+/// A device's id: as its carrier gave it, and the form vinpath keys it by
+/// (a JT/T 808 terminal phone number without its leading zeros, which do
+/// not matter; a Traccar Client identifier as given). Two ids are the same
+/// device when their keys are equal.
+#[derive(Debug, Clone)]
+pub struct DeviceId {
+    given: String,
+    key: String,
+}
 
 impl DeviceId {
     pub fn parse(protocol: Protocol, s: &str) -> Result<Self, String> {
-        match protocol {
+        let key = match protocol {
             Protocol::Jt808 => {
                 if s.is_empty() || s.len() > 20 || !s.bytes().all(|b| b.is_ascii_digit()) {
                     return Err(
@@ -55,31 +58,72 @@ impl DeviceId {
                     );
                 }
                 let trimmed = s.trim_start_matches('0');
-                Ok(Self(
-                    if trimmed.is_empty() { "0" } else { trimmed }.to_owned(),
-                ))
+                if trimmed.is_empty() { "0" } else { trimmed }.to_owned()
             }
             Protocol::Osmand => {
                 let ok = (1..=64).contains(&s.len())
                     && s.bytes()
                         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-                if ok {
-                    Ok(Self(s.to_owned()))
-                } else {
-                    Err("an osmand device_id is 1 to 64 letters, digits, '-', '_' or '.'".into())
+                if !ok {
+                    return Err(
+                        "an osmand device_id is 1 to 64 letters, digits, '-', '_' or '.'".into(),
+                    );
                 }
+                s.to_owned()
             }
-        }
+        };
+        Ok(Self {
+            given: s.to_owned(),
+            key,
+        })
     }
 
+    /// The form vinpath keys the device by.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.key
+    }
+
+    /// The id as its carrier registered it.
+    pub fn given(&self) -> &str {
+        &self.given
+    }
+}
+
+impl PartialEq for DeviceId {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl Eq for DeviceId {}
+
+impl std::hash::Hash for DeviceId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.key.hash(state);
+    }
+}
+
+impl PartialOrd for DeviceId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for DeviceId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key.cmp(&other.key)
+    }
+}
+
+impl Serialize for DeviceId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.given)
     }
 }
 
 impl fmt::Display for DeviceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.key)
     }
 }
 
@@ -144,7 +188,7 @@ impl Device {
         Ok(event)
     }
 
-    /// The device as the API shows it (`device_id` as vinpath keys it).
+    /// The device as the API shows it (`device_id` as registered).
     pub fn to_json(&self) -> serde_json::Value {
         let mut v = json!({
             "device_id": self.device_id,

@@ -6,6 +6,7 @@ mod binary;
 mod clips;
 mod cluster;
 mod credentials;
+mod devices;
 mod events;
 mod functions;
 mod geo;

@@ -47,6 +47,10 @@ pub struct TestApp {
     pub client: awc::Client,
     /// The client the tests share with the benchmark and the demo.
     pub api: vinpath::client::Api,
+    /// The JT/T 808 listener's address, when the settings turned it on.
+    pub jt808: Option<String>,
+    /// The Traccar Client listener's base URL, when on.
+    pub osmand: Option<String>,
 }
 
 pub fn settings(redis: &TestRedis) -> Settings {
@@ -96,6 +100,8 @@ impl TestApp {
         let base = format!("http://127.0.0.1:{}", app.port());
         let handle = app.handle();
         let jobs = app.jobs();
+        let jt808 = app.jt808_port().map(|p| format!("127.0.0.1:{p}"));
+        let osmand = app.osmand_port().map(|p| format!("http://127.0.0.1:{p}"));
         actix_web::rt::spawn(app.run_until_stopped());
         let client = awc::Client::builder()
             .timeout(Duration::from_secs(10))
@@ -108,6 +114,8 @@ impl TestApp {
             admin,
             client,
             api,
+            jt808,
+            osmand,
         };
         // As a load balancer would, wait until it says it is ready (it
         // hears its live channels moments after it starts); a test whose
