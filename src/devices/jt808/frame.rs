@@ -216,6 +216,9 @@ pub fn decode(escaped: &[u8]) -> Result<Frame, BadFrame> {
 /// the field's 10 bits.
 pub fn encode(h: &Header, body: &[u8]) -> Vec<u8> {
     let mut attrs = (body.len().min(MAX_BODY) as u16) & 0x3ff;
+    if h.encrypted {
+        attrs |= 0x0400;
+    }
     if h.package.is_some() {
         attrs |= 0x2000;
     }

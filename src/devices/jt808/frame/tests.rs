@@ -129,6 +129,36 @@ fn a_real_heartbeat_and_blind_area_batch() {
 }
 
 #[test]
+fn real_frames_of_the_2019_edition_and_in_parts() {
+    let f = decode_wire(&fixture("register-2019")).unwrap();
+    assert_eq!(f.header.version, Some(1));
+    assert_eq!(f.header.phone, "00000000017299841738");
+    assert_eq!(message::read(&f.header, &f.body).unwrap(), Message::Register);
+    let f = decode_wire(&fixture("heartbeat-2019")).unwrap();
+    assert_eq!(message::read(&f.header, &f.body).unwrap(), Message::Heartbeat);
+    let f = decode_wire(&fixture("subpackage-part")).unwrap();
+    assert_eq!(f.header.package, Some((26, 2)));
+    assert_eq!((f.header.phone.as_str(), f.header.serial), ("001234567890", 0x02de));
+    assert_eq!(f.body, [0x28, 0x08, 0x00, 0x01, 0x02]);
+    assert!(decode_wire(&fixture("rsa-encrypted")).unwrap().header.encrypted);
+}
+
+#[test]
+fn real_broken_frames_give_their_errors() {
+    let text = include_str!("../../../../fixtures/jt808/broken.txt");
+    let mut n = 0;
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let [name, error, hx] = line.split_whitespace().collect::<Vec<_>>()[..] else {
+            panic!("a line of three: {line}");
+        };
+        let got = decode_wire(&hex::decode(hx).unwrap()).unwrap_err();
+        assert_eq!(got.error.as_str(), error, "{name}");
+        n += 1;
+    }
+    assert_eq!(n, 3);
+}
+
+#[test]
 fn a_bad_check_code_keeps_the_header_for_the_answer() {
     let mut wire = fixture("location-guangzhou");
     let n = wire.len();
@@ -244,7 +274,7 @@ proptest! {
     /// never hold more than a frame's worth, and answer every piece.
     #[test]
     fn mutated_real_frames_never_panic(
-        pick in 0usize..6,
+        pick in 0usize..10,
         flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..8),
         cut in any::<prop::sample::Index>(),
         chunk in 1usize..64,
