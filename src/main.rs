@@ -64,6 +64,12 @@ async fn serve(settings: Settings) -> Result<(), String> {
     if let Some(token) = &app.new_admin_token {
         println!("vinpath: admin token (shown once, keep it safe): {token}");
     }
+    if let Some(p) = app.jt808_port() {
+        println!("vinpath: JT/T 808 terminals report on port {p}");
+    }
+    if let Some(p) = app.osmand_port() {
+        println!("vinpath: Traccar Client reports on port {p}");
+    }
     println!("vinpath: listening on port {}", app.port());
     app.run_until_stopped().await.map_err(|e| e.to_string())
 }

@@ -145,7 +145,10 @@ impl Terminal {
         body.extend(std::iter::repeat_n(0u8, 20 + 7));
         body.push(1);
         body.extend_from_slice("粤A12345".as_bytes());
-        let f = self.request(message::REGISTER, &body).await.map_err(|_| 255)?;
+        let f = self
+            .request(message::REGISTER, &body)
+            .await
+            .map_err(|_| 255)?;
         match f.body.get(2) {
             Some(0) => Ok(String::from_utf8_lossy(&f.body[3..]).into_owned()),
             Some(&r) => Err(r),
@@ -227,10 +230,6 @@ pub async fn traccar_report(
         at.timestamp(),
         speed_kmh / 1.852
     );
-    let res = client
-        .post(query)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
+    let res = client.post(query).send().await.map_err(|e| e.to_string())?;
     Ok(res.status().as_u16())
 }

@@ -16,6 +16,13 @@ struct Running {
 
 impl Running {
     fn start(cmd: &mut Command) -> Self {
+        // Device listeners on free ports unless a test says otherwise, so
+        // runs side by side (or beside a demo) never clash.
+        for var in ["VINPATH_JT808_LISTEN", "VINPATH_OSMAND_LISTEN"] {
+            if !cmd.get_envs().any(|(k, _)| k == var) {
+                cmd.env(var, "127.0.0.1:0");
+            }
+        }
         let mut child = cmd
             .env("VINPATH_LOG", "info")
             .env("NO_COLOR", "1")
@@ -187,4 +194,84 @@ fn a_redis_that_may_evict_is_warned_about() {
     let lines = run.until("listening");
     assert!(lines.iter().any(|l| l.contains("noeviction")), "{lines:#?}");
     run.stop();
+}
+
+/// The port a line such as "... on port 5015" names.
+fn port_in(lines: &[String], what: &str) -> Option<u16> {
+    lines
+        .iter()
+        .find(|l| l.contains(what))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|p| p.parse().ok())
+}
+
+#[test]
+fn the_device_listeners_listen_where_told_and_not_when_off() {
+    use std::io::{Read, Write};
+    use vinpath::devices::jt808::{frame, message};
+    let redis = TestRedis::start();
+    let run = Running::start(
+        vinpath()
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--redis-url",
+                &redis.url(),
+            ])
+            .env("VINPATH_ADMIN_TOKEN", "t"),
+    );
+    let lines = run.until("listening");
+    let jt808 = port_in(&lines, "JT/T 808").expect("the JT/T 808 port is printed");
+    let osmand = port_in(&lines, "Traccar Client").expect("the Traccar Client port is printed");
+    // A terminal's heartbeat is answered with the general response.
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", jt808)).unwrap();
+    let h = frame::Header {
+        msg_id: message::HEARTBEAT,
+        version: None,
+        phone: "013900000001".into(),
+        serial: 9,
+        encrypted: false,
+        package: None,
+    };
+    s.write_all(&frame::encode(&h, &[])).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut buf = [0u8; 64];
+    let n = s.read(&mut buf).unwrap();
+    let mut splitter = frame::Splitter::default();
+    splitter.buffer().extend_from_slice(&buf[..n]);
+    let Some(frame::Piece::Frame(f)) = splitter.next_piece() else {
+        panic!("an answer frame");
+    };
+    let f = frame::decode(&f).unwrap();
+    assert_eq!(f.header.msg_id, message::PLATFORM_RESPONSE);
+    assert_eq!(
+        f.body,
+        [0, 9, 0, 2, 0],
+        "answers serial 9, message 0x0002: ok"
+    );
+    // An unregistered phone is refused.
+    assert_eq!(
+        http_status(osmand, "/?id=nobody&lat=23&lon=113", None, None),
+        403
+    );
+    run.stop();
+
+    let off = Running::start(
+        vinpath()
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--redis-url",
+                &redis.url(),
+            ])
+            .env("VINPATH_ADMIN_TOKEN", "t")
+            .env("VINPATH_JT808_LISTEN", "off")
+            .env("VINPATH_OSMAND_LISTEN", "off"),
+    );
+    let lines = off.until("listening");
+    assert_eq!(port_in(&lines, "JT/T 808"), None, "{lines:#?}");
+    assert_eq!(port_in(&lines, "Traccar Client"), None, "{lines:#?}");
+    off.stop();
 }

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::io::AsyncReadExt;
 use serde_json::{Value, json};
+use tokio::io::AsyncReadExt;
 use vinpath::client::devices::{Answer, Terminal, location, traccar_report};
 use vinpath::devices::DeviceOptions;
 use vinpath::devices::jt808::frame::{self, FLAG, Header};
@@ -115,34 +115,68 @@ async fn the_registry_says_whose_each_device_is() {
     assert_eq!(r.status, 201, "{}", r.body);
     // Bad input names the field and stores nothing.
     for (bad, field) in [
-        (json!({"device_id": "x1", "protocol": "gt06", "truck_id": "T"}), "protocol"),
-        (json!({"device_id": "12ab", "protocol": "jt808", "truck_id": "T"}), "device_id"),
+        (
+            json!({"device_id": "x1", "protocol": "gt06", "truck_id": "T"}),
+            "protocol",
+        ),
+        (
+            json!({"device_id": "12ab", "protocol": "jt808", "truck_id": "T"}),
+            "device_id",
+        ),
         (json!({"device_id": "1", "protocol": "jt808"}), "truck_id"),
-        (json!({"device_id": "1", "protocol": "jt808", "truck_id": "T", "order_id": "O"}), "truck_id"),
-        (json!({"device_id": "1", "protocol": "jt808", "order_id": "NOT-HERS"}), "order_id"),
+        (
+            json!({"device_id": "1", "protocol": "jt808", "truck_id": "T", "order_id": "O"}),
+            "truck_id",
+        ),
+        (
+            json!({"device_id": "1", "protocol": "jt808", "order_id": "NOT-HERS"}),
+            "order_id",
+        ),
     ] {
         let r = register(&app, &sf, bad).await;
         assert_eq!(r.status, 422, "{}", r.body);
         assert_eq!(r.body["errors"][0]["field"], field, "{}", r.body);
     }
-    let r = register(&app, &app.admin, json!({"device_id": "1", "protocol": "jt808", "truck_id": "T"})).await;
+    let r = register(
+        &app,
+        &app.admin,
+        json!({"device_id": "1", "protocol": "jt808", "truck_id": "T"}),
+    )
+    .await;
     assert_eq!(r.body["errors"][0]["field"], "carrier_id", "{}", r.body);
 
     let mine = app.call("GET", "/api/v1/devices", Some(&sf), None).await;
     assert_eq!(mine.body.as_array().unwrap().len(), 1, "{}", mine.body);
-    let all = app.call("GET", "/api/v1/devices", Some(&app.admin), None).await;
+    let all = app
+        .call("GET", "/api/v1/devices", Some(&app.admin), None)
+        .await;
     assert_eq!(all.body.as_array().unwrap().len(), 2, "{}", all.body);
 
     let gone = app
-        .call("DELETE", "/api/v1/devices/jt808/13511221122", Some(&other), None)
+        .call(
+            "DELETE",
+            "/api/v1/devices/jt808/13511221122",
+            Some(&other),
+            None,
+        )
         .await;
     assert_eq!(gone.status, 404, "another carrier's device is not found");
     let gone = app
-        .call("DELETE", &format!("/api/v1/devices/jt808/{PHONE}"), Some(&sf), None)
+        .call(
+            "DELETE",
+            &format!("/api/v1/devices/jt808/{PHONE}"),
+            Some(&sf),
+            None,
+        )
         .await;
     assert_eq!(gone.status, 204);
     let again = app
-        .call("DELETE", &format!("/api/v1/devices/jt808/{PHONE}"), Some(&sf), None)
+        .call(
+            "DELETE",
+            &format!("/api/v1/devices/jt808/{PHONE}"),
+            Some(&sf),
+            None,
+        )
         .await;
     assert_eq!(again.status, 404);
     assert_eq!(app.jt808, None, "the listeners are off unless set");
@@ -191,7 +225,12 @@ async fn a_jt808_terminal_registers_authenticates_and_moves_its_truck() {
         .collect();
     let seen: Vec<(&str, &str)> = fixes
         .iter()
-        .map(|e| (e["event_id"].as_str().unwrap(), e["status"].as_str().unwrap()))
+        .map(|e| {
+            (
+                e["event_id"].as_str().unwrap(),
+                e["status"].as_str().unwrap(),
+            )
+        })
         .collect();
     let id = |m: i64| format!("dev:jt808:13511221122:{}", t(m).timestamp_millis());
     assert_eq!(
@@ -205,7 +244,11 @@ async fn a_jt808_terminal_registers_authenticates_and_moves_its_truck() {
         "{fixes:?}"
     );
     assert!(fixes.iter().all(|e| e["source"] == "jt808"), "{fixes:?}");
-    let dup = metric(&app, "vinpath_device_fixes_total{protocol=\"jt808\",status=\"duplicate\"}").await;
+    let dup = metric(
+        &app,
+        "vinpath_device_fixes_total{protocol=\"jt808\",status=\"duplicate\"}",
+    )
+    .await;
     assert_eq!(dup, 1.0);
     assert_eq!(term.heartbeat().await, Ok(0));
 }
@@ -218,7 +261,11 @@ async fn an_unregistered_terminal_is_told_so_and_moves_nothing() {
     assert_eq!(term.register().await, Err(4), "no such terminal");
     assert_eq!(term.authenticate("guess").await, Ok(1));
     assert_eq!(term.report(&location(t(-1), 23.0, 113.0, 0.0)).await, Ok(1));
-    let n = metric(&app, "vinpath_device_fixes_unregistered_total{protocol=\"jt808\"}").await;
+    let n = metric(
+        &app,
+        "vinpath_device_fixes_unregistered_total{protocol=\"jt808\"}",
+    )
+    .await;
     assert!(n >= 2.0, "{n}");
     // A registered terminal with a wrong code is refused too.
     let (_, _) = truck_with_terminal(&app, "JT-2").await;
@@ -267,11 +314,16 @@ async fn bad_frames_are_answered_as_the_standard_says_and_the_connection_stays()
     let mut h = term.header(message::HEARTBEAT);
     h.encrypted = true;
     term.send_raw(&frame::encode(&h, &[])).await.unwrap();
-    assert_eq!(answer(term.receive(Duration::from_secs(5)).await.unwrap()).result, 3);
+    assert_eq!(
+        answer(term.receive(Duration::from_secs(5)).await.unwrap()).result,
+        3
+    );
 
     // Garbage, and a frame longer than the standard allows: dropped
     // without an answer; the next message is answered.
-    term.send_raw(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    term.send_raw(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
     let mut long = vec![FLAG];
     long.extend(std::iter::repeat_n(0x30, 3000));
     term.send_raw(&long).await.unwrap();
@@ -327,7 +379,10 @@ async fn silent_and_half_sent_connections_are_dropped_and_others_go_on() {
     for mut s in idle {
         let mut buf = [0u8; 16];
         let read = tokio::time::timeout(Duration::from_secs(1), s.read(&mut buf)).await;
-        assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "an idle connection was dropped");
+        assert!(
+            matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+            "an idle connection was dropped"
+        );
     }
     // (Counters are the process's: other tests' drops count too.)
     let dropped = metric(&app, "vinpath_jt808_dropped_total{reason=\"silent\"}").await;
@@ -380,7 +435,9 @@ async fn an_emergency_alarm_raises_an_alert_until_it_is_off() {
     let mut sos = location(t(-10), 23.2, 113.5, 0.0);
     sos.alarm = 1;
     assert_eq!(term.report(&sos).await, Ok(0));
-    let alerts = app.call("GET", "/api/v1/alerts", Some(&app.admin), None).await;
+    let alerts = app
+        .call("GET", "/api/v1/alerts", Some(&app.admin), None)
+        .await;
     let kinds: Vec<&str> = alerts.body["alerts"]
         .as_array()
         .unwrap()
@@ -389,11 +446,10 @@ async fn an_emergency_alarm_raises_an_alert_until_it_is_off() {
         .collect();
     assert_eq!(kinds, ["emergency"], "{}", alerts.body);
     assert_eq!(term.report(&location(t(-9), 23.2, 113.5, 0.0)).await, Ok(0));
-    let alerts = app.call("GET", "/api/v1/alerts", Some(&app.admin), None).await;
-    let left = alerts.body["alerts"]
-        .as_array()
-        .unwrap()
-        .len();
+    let alerts = app
+        .call("GET", "/api/v1/alerts", Some(&app.admin), None)
+        .await;
+    let left = alerts.body["alerts"].as_array().unwrap().len();
     assert_eq!(left, 0, "{}", alerts.body);
 }
 
@@ -472,6 +528,10 @@ async fn traccar_client_reports_as_the_app_sends_them() {
     .await;
     assert_eq!(future, Ok(400), "a fix from the future is refused");
     assert_eq!(app.get_order("OS-1").await["position"]["lat"], 23.5);
-    let n = metric(&app, "vinpath_device_fixes_unregistered_total{protocol=\"osmand\"}").await;
+    let n = metric(
+        &app,
+        "vinpath_device_fixes_unregistered_total{protocol=\"osmand\"}",
+    )
+    .await;
     assert!(n >= 1.0, "{n}");
 }

@@ -4,6 +4,7 @@
 //! and sets each figure beside a baseline taken on this machine in the
 //! same run (plain HTTP, plain Redis, plain disk).
 
+mod devices;
 mod fanout;
 mod ingest;
 mod memory;
@@ -44,7 +45,7 @@ struct Args {
     /// Where to write the figures as JSON.
     #[arg(long)]
     json: Option<PathBuf>,
-    /// Only these figures (1 to 10), comma-separated.
+    /// Only these figures (1 to 13), comma-separated.
     #[arg(long, value_delimiter = ',')]
     only: Vec<u8>,
     /// The vinpath instances on a Redis Cluster (figures 8 and 10),
@@ -57,6 +58,12 @@ struct Args {
     /// The vinpath binary, to run `vinpath sweep` (figure 9).
     #[arg(long)]
     vinpath_bin: Option<String>,
+    /// Its JT/T 808 listener, host:port (figure 13).
+    #[arg(long)]
+    jt808: Option<String>,
+    /// Its Traccar Client listener's URL (figure 13).
+    #[arg(long)]
+    osmand: Option<String>,
 }
 
 #[actix_web::main]
@@ -73,6 +80,8 @@ async fn main() -> ExitCode {
             node_ports: a.cluster_ports,
         }),
         vinpath_bin: a.vinpath_bin,
+        jt808: a.jt808,
+        osmand: a.osmand,
     };
     let sizes = if a.quick {
         Sizes::quick()

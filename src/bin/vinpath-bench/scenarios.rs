@@ -10,7 +10,7 @@ use vinpath::client::Api;
 
 use crate::stats::{self, Figure};
 use crate::ticks::Ticks;
-use crate::{fanout, ingest, memory, scale, trips};
+use crate::{devices, fanout, ingest, memory, scale, trips};
 
 /// How big each scenario is.
 pub struct Sizes {
@@ -22,6 +22,12 @@ pub struct Sizes {
     pub dispatchers: usize,
     pub idle: usize,
     pub upload_mib: usize,
+    /// Figure 13: JT/T 808 terminals and Traccar Client phones, how often
+    /// each reports, and for how long.
+    pub terminals: usize,
+    pub phones: usize,
+    pub report_every: Duration,
+    pub device_dur: Duration,
 }
 
 impl Sizes {
@@ -36,6 +42,10 @@ impl Sizes {
             dispatchers: 100,
             idle: 10_000,
             upload_mib: 256,
+            terminals: 10_000,
+            phones: 2_000,
+            report_every: Duration::from_secs(30),
+            device_dur: Duration::from_secs(60),
         }
     }
 
@@ -50,6 +60,10 @@ impl Sizes {
             dispatchers: 5,
             idle: 300,
             upload_mib: 16,
+            terminals: 200,
+            phones: 40,
+            report_every: Duration::from_secs(2),
+            device_dur: Duration::from_secs(4),
         }
     }
 }
@@ -67,6 +81,9 @@ pub struct Target {
     pub cluster: Option<crate::scale::Cluster>,
     /// The vinpath binary, for `vinpath sweep` (figure 9).
     pub vinpath_bin: Option<String>,
+    /// Its JT/T 808 listener (host:port) and Traccar Client URL (figure 13).
+    pub jt808: Option<String>,
+    pub osmand: Option<String>,
 }
 
 /// Runs the scenarios (all, or the figures `only` names) and returns the
@@ -148,6 +165,14 @@ pub async fn run(target: &Target, sizes: &Sizes, only: &[u8]) -> Result<Vec<Figu
             scale::order_memory(&fresh(), &key, target, bin, sizes)
                 .await
                 .map_err(label(9))?,
+        );
+    }
+    if want(13) {
+        step(13, "JT/T 808 terminals and Traccar Client phones");
+        figures.extend(
+            devices::devices(&fresh(), &key, &ticks, target, sizes)
+                .await
+                .map_err(label(13))?,
         );
     }
     if let Some(cluster) = &target.cluster {

@@ -15,6 +15,8 @@ use rand::Rng;
 use serde_json::{Value, json};
 
 use vinpath::client::Api;
+
+use crate::devices::Trackers;
 use vinpath::geo::speed::{TrackPoint, distance_m};
 
 const PLANT: (f64, f64) = (23.03, 113.47);
@@ -38,6 +40,10 @@ pub struct Simulation {
     pub carrier: String,
     /// Simulated seconds per real second.
     pub speed: f64,
+    /// vinpath's JT/T 808 listener, for the truck with a terminal.
+    pub jt808: Option<String>,
+    /// vinpath's Traccar Client URL, for the truck whose driver runs it.
+    pub osmand: Option<String>,
 }
 
 /// Where a truck is after `km` along the straight road from a to b.
@@ -80,6 +86,9 @@ impl Sim {
     }
 
     async fn post(&mut self, events: Vec<Value>) -> Result<(), String> {
+        if events.is_empty() {
+            return Ok(());
+        }
         self.api.events(&self.key, events).await
     }
 
@@ -171,6 +180,15 @@ pub async fn run(s: Simulation) -> Result<(), String> {
         }
         legs.push((truck.to_string(), *city, orders));
     }
+    let trucks: Vec<&str> = LEGS.iter().map(|(t, _, _)| *t).collect();
+    let mut trackers = Trackers::start(
+        &api,
+        &sim.key,
+        &trucks,
+        s.jt808.as_deref(),
+        s.osmand.as_deref(),
+    )
+    .await?;
     let bar = ProgressBar::new(100);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}% {msg}").map_err(|e| e.to_string())?,
@@ -201,11 +219,13 @@ pub async fn run(s: Simulation) -> Result<(), String> {
     for m in 0..5 {
         let t = parked + chrono::Duration::minutes(m);
         sim.until(t).await;
-        let fixes = legs
-            .iter()
-            .map(|(truck, _, _)| json!({"event_id": sim.id("gps"), "kind": "gps", "truck_id": truck, "occurred_at": iso(t),
-                "lat": PLANT.0, "lon": PLANT.1, "speed_kmh": 0.0, "hdop": 0.9}))
-            .collect();
+        let mut fixes = Vec::new();
+        for (i, (truck, _, _)) in legs.iter().enumerate() {
+            if !trackers.report(i, t, PLANT.0, PLANT.1, 0.0).await {
+                fixes.push(json!({"event_id": sim.id("gps"), "kind": "gps", "truck_id": truck, "occurred_at": iso(t),
+                    "lat": PLANT.0, "lon": PLANT.1, "speed_kmh": 0.0, "hdop": 0.9}));
+            }
+        }
         sim.post(fixes).await?;
     }
     let depart = sim.now();
@@ -236,8 +256,12 @@ pub async fn run(s: Simulation) -> Result<(), String> {
             if i == 1 && minute == 90 {
                 lon += 0.05; // a jump, filtered as implausible
             }
+            let kmh = if f < 1.0 { 80.0 } else { 0.0 };
+            if trackers.report(i, t, lat, lon, kmh).await {
+                continue;
+            }
             let fix = json!({"event_id": sim.id("gps"), "kind": "gps", "truck_id": truck, "occurred_at": iso(t),
-                "lat": lat, "lon": lon, "speed_kmh": if f < 1.0 { 80.0 } else { 0.0 }, "hdop": 0.9});
+                "lat": lat, "lon": lon, "speed_kmh": kmh, "hdop": 0.9});
             // Truck 3 loses coverage for twenty minutes and sends it all late.
             if i == 2 && (120..140).contains(&minute) {
                 late.push(fix);

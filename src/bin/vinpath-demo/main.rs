@@ -1,6 +1,7 @@
 //! `vinpath-demo`: drives a running vinpath with a demo fleet, as carriers
 //! would (scripts/demo runs it).
 
+mod devices;
 mod fleet;
 
 use std::process::ExitCode;
@@ -29,6 +30,18 @@ struct Args {
     /// Simulated seconds per real second.
     #[arg(long, default_value_t = 900.0)]
     speed: f64,
+    /// vinpath's JT/T 808 listener (one truck reports through a
+    /// terminal), or `off`.
+    #[arg(long, default_value = "127.0.0.1:5015")]
+    jt808: String,
+    /// vinpath's Traccar Client listener (one truck's driver reports
+    /// from the app), or `off`.
+    #[arg(long, default_value = "http://127.0.0.1:5055")]
+    osmand: String,
+}
+
+fn on(s: String) -> Option<String> {
+    (s != "off").then_some(s)
 }
 
 #[actix_web::main]
@@ -40,6 +53,8 @@ async fn main() -> ExitCode {
         carrier_key: a.carrier_key,
         carrier: a.carrier,
         speed: a.speed,
+        jt808: on(a.jt808),
+        osmand: on(a.osmand),
     };
     match fleet::run(sim).await {
         Ok(()) => ExitCode::SUCCESS,

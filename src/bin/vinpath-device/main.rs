@@ -104,10 +104,9 @@ async fn run(a: Args) -> Result<(), String> {
             let mut t = Terminal::connect(&a.server, &a.device_id, version)
                 .await
                 .map_err(|e| format!("{}: {e}", a.server))?;
-            let code = t
-                .register()
-                .await
-                .map_err(|r| format!("registration refused (result {r}): register the device with vinpath first"))?;
+            let code = t.register().await.map_err(|r| {
+                format!("registration refused (result {r}): register the device with vinpath first")
+            })?;
             match t.authenticate(&code).await? {
                 0 => Some(t),
                 r => return Err(format!("authentication refused (result {r})")),

@@ -133,14 +133,28 @@ fn real_frames_of_the_2019_edition_and_in_parts() {
     let f = decode_wire(&fixture("register-2019")).unwrap();
     assert_eq!(f.header.version, Some(1));
     assert_eq!(f.header.phone, "00000000017299841738");
-    assert_eq!(message::read(&f.header, &f.body).unwrap(), Message::Register);
+    assert_eq!(
+        message::read(&f.header, &f.body).unwrap(),
+        Message::Register
+    );
     let f = decode_wire(&fixture("heartbeat-2019")).unwrap();
-    assert_eq!(message::read(&f.header, &f.body).unwrap(), Message::Heartbeat);
+    assert_eq!(
+        message::read(&f.header, &f.body).unwrap(),
+        Message::Heartbeat
+    );
     let f = decode_wire(&fixture("subpackage-part")).unwrap();
     assert_eq!(f.header.package, Some((26, 2)));
-    assert_eq!((f.header.phone.as_str(), f.header.serial), ("001234567890", 0x02de));
+    assert_eq!(
+        (f.header.phone.as_str(), f.header.serial),
+        ("001234567890", 0x02de)
+    );
     assert_eq!(f.body, [0x28, 0x08, 0x00, 0x01, 0x02]);
-    assert!(decode_wire(&fixture("rsa-encrypted")).unwrap().header.encrypted);
+    assert!(
+        decode_wire(&fixture("rsa-encrypted"))
+            .unwrap()
+            .header
+            .encrypted
+    );
 }
 
 #[test]
