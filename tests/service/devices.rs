@@ -391,6 +391,33 @@ async fn silent_and_half_sent_connections_are_dropped_and_others_go_on() {
 }
 
 #[actix_web::test]
+async fn connections_beyond_the_cap_are_closed_at_once() {
+    let redis = TestRedis::start();
+    let mut settings = device_settings(&redis);
+    settings.devices.max_connections = 3;
+    let app = TestApp::with(settings).await;
+    let addr = app.jt808.clone().unwrap();
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    // Each of those is taken before the next is refused.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut extra = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let mut buf = [0u8; 4];
+    let read = tokio::time::timeout(Duration::from_secs(1), extra.read(&mut buf)).await;
+    assert!(
+        matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+        "closed at accept: {read:?}"
+    );
+    // One held connection is answered as ever.
+    drop(held.pop());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut term = terminal(&app, "013900000002").await;
+    assert_eq!(term.heartbeat().await, Ok(0));
+}
+
+#[actix_web::test]
 async fn a_second_instance_accepts_a_terminal_registered_on_the_first() {
     let redis = TestRedis::start();
     let a = TestApp::with(device_settings(&redis)).await;

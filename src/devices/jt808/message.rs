@@ -18,6 +18,21 @@ pub const BATCH: u16 = 0x0704;
 pub const PLATFORM_RESPONSE: u16 = 0x8001;
 pub const REGISTER_RESPONSE: u16 = 0x8100;
 
+/// A message id as a metrics label: the ones vinpath reads by name, any
+/// other as "other" (a terminal must not grow the label set at will).
+pub fn label(msg_id: u16) -> &'static str {
+    match msg_id {
+        TERMINAL_RESPONSE => "0x0001",
+        HEARTBEAT => "0x0002",
+        LOGOUT => "0x0003",
+        REGISTER => "0x0100",
+        AUTHENTICATE => "0x0102",
+        LOCATION => "0x0200",
+        BATCH => "0x0704",
+        _ => "other",
+    }
+}
+
 /// Results of the platform general response (0x8001).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]

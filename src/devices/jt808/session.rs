@@ -176,7 +176,7 @@ impl Session {
                 return Ok(false);
             }
         };
-        metrics::counter!("vinpath_jt808_frames_total", "msg_id" => format!("0x{:04x}", f.header.msg_id))
+        metrics::counter!("vinpath_jt808_frames_total", "msg_id" => message::label(f.header.msg_id))
             .increment(1);
         if f.header.encrypted {
             self.respond(&f.header, Result808::Unsupported).await?;
