@@ -54,3 +54,15 @@ apt_install() {
   fi
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$1" >/dev/null
 }
+
+# need_test_python: a Python of the tests' own (target/py) with the
+# reference Standard Webhooks library, for the webhook receiver.
+need_test_python() {
+  need_cmd python3 python3
+  if [ ! -x target/py/bin/python3 ]; then
+    python3 -m venv target/py 2>/dev/null || { apt_install python3-venv; python3 -m venv target/py; }
+  fi
+  target/py/bin/python3 -c 'import standardwebhooks' 2>/dev/null && return 0
+  echo "==> installing standardwebhooks (PyPI) for the webhook tests"
+  target/py/bin/pip install --quiet --disable-pip-version-check 'standardwebhooks==1.0.0'
+}

@@ -17,6 +17,7 @@ use crate::live::{Hub, LiveOptions};
 use crate::media::{ClipStore, MediaError, S3Config};
 use crate::store::embedded::{EmbeddedError, EmbeddedRedis};
 use crate::store::{Store, StoreError, StoreOptions, auth};
+use crate::webhooks::{self, WebhookOptions};
 
 /// Everything `vinpath serve` can be told.
 #[derive(Clone)]
@@ -58,6 +59,7 @@ pub struct Settings {
     pub workers: Option<usize>,
     /// The device listeners (off unless set: `vinpath serve` sets them).
     pub devices: DeviceOptions,
+    pub webhooks: WebhookOptions,
 }
 
 impl Default for Settings {
@@ -90,6 +92,7 @@ impl Default for Settings {
                 jt808_listen: None,
                 ..DeviceOptions::default()
             },
+            webhooks: WebhookOptions::default(),
         }
     }
 }
@@ -119,6 +122,8 @@ pub struct Application {
     jt808: Option<(std::net::TcpListener, u16)>,
     devices: Devices,
     device_options: DeviceOptions,
+    webhook_options: WebhookOptions,
+    public_url: String,
     store: Store,
     embedded: Option<EmbeddedRedis>,
     /// The background jobs, started with the server.
@@ -171,6 +176,7 @@ impl Application {
             .unwrap_or_else(|| format!("http://{addr}"))
             .trim_end_matches('/')
             .to_owned();
+        let public_url_kept = public_url.clone();
         let clips = open_clips(&settings)?;
         let jobs = Jobs::new(
             store.for_jobs(),
@@ -201,6 +207,7 @@ impl Application {
             clip_redirect: settings.clip_redirect,
             tiles: settings.tiles.clone(),
             live: settings.live.clone(),
+            webhook_allow_private: settings.webhooks.allow_private,
         };
         http::metrics::install();
         let mut server = HttpServer::new(move || {
@@ -265,6 +272,8 @@ impl Application {
             jt808,
             devices,
             device_options: settings.devices.clone(),
+            webhook_options: settings.webhooks.clone(),
+            public_url: public_url_kept,
             store,
             embedded,
             jobs,
@@ -301,6 +310,16 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let started = Instant::now();
         let jobs = self.jobs.start();
+        // Its own connection: its reads of every partition never queue
+        // in front of a request's.
+        let hooks = webhooks::start(
+            self.store
+                .own_connection()
+                .unwrap_or_else(|_| self.store.for_jobs()),
+            self.devices.clock.clone(),
+            self.webhook_options,
+            self.public_url,
+        );
         let jt808 = match self.jt808 {
             Some((l, _)) => Some(jt808::listen(l, self.devices, &self.device_options)?),
             None => None,
@@ -311,6 +330,7 @@ impl Application {
             handle
         });
         let result = self.server.await;
+        hooks.stop();
         if let Some(l) = jt808 {
             l.stop();
         }

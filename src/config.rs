@@ -10,6 +10,7 @@ use crate::devices::DeviceOptions;
 use crate::geo::pass::GeoOptions;
 use crate::http::pages::Tiles;
 use crate::store::StoreOptions;
+use crate::webhooks::WebhookOptions;
 
 /// Everything `vinpath serve` (and `sweep`) can be told: a flag each, with
 /// an environment variable of the same meaning.
@@ -108,6 +109,16 @@ pub struct ServeArgs {
     /// JT/T 808 connections held at once; more are closed at accept.
     #[arg(long, env = "VINPATH_JT808_MAX_CONNECTIONS", default_value_t = 50_000)]
     pub jt808_max_connections: usize,
+    /// Multiplies the webhook retry schedule (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h).
+    #[arg(long, env = "VINPATH_WEBHOOK_RETRY_SCALE", default_value_t = 1.0)]
+    pub webhook_retry_scale: f64,
+    /// Allow webhook URLs on loopback or private addresses.
+    #[arg(long, env = "VINPATH_WEBHOOK_ALLOW_PRIVATE", default_value_t = false)]
+    pub webhook_allow_private: bool,
+    /// Seconds a delivery (or outbox entry) an instance took stays its own;
+    /// after that another instance takes it over (the first may have died).
+    #[arg(long, env = "VINPATH_WEBHOOK_LEASE_SECS", default_value_t = 30)]
+    pub webhook_lease_secs: u64,
 }
 
 /// A listener setting: an address, or `off`.
@@ -153,6 +164,12 @@ impl From<ServeArgs> for Settings {
                 jt808_listen: listener(a.jt808_listen),
                 heartbeat: std::time::Duration::from_secs(a.jt808_heartbeat_secs.max(1)),
                 max_connections: a.jt808_max_connections,
+            },
+            webhooks: WebhookOptions {
+                retry_scale: a.webhook_retry_scale,
+                allow_private: a.webhook_allow_private,
+                lease: std::time::Duration::from_secs(a.webhook_lease_secs.max(1)),
+                ..WebhookOptions::default()
             },
             ..Settings::default()
         }

@@ -20,3 +20,4 @@ pub mod jobs;
 pub mod live;
 pub mod media;
 pub mod store;
+pub mod webhooks;

@@ -20,6 +20,7 @@ mod playback;
 mod receive;
 mod sites;
 mod track;
+mod webhooks;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::DefaultHeaders;
@@ -54,6 +55,8 @@ pub struct AppState {
     /// The pages' map tiles.
     pub tiles: pages::Tiles,
     pub live: LiveOptions,
+    /// Webhook URLs on loopback or private addresses are allowed.
+    pub webhook_allow_private: bool,
 }
 
 impl AppState {
@@ -101,6 +104,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(
                 "/devices/{protocol}/{device_id}",
                 web::delete().to(devices::delete),
+            )
+            .route("/webhooks", web::post().to(webhooks::create))
+            .route("/webhooks", web::get().to(webhooks::list))
+            .route("/webhooks/{id}", web::delete().to(webhooks::delete))
+            .route(
+                "/webhooks/{id}/deliveries",
+                web::get().to(webhooks::deliveries),
+            )
+            .route(
+                "/webhooks/{id}/deliveries/{delivery_id}/retry",
+                web::post().to(webhooks::retry),
             )
             .route("/orders", web::post().to(orders::create))
             .route("/orders/{id}", web::get().to(orders::get))

@@ -23,8 +23,19 @@ pub fn track_event(
     record: &Map<String, Value>,
     clip_base: &str,
 ) -> Option<String> {
+    let event = track_event_object(change?, gap, record, clip_base)?;
+    Some(json!({"type": "event", "cursor": cursor, "event": event}).to_string())
+}
+
+/// The `event` object of a `/ws/track` frame (webhooks send it too).
+pub fn track_event_object(
+    change: Change,
+    gap: bool,
+    record: &Map<String, Value>,
+    clip_base: &str,
+) -> Option<Value> {
     let at = record.get("occurred_at").cloned().unwrap_or(Value::Null);
-    let event = match change? {
+    let event = match change {
         Change::Milestone => json!({
             "kind": "milestone",
             "milestone": record.get("milestone"),
@@ -56,7 +67,7 @@ pub fn track_event(
             })
         }
     };
-    Some(json!({"type": "event", "cursor": cursor, "event": event}).to_string())
+    Some(event)
 }
 
 /// A fleet clip event, sent one by one.
@@ -109,6 +120,11 @@ pub fn fleet_milestone(c: &OrderChange) -> String {
 
 /// A fleet alert event, when raised and when cleared.
 pub fn fleet_alert(a: &AlertChange) -> String {
+    json!({"type": "event", "event": fleet_alert_object(a)}).to_string()
+}
+
+/// The `event` object of a fleet alert frame (webhooks send it too).
+pub fn fleet_alert_object(a: &AlertChange) -> Value {
     let mut event = a.alert.clone();
     if let Some(m) = event.as_object_mut() {
         m.insert("kind".into(), json!("alert"));
@@ -118,7 +134,7 @@ pub fn fleet_alert(a: &AlertChange) -> String {
         );
         m.insert("state".into(), json!(a.state.as_str()));
     }
-    json!({"type": "event", "event": event}).to_string()
+    event
 }
 
 pub fn positions(vehicles: Vec<Value>) -> String {

@@ -6,7 +6,7 @@ pub mod fleet;
 mod heartbeat;
 pub mod hub;
 pub mod limits;
-mod messages;
+pub mod messages;
 pub mod track;
 
 use std::time::Duration;

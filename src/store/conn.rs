@@ -403,6 +403,13 @@ fn routing_key(cmd: &Cmd) -> Option<&[u8]> {
         }
         b"PING" | b"TIME" | b"INFO" | b"CONFIG" | b"WAIT" | b"FUNCTION" | b"CLUSTER"
         | b"SCRIPT" | b"DBSIZE" | b"PUBLISH" | b"SHUTDOWN" | b"ROLE" => None,
+        // `XGROUP CREATE key ...`: the key after the subcommand.
+        b"XGROUP" => args.nth(1),
+        // `XREADGROUP GROUP g c COUNT n STREAMS key >`: one stream a call.
+        b"XREADGROUP" => {
+            args.find(|a| a.eq_ignore_ascii_case(b"STREAMS"))?;
+            args.next()
+        }
         _ => args.next(),
     }
 }

@@ -258,3 +258,35 @@ pub const DEVICES: &str = "vp:{dev}:devices";
 /// JT/T 808 authentication codes vinpath gave at registration:
 /// `jt808:device_id` to the code (in the slot of [`DEVICES`]).
 pub const DEVICE_CODES: &str = "vp:{dev}:codes";
+
+/// Webhook endpoints: webhook id to its JSON (secret included).
+pub const WEBHOOKS: &str = "vp:{wh}:hooks";
+
+/// The partition's outbox: the changes webhooks report, written by the
+/// functions beside the live message (the Lua derives it from the
+/// channel's name: keep the two in step).
+pub fn outbox(partition: u16) -> String {
+    format!("vp:{{p{partition}}}:outbox")
+}
+
+/// The partition's webhook deliveries: delivery id to its JSON.
+pub fn deliveries(partition: u16) -> String {
+    format!("vp:{{p{partition}}}:deliveries")
+}
+
+/// The partition's deliveries due (the head of each order's line per
+/// endpoint), by when (ms); a taken one is leased by moving it later.
+pub fn due(partition: u16) -> String {
+    format!("vp:{{p{partition}}}:due")
+}
+
+/// One order's deliveries to one endpoint, in order: only the first is
+/// ever due, so an endpoint hears an order's changes in order.
+pub fn line(partition: u16, webhook: &str, order: &str) -> String {
+    format!("vp:{{p{partition}}}:line:{webhook}:{order}")
+}
+
+/// One endpoint's deliveries in the partition, by when made (ms).
+pub fn webhook_deliveries(partition: u16, webhook: &str) -> String {
+    format!("vp:{{p{partition}}}:wh:{webhook}")
+}

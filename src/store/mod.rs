@@ -26,6 +26,7 @@ pub mod spill;
 mod state;
 pub mod subscribe;
 pub mod uploads;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -19,3 +19,4 @@ mod resilience;
 mod steady;
 mod support;
 mod tls;
+mod webhooks;

@@ -8,6 +8,7 @@
 mod fix;
 mod misc;
 mod scan;
+mod webhooks;
 
 use chrono::{DateTime, Utc};
 use redis::{Pipeline, Value};
@@ -18,6 +19,7 @@ pub use misc::{
     Rotate, Seat, Settle, Spill, Unbind, Unclaim,
 };
 pub use scan::{Cancel, PendingWork, Scan, ScanAnswer, SitePlacement};
+pub use webhooks::{Attempt, Enqueue, Redeliver, Take};
 
 use super::{StoreError, keys};
 use crate::domain::EventStatus;
@@ -30,6 +32,8 @@ pub const LIBRARY: &str = concat!(
     include_str!("../lua/scan.lua"),
     "\n",
     include_str!("../lua/fix.lua"),
+    "\n",
+    include_str!("../lua/webhooks.lua"),
     "\n",
     include_str!("../lua/small.lua"),
 );

@@ -78,6 +78,10 @@ fn every_function_binds_the_names_its_rust_type_lists() {
     agree::<Forget>("forget");
     agree::<Spill>("spill");
     agree::<Seat>("seat");
+    agree::<Enqueue>("enqueue");
+    agree::<Take>("take");
+    agree::<Attempt>("attempt");
+    agree::<Redeliver>("redeliver");
 }
 
 #[test]

@@ -94,13 +94,27 @@ end
 -- node). Store::load_functions makes the swap; keep this line as it is.
 local PUBLISH = 'PUBLISH'
 
+-- The partition's outbox: the changes webhooks report (milestones, ETAs,
+-- clips, alerts), written in the same atomic call as the change itself,
+-- so none goes unreported. Beside the live channel, in its slot
+-- (src/store/webhooks.rs reads it; keys::outbox names it).
+local function outbox(channel)
+  return (string.gsub(channel, ':live$', ':outbox'))
+end
+
+local OUTBOX_CHANGES = {m = true, e = true, c = true}
+
 -- The live messages, v3: one definition each (src/store/live_wire.rs reads
 -- them; a test round-trips every one). `event` is a JSON document already.
 local function publish_order(channel, o, cursor, change, gap, event)
-  redis.call(PUBLISH, channel, '{"v":3,"kind":"order","order_id":' .. cjson.encode(o.order_id) ..
+  local message = '{"v":3,"kind":"order","order_id":' .. cjson.encode(o.order_id) ..
     ',"carrier_id":' .. cjson.encode(o.carrier_id) .. ',"truck_id":' .. cjson.encode(o.truck) ..
     ',"milestone":' .. cjson.encode(o.milestone) .. ',"cursor":' .. cjson.encode(cursor) ..
-    ',"change":"' .. change .. '","gap":' .. tostring(gap) .. ',"event":' .. event .. '}')
+    ',"change":"' .. change .. '","gap":' .. tostring(gap) .. ',"event":' .. event .. '}'
+  redis.call(PUBLISH, channel, message)
+  if OUTBOX_CHANGES[change] then
+    redis.call('XADD', outbox(channel), '*', 'm', message)
+  end
 end
 
 local function publish_truck(channel, carrier, truck, position)
@@ -114,7 +128,9 @@ local function publish_link(channel, order_id)
 end
 
 local function publish_alert(channel, state, alert)
-  redis.call(PUBLISH, channel, '{"v":3,"kind":"alert","state":"' .. state .. '","alert":' .. alert .. '}')
+  local message = '{"v":3,"kind":"alert","state":"' .. state .. '","alert":' .. alert .. '}'
+  redis.call(PUBLISH, channel, message)
+  redis.call('XADD', outbox(channel), '*', 'm', message)
 end
 
 -- One history entry and its live message.

@@ -199,6 +199,10 @@ local function seat(keys, argv)
 end
 
 redis.register_function('vinpath4_claim', claim)
+redis.register_function('vinpath4_enqueue', enqueue)
+redis.register_function('vinpath4_take', take)
+redis.register_function('vinpath4_attempt', attempt)
+redis.register_function('vinpath4_redeliver', redeliver)
 redis.register_function('vinpath4_seat', seat)
 redis.register_function('vinpath4_spill', spill)
 redis.register_function('vinpath4_forget', forget)

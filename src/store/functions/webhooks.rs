@@ -1,0 +1,150 @@
+//! The webhook delivery functions (`lua/webhooks.lua`).
+
+use crate::store::keys;
+
+use super::Function;
+
+/// Turns one outbox entry into its deliveries and lets the entry go.
+#[derive(Debug, Clone)]
+pub struct Enqueue<'a> {
+    pub partition: u16,
+    pub group: &'a str,
+    pub entry_id: &'a str,
+    pub now_ms: i64,
+    /// A JSON array of `{id, line, list, at, json}`.
+    pub items: &'a str,
+}
+
+impl Function for Enqueue<'_> {
+    const NAME: &'static str = "enqueue";
+    #[rustfmt::skip]
+    const KEYS: &'static [&'static str] = &[
+        "outbox", "deliveries", "due",
+    ];
+    #[rustfmt::skip]
+    const ARGV: &'static [&'static str] = &[
+        "group", "entry_id", "now_ms", "items",
+    ];
+
+    fn keys(&self) -> Vec<String> {
+        vec![
+            keys::outbox(self.partition),
+            keys::deliveries(self.partition),
+            keys::due(self.partition),
+        ]
+    }
+
+    fn argv(&self) -> Vec<String> {
+        vec![
+            self.group.to_owned(),
+            self.entry_id.to_owned(),
+            self.now_ms.to_string(),
+            self.items.to_owned(),
+        ]
+    }
+}
+
+/// Takes the partition's deliveries due, leasing each.
+#[derive(Debug, Clone)]
+pub struct Take {
+    pub partition: u16,
+    pub now_ms: i64,
+    pub lease_ms: i64,
+    pub limit: usize,
+}
+
+impl Function for Take {
+    const NAME: &'static str = "take";
+    #[rustfmt::skip]
+    const KEYS: &'static [&'static str] = &[
+        "due", "deliveries",
+    ];
+    #[rustfmt::skip]
+    const ARGV: &'static [&'static str] = &[
+        "now_ms", "lease_ms", "limit",
+    ];
+
+    fn keys(&self) -> Vec<String> {
+        vec![keys::due(self.partition), keys::deliveries(self.partition)]
+    }
+
+    fn argv(&self) -> Vec<String> {
+        vec![
+            self.now_ms.to_string(),
+            self.lease_ms.to_string(),
+            self.limit.to_string(),
+        ]
+    }
+}
+
+/// Records an attempt; `next_ms` when it is to be tried again.
+#[derive(Debug, Clone)]
+pub struct Attempt<'a> {
+    pub partition: u16,
+    pub id: &'a str,
+    pub json: &'a str,
+    pub next_ms: Option<i64>,
+    pub line: &'a str,
+    pub now_ms: i64,
+}
+
+impl Function for Attempt<'_> {
+    const NAME: &'static str = "attempt";
+    #[rustfmt::skip]
+    const KEYS: &'static [&'static str] = &[
+        "deliveries", "due",
+    ];
+    #[rustfmt::skip]
+    const ARGV: &'static [&'static str] = &[
+        "id", "json", "next_ms", "line", "now_ms",
+    ];
+
+    fn keys(&self) -> Vec<String> {
+        vec![keys::deliveries(self.partition), keys::due(self.partition)]
+    }
+
+    fn argv(&self) -> Vec<String> {
+        vec![
+            self.id.to_owned(),
+            self.json.to_owned(),
+            self.next_ms.map(|n| n.to_string()).unwrap_or_default(),
+            self.line.to_owned(),
+            self.now_ms.to_string(),
+        ]
+    }
+}
+
+/// Puts a failed delivery back at the end of its line.
+#[derive(Debug, Clone)]
+pub struct Redeliver<'a> {
+    pub partition: u16,
+    pub id: &'a str,
+    pub json: &'a str,
+    pub line: &'a str,
+    pub now_ms: i64,
+}
+
+impl Function for Redeliver<'_> {
+    const NAME: &'static str = "redeliver";
+    #[rustfmt::skip]
+    const KEYS: &'static [&'static str] = &[
+        "deliveries", "due",
+    ];
+    #[rustfmt::skip]
+    const ARGV: &'static [&'static str] = &[
+        "id", "json", "line", "now_ms",
+    ];
+
+    fn keys(&self) -> Vec<String> {
+        vec![keys::deliveries(self.partition), keys::due(self.partition)]
+    }
+
+    fn argv(&self) -> Vec<String> {
+        vec![
+            self.id.to_owned(),
+            self.json.to_owned(),
+            self.line.to_owned(),
+            self.now_ms.to_string(),
+        ]
+    }
+}

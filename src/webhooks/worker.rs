@@ -1,0 +1,322 @@
+//! The worker every instance runs: it turns outbox entries into
+//! deliveries and sends the deliveries due. It runs on the server's main
+//! thread (its HTTP client is not `Send`); sends run side by side, bounded
+//! in all and per endpoint, so a slow endpoint delays only itself.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use tokio::sync::watch;
+
+use super::{WebhookOptions, event, retry_after, sign, target};
+use crate::clock::Clock;
+use crate::domain::utc;
+use crate::store::functions::Enqueue;
+use crate::store::webhooks::{Delivery, Webhook};
+use crate::store::{Result, Store};
+
+/// The outboxes' consumer group: every instance reads in it.
+const GROUP: &str = "webhooks";
+/// Sends at once, in all and to one endpoint.
+const MOST_IN_FLIGHT: usize = 64;
+const MOST_PER_ENDPOINT: usize = 16;
+/// How often the outboxes are emptied when no endpoint wants anything.
+const IDLE_DRAIN: Duration = Duration::from_secs(2);
+/// How long an endpoint has to answer.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The running worker; `stop` ends it.
+pub struct Worker {
+    stop: watch::Sender<bool>,
+}
+
+impl Worker {
+    pub fn stop(&self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+/// Starts the worker on the current thread's runtime.
+pub fn start(store: Store, clock: Clock, options: WebhookOptions, public_url: String) -> Worker {
+    let (stop, stopped) = watch::channel(false);
+    let ctx = Rc::new(Ctx {
+        store,
+        clock,
+        options,
+        public_url,
+        consumer: format!("vinpath-{}", ulid::Ulid::generate()),
+        client: awc::Client::builder()
+            .disable_redirects()
+            .timeout(TIMEOUT)
+            .finish(),
+        in_flight: RefCell::default(),
+    });
+    actix_web::rt::spawn(run(ctx, stopped));
+    Worker { stop }
+}
+
+struct Ctx {
+    store: Store,
+    clock: Clock,
+    options: WebhookOptions,
+    public_url: String,
+    /// This instance in the consumer group.
+    consumer: String,
+    client: awc::Client,
+    /// Sends under way, by endpoint.
+    in_flight: RefCell<HashMap<String, usize>>,
+}
+
+async fn run(ctx: Rc<Ctx>, mut stopped: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(ctx.options.poll);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut groups = false;
+    // Claim what a dead instance held at once at start, then every lease.
+    let mut claimed_at: Option<Instant> = None;
+    let mut drained_at: Option<Instant> = None;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stopped.changed() => return,
+        }
+        // With no endpoint, the outboxes are only let go of, now and then.
+        let idle = matches!(ctx.store.webhooks().await, Ok(h) if h.is_empty());
+        if idle && drained_at.is_some_and(|t| t.elapsed() < IDLE_DRAIN) {
+            continue;
+        }
+        drained_at = Some(Instant::now());
+        if !groups {
+            match ctx.store.ensure_outbox_groups(GROUP).await {
+                Ok(()) => groups = true,
+                Err(e) => {
+                    tracing::debug!(error = %e, "webhooks: outbox groups not made yet");
+                    continue;
+                }
+            }
+        }
+        let claim = claimed_at.is_none_or(|t| t.elapsed() >= ctx.options.lease);
+        if claim {
+            claimed_at = Some(Instant::now());
+        }
+        if let Err(e) = fan_out(&ctx, claim).await {
+            tracing::warn!(error = %e, "webhooks: could not read the outboxes; will retry");
+        }
+        if let Err(e) = send_due(&ctx).await {
+            tracing::warn!(error = %e, "webhooks: could not take deliveries; will retry");
+        }
+    }
+}
+
+/// A delivery's id: the same for the same change and endpoint, however
+/// often its outbox entry is read.
+fn delivery_id(webhook: &str, entry: &str) -> String {
+    let h = Sha256::digest(format!("{webhook}|{entry}").as_bytes());
+    let hex: String = h.iter().take(12).map(|b| format!("{b:02x}")).collect();
+    format!("msg_{hex}")
+}
+
+/// An outbox entry id (`ms-seq`) as one number that keeps their order,
+/// for listing an endpoint's deliveries newest first.
+fn order_of(entry: &str) -> i64 {
+    let (ms, seq) = entry.split_once('-').unwrap_or((entry, "0"));
+    let (ms, seq): (i64, i64) = (ms.parse().unwrap_or(0), seq.parse().unwrap_or(0));
+    ms.saturating_mul(1000).saturating_add(seq.min(999))
+}
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+async fn fan_out(ctx: &Ctx, claim: bool) -> Result<()> {
+    let lease_ms = u64::try_from(ctx.options.lease.as_millis()).unwrap_or(u64::MAX);
+    let entries = ctx
+        .store
+        .read_outbox(GROUP, &ctx.consumer, 100, claim.then_some(lease_ms))
+        .await?;
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let hooks = ctx.store.webhooks().await?;
+    let now = ctx.clock.now();
+    let items: Vec<String> = entries
+        .iter()
+        .map(|e| {
+            let Some(r) = event::reported(&e.message, &ctx.public_url) else {
+                return "[]".to_owned();
+            };
+            let made: Vec<_> = hooks
+                .iter()
+                .filter(|h| !h.disabled && h.events.iter().any(|t| t == r.kind))
+                .map(|h| {
+                    let d = Delivery {
+                        delivery_id: delivery_id(&h.webhook_id, &e.id),
+                        webhook_id: h.webhook_id.clone(),
+                        order_id: r.order_id.clone(),
+                        kind: r.kind.to_owned(),
+                        status: "pending".into(),
+                        attempts: 0,
+                        last_status: None,
+                        next_attempt_at: Some(utc(now)),
+                        created_at: utc(now),
+                        body: json!({"type": r.kind, "timestamp": utc(now), "data": r.data})
+                            .to_string(),
+                        partition: e.partition,
+                        line: Delivery::line_of(e.partition, &h.webhook_id, &r.order_id),
+                    };
+                    d.enqueue_item(order_of(&e.id))
+                })
+                .collect();
+            serde_json::to_string(&made).unwrap_or_else(|_| "[]".into())
+        })
+        .collect();
+    let calls: Vec<Enqueue<'_>> = entries
+        .iter()
+        .zip(&items)
+        .map(|(e, items)| Enqueue {
+            partition: e.partition,
+            group: GROUP,
+            entry_id: &e.id,
+            now_ms: ms(now),
+            items,
+        })
+        .collect();
+    ctx.store.enqueue(&calls).await
+}
+
+async fn send_due(ctx: &Rc<Ctx>) -> Result<()> {
+    let busy: usize = ctx.in_flight.borrow().values().sum();
+    if busy >= MOST_IN_FLIGHT {
+        return Ok(());
+    }
+    let now = ctx.clock.now();
+    // Held at least as long as an attempt may take, so a slow endpoint's
+    // delivery is not taken again while it is still being sent.
+    let lease = ctx.options.lease.max(TIMEOUT + Duration::from_secs(5));
+    let lease = chrono::Duration::from_std(lease).unwrap_or_default();
+    let due = ctx.store.take_due(ms(now), ms(now + lease), 4).await?;
+    if due.is_empty() {
+        return Ok(());
+    }
+    let hooks: HashMap<String, Webhook> = ctx
+        .store
+        .webhooks()
+        .await?
+        .into_iter()
+        .map(|h| (h.webhook_id.clone(), h))
+        .collect();
+    for d in due {
+        let hook = hooks.get(&d.webhook_id).cloned();
+        let full = ctx
+            .in_flight
+            .borrow()
+            .get(&d.webhook_id)
+            .is_some_and(|n| *n >= MOST_PER_ENDPOINT);
+        if full {
+            // Its endpoint is busy: give the lease back, try a moment later.
+            let later = ms(now) + 250;
+            ctx.store.record_attempt(&d, Some(later), ms(now)).await?;
+            continue;
+        }
+        *ctx.in_flight
+            .borrow_mut()
+            .entry(d.webhook_id.clone())
+            .or_default() += 1;
+        let ctx = ctx.clone();
+        actix_web::rt::spawn(async move {
+            let id = d.webhook_id.clone();
+            if let Err(e) = send(&ctx, hook, d).await {
+                tracing::warn!(error = %e, "webhooks: could not record an attempt; it comes due again");
+            }
+            if let Some(n) = ctx.in_flight.borrow_mut().get_mut(&id) {
+                *n = n.saturating_sub(1);
+            }
+        });
+    }
+    Ok(())
+}
+
+/// One attempt, and what it leads to.
+async fn send(ctx: &Ctx, hook: Option<Webhook>, mut d: Delivery) -> Result<()> {
+    let Some(hook) = hook.filter(|h| !h.disabled) else {
+        // Deleted or disabled since: nothing more is sent to it.
+        d.status = "failed".into();
+        d.next_attempt_at = None;
+        return ctx
+            .store
+            .record_attempt(&d, None, ms(ctx.clock.now()))
+            .await;
+    };
+    let status = attempt(ctx, &hook, &d).await;
+    let now = ctx.clock.now();
+    d.attempts += 1;
+    d.last_status = status;
+    let next = match status {
+        Some(s) if (200..300).contains(&s) => {
+            d.status = "delivered".into();
+            None
+        }
+        Some(410) => {
+            d.status = "failed".into();
+            tracing::info!(webhook = %hook.webhook_id, "webhooks: the endpoint answered 410; disabled");
+            ctx.store.disable_webhook(&hook.webhook_id).await?;
+            None
+        }
+        _ => match retry_after(d.attempts, ctx.options.retry_scale) {
+            Some(wait) => {
+                d.status = "pending".into();
+                Some(now + chrono::Duration::from_std(wait).unwrap_or_default())
+            }
+            None => {
+                d.status = "failed".into();
+                None
+            }
+        },
+    };
+    d.next_attempt_at = next.map(utc);
+    ctx.store.record_attempt(&d, next.map(ms), ms(now)).await
+}
+
+/// Sends one attempt; the status the endpoint answered, `None` for no
+/// answer (refused address, no connection, no answer in 10 s).
+async fn attempt(ctx: &Ctx, hook: &Webhook, d: &Delivery) -> Option<u16> {
+    let addr = match target::resolve(&hook.url, ctx.options.allow_private).await {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::info!(webhook = %hook.webhook_id, error = %e, "webhooks: not sent");
+            return None;
+        }
+    };
+    let timestamp = ctx.clock.now().timestamp();
+    let signature = sign::signature(&hook.secret, &d.delivery_id, timestamp, &d.body);
+    let sent = ctx
+        .client
+        .post(&hook.url)
+        .address(addr)
+        .insert_header(("webhook-id", d.delivery_id.as_str()))
+        .insert_header(("webhook-timestamp", timestamp.to_string()))
+        .insert_header(("webhook-signature", signature))
+        .insert_header(("content-type", "application/json"))
+        .send_body(d.body.clone())
+        .await;
+    // The body is never read: an endpoint cannot make vinpath hold it.
+    sent.ok().map(|r| r.status().as_u16())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_delivery_id_is_stable_per_change_and_endpoint() {
+        let a = delivery_id("wh_1", "1-0");
+        assert_eq!(a, delivery_id("wh_1", "1-0"));
+        assert_ne!(a, delivery_id("wh_2", "1-0"));
+        assert_ne!(a, delivery_id("wh_1", "1-1"));
+        assert!(a.starts_with("msg_") && a.len() == 28);
+    }
+}

@@ -1,0 +1,492 @@
+//! Webhooks as the sales system receives them: real HTTP to a receiver
+//! that checks every delivery with the reference `standardwebhooks`
+//! library from PyPI (tests/webhooks/receiver.py).
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use vinpath::webhooks::WebhookOptions;
+
+use crate::support::*;
+
+/// The Python receiver, stopped when dropped.
+pub struct Receiver {
+    child: Child,
+    pub base: String,
+}
+
+impl Receiver {
+    pub fn start() -> Self {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let python = format!("{root}/target/py/bin/python3");
+        assert!(
+            std::path::Path::new(&python).exists(),
+            "{python} is missing: scripts/test installs it (the reference Standard Webhooks library)"
+        );
+        let mut child = Command::new(python)
+            .arg(format!("{root}/tests/webhooks/receiver.py"))
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the receiver starts");
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        let port: u16 = line.trim().parse().expect("the receiver's port");
+        Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        let mut res = awc::Client::default()
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        let body = res.body().limit(1 << 24).await.unwrap();
+        serde_json::from_slice(&body).unwrap()
+    }
+
+    async fn post(&self, path: &str, body: String) {
+        let res = awc::Client::default()
+            .post(format!("{}{path}", self.base))
+            .send_body(body)
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 204);
+    }
+
+    /// The deliveries accepted at `path`, in the order they arrived.
+    pub async fn log(&self, path: &str) -> Vec<Value> {
+        let all = self.get("/_log").await;
+        all.as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["path"] == path)
+            .cloned()
+            .collect()
+    }
+
+    /// Waits up to `within` for `n` deliveries at `path`.
+    pub async fn wait_for(&self, path: &str, n: usize, within: Duration) -> Vec<Value> {
+        let deadline = Instant::now() + within;
+        loop {
+            let log = self.log(path).await;
+            if log.len() >= n || Instant::now() > deadline {
+                return log;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Attempts each delivery at `path` got.
+    pub async fn attempts(&self, path: &str) -> usize {
+        let all = self.get("/_attempts").await;
+        all.as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["path"] == path)
+            .map(|a| a["n"].as_u64().unwrap() as usize)
+            .sum()
+    }
+
+    pub async fn set_mode(&self, path: &str, mode: &str) {
+        self.post(&format!("/_mode{path}"), mode.into()).await;
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn hook_settings(redis: &TestRedis) -> vinpath::app::Settings {
+    scaled_settings(redis, 0.001)
+}
+
+/// With the retry schedule times `scale` (its nine waits add up to 2 days
+/// and 16 hours; at 0.00002 they add up to under 5 s).
+pub fn scaled_settings(redis: &TestRedis, scale: f64) -> vinpath::app::Settings {
+    vinpath::app::Settings {
+        webhooks: WebhookOptions {
+            retry_scale: scale,
+            allow_private: true,
+            lease: Duration::from_secs(2),
+            poll: Duration::from_millis(50),
+        },
+        ..settings(redis)
+    }
+}
+
+/// Registers an endpoint at the receiver's `path`; returns its id.
+pub async fn subscribe(app: &TestApp, rx: &Receiver, path: &str, events: &[&str]) -> String {
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/webhooks",
+            Some(&app.admin),
+            Some(json!({"url": format!("{}{path}", rx.base), "events": events, "description": "sales"})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let secret = r.body["secret"].as_str().unwrap();
+    assert!(secret.starts_with("whsec_"));
+    rx.post(&format!("/_secret{path}"), secret.to_owned()).await;
+    r.body["webhook_id"].as_str().unwrap().to_owned()
+}
+
+#[actix_web::test]
+async fn a_failing_receiver_gets_each_change_once_signed_and_in_order() {
+    let redis = TestRedis::start();
+    let rx = Receiver::start();
+    let app = TestApp::with(hook_settings(&redis)).await;
+    let key = app.carrier("sf-auto").await;
+    app.order("WH-1", "sf-auto").await;
+    let id = subscribe(&app, &rx, "/fail3/a", &["order.milestone"]).await;
+    load(&app, &key, "WH-1", "YUE-A-1", -30).await;
+    let got = rx.wait_for("/fail3/a", 2, Duration::from_secs(20)).await;
+    assert_eq!(got.len(), 2, "{got:?}");
+    for d in &got {
+        assert_eq!(d["verified"], true, "{d}");
+        assert_eq!(d["attempt"], 4, "failed three times, then accepted: {d}");
+        assert_eq!(d["body"]["type"], "order.milestone");
+        assert_eq!(d["body"]["data"]["order_id"], "WH-1");
+    }
+    let milestones: Vec<&str> = got
+        .iter()
+        .map(|d| d["body"]["data"]["milestone"].as_str().unwrap())
+        .collect();
+    assert_eq!(milestones, ["released", "loaded"], "in order per order");
+    assert_ne!(got[0]["id"], got[1]["id"]);
+    // Each was sent under one id on every attempt: four attempts each.
+    assert_eq!(rx.attempts("/fail3/a").await, 8);
+    let list = app
+        .call(
+            "GET",
+            &format!("/api/v1/webhooks/{id}/deliveries"),
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    let list = list.body.as_array().unwrap().clone();
+    assert_eq!(list.len(), 2, "{list:?}");
+    assert!(
+        list.iter()
+            .all(|d| d["status"] == "delivered" && d["attempts"] == 4 && d["last_status"] == 200),
+        "{list:?}"
+    );
+    assert_eq!(list[0]["delivery_id"], got[1]["id"], "newest first");
+    // Nothing is sent twice.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(rx.log("/fail3/a").await.len(), 2);
+}
+
+#[actix_web::test]
+async fn gone_disables_the_endpoint_and_a_failed_delivery_can_be_sent_again() {
+    let redis = TestRedis::start();
+    let rx = Receiver::start();
+    let app = TestApp::with(scaled_settings(&redis, 0.00002)).await;
+    let key = app.carrier("sf-auto").await;
+    app.order("WH-2", "sf-auto").await;
+    let gone = subscribe(&app, &rx, "/gone/b", &["order.milestone"]).await;
+    app.post_expect(
+        &key,
+        json!([scan("wh2-p", "WH-2", "produced", -20)]),
+        "accepted",
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let hooks = app
+            .call("GET", "/api/v1/webhooks", Some(&app.admin), None)
+            .await;
+        let h = hooks
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["webhook_id"] == gone)
+            .cloned()
+            .unwrap();
+        assert!(h.get("secret").is_none(), "the secret is shown once");
+        if h["disabled"] == true {
+            break;
+        }
+        assert!(Instant::now() < deadline, "410 disables the endpoint");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    app.post_expect(
+        &key,
+        json!([scan("wh2-r", "WH-2", "released", -19)]),
+        "accepted",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        rx.attempts("/gone/b").await,
+        1,
+        "nothing more is sent to it"
+    );
+    let list = app
+        .call(
+            "GET",
+            &format!("/api/v1/webhooks/{gone}/deliveries"),
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    let first = list
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["last_status"] == 410)
+        .cloned()
+        .unwrap();
+    assert_eq!(first["status"], "failed");
+
+    // An endpoint that failed for good, fixed, gets it again by hand.
+    let switch = subscribe(&app, &rx, "/switch/c", &["order.milestone"]).await;
+    app.post_expect(
+        &key,
+        json!([scan("wh2-l", "WH-2", "loaded", -18)]),
+        "accepted",
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let failed = loop {
+        let list = app
+            .call(
+                "GET",
+                &format!("/api/v1/webhooks/{switch}/deliveries"),
+                Some(&app.admin),
+                None,
+            )
+            .await;
+        if let Some(d) = list
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["status"] == "failed")
+        {
+            break d.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "every retry of the schedule fails: {}",
+            list.body
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(failed["attempts"], 10, "the first try and nine retries");
+    rx.set_mode("/switch/c", "ok").await;
+    let retry = app
+        .call(
+            "POST",
+            &format!(
+                "/api/v1/webhooks/{switch}/deliveries/{}/retry",
+                failed["delivery_id"].as_str().unwrap()
+            ),
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    assert_eq!(retry.status, 202, "{}", retry.body);
+    let got = rx.wait_for("/switch/c", 1, Duration::from_secs(10)).await;
+    assert_eq!(got[0]["id"], failed["delivery_id"], "the same webhook-id");
+    assert_eq!(got[0]["verified"], true);
+}
+
+#[actix_web::test]
+async fn bad_endpoints_are_refused_naming_the_field() {
+    let redis = TestRedis::start();
+    let app = TestApp::spawn(&redis).await;
+    let key = app.carrier("sf-auto").await;
+    for (body, field) in [
+        (
+            json!({"url": "ftp://example.com/x", "events": ["alert"]}),
+            "url",
+        ),
+        (
+            json!({"url": "http://127.0.0.1:9/hook", "events": ["alert"]}),
+            "url",
+        ),
+        (
+            json!({"url": "http://10.0.0.7/hook", "events": ["alert"]}),
+            "url",
+        ),
+        (
+            json!({"url": "http://no-such-host.invalid/hook", "events": ["alert"]}),
+            "url",
+        ),
+        (
+            json!({"url": "https://example.com/hook", "events": ["order.teleported"]}),
+            "events",
+        ),
+        (
+            json!({"url": "https://example.com/hook", "events": []}),
+            "events",
+        ),
+    ] {
+        let r = app
+            .call("POST", "/api/v1/webhooks", Some(&app.admin), Some(body))
+            .await;
+        assert_eq!(r.status, 422, "{}", r.body);
+        assert_eq!(r.body["errors"][0]["field"], field, "{}", r.body);
+    }
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/webhooks",
+            Some(&key),
+            Some(json!({"url": "https://example.com/x", "events": ["alert"]})),
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    let hooks = app
+        .call("GET", "/api/v1/webhooks", Some(&app.admin), None)
+        .await;
+    assert_eq!(hooks.body, json!([]), "nothing was stored");
+    let r = app
+        .call("DELETE", "/api/v1/webhooks/wh_nope", Some(&app.admin), None)
+        .await;
+    assert_eq!(r.status, 404);
+}
+
+#[actix_web::test]
+async fn a_slow_receiver_delays_neither_ingest_nor_other_endpoints() {
+    let redis = TestRedis::start();
+    let rx = Receiver::start();
+    let app = TestApp::with(hook_settings(&redis)).await;
+    let key = app.carrier("sf-auto").await;
+    app.order("WH-3", "sf-auto").await;
+    subscribe(&app, &rx, "/slow/d", &["order.milestone"]).await;
+    subscribe(&app, &rx, "/ok/e", &["order.milestone", "alert"]).await;
+    app.post_expect(
+        &key,
+        json!([scan("wh3-p", "WH-3", "produced", -20)]),
+        "accepted",
+    )
+    .await;
+    let fast = rx.wait_for("/ok/e", 1, Duration::from_secs(4)).await;
+    assert_eq!(
+        fast.len(),
+        1,
+        "the other endpoint heard it while the slow one still sleeps"
+    );
+    assert!(
+        rx.log("/slow/d").await.is_empty(),
+        "the slow one has not answered yet"
+    );
+    // Ingest goes on meanwhile.
+    app.post_expect(
+        &key,
+        json!([scan("wh3-r", "WH-3", "released", -19)]),
+        "accepted",
+    )
+    .await;
+    let fast = rx.wait_for("/ok/e", 2, Duration::from_secs(4)).await;
+    assert_eq!(fast.len(), 2);
+    assert!(rx.log("/slow/d").await.len() <= 1);
+    let slow = rx.wait_for("/slow/d", 2, Duration::from_secs(20)).await;
+    let order: Vec<&str> = slow
+        .iter()
+        .map(|d| d["body"]["data"]["milestone"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        order,
+        ["produced", "released"],
+        "the slow one hears them in order"
+    );
+}
+
+#[actix_web::test]
+async fn deliveries_pending_when_an_instance_is_killed_are_sent_by_another() {
+    let redis = TestRedis::start();
+    let rx = Receiver::start();
+    let port = free_port();
+    let mut a = Command::new(env!("CARGO_BIN_EXE_vinpath"))
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--redis-url",
+            &redis.url(),
+        ])
+        .env("VINPATH_ADMIN_TOKEN", "test-admin-token")
+        .env("VINPATH_WEBHOOK_RETRY_SCALE", "0.001")
+        .env("VINPATH_WEBHOOK_ALLOW_PRIVATE", "true")
+        .env("VINPATH_WEBHOOK_LEASE_SECS", "1")
+        .env("VINPATH_JT808_LISTEN", "off")
+        .env("VINPATH_OSMAND_LISTEN", "off")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("vinpath runs");
+    let api = vinpath::client::Api::new(&format!("http://127.0.0.1:{port}"), "test-admin-token", 4);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while api.get_status("/readyz").await.unwrap_or(0) != 200 {
+        assert!(Instant::now() < deadline, "the first instance starts");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let key = api.carrier("sf-auto").await.unwrap();
+    let (s, _) = api
+        .post("/api/v1/orders", &api.admin, &order_body("WH-9", "sf-auto"))
+        .await
+        .unwrap();
+    assert_eq!(s, 201);
+    let (s, hook) = api
+        .post(
+            "/api/v1/webhooks",
+            &api.admin,
+            &json!({"url": format!("{}/switch/k", rx.base), "events": ["order.milestone"]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(s, 201, "{hook}");
+    rx.post(
+        "/_secret/switch/k",
+        hook["secret"].as_str().unwrap().to_owned(),
+    )
+    .await;
+    api.events(
+        &key,
+        vec![
+            scan("k-p", "WH-9", "produced", -30),
+            scan("k-r", "WH-9", "released", -29),
+            scan("k-l", "WH-9", "loaded", -28),
+        ],
+    )
+    .await
+    .unwrap();
+    // Being tried (and refused) when the instance dies.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while rx.attempts("/switch/k").await < 2 {
+        assert!(Instant::now() < deadline, "the first instance tries");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    a.kill().unwrap(); // SIGKILL: no clean stop
+    a.wait().unwrap();
+    rx.set_mode("/switch/k", "ok").await;
+
+    let _b = TestApp::with(hook_settings(&redis)).await;
+    let got = rx.wait_for("/switch/k", 3, Duration::from_secs(40)).await;
+    let milestones: Vec<&str> = got
+        .iter()
+        .map(|d| d["body"]["data"]["milestone"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        milestones,
+        ["produced", "released", "loaded"],
+        "all, in order: {got:?}"
+    );
+    assert!(got.iter().all(|d| d["verified"] == true), "{got:?}");
+}
