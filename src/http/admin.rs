@@ -98,6 +98,14 @@ pub async fn revoke(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     caller.admin()?;
+    // The admin token is the one credential that can revoke; revoking it
+    // would lock every operator out. It is changed by configuration.
+    if path.as_str() == "admin" {
+        return Err(ApiError::Conflict(
+            "revoke_self",
+            "the admin token cannot be revoked; set VINPATH_ADMIN_TOKEN to change it".into(),
+        ));
+    }
     if state.store.revoke(&path).await? {
         Ok(HttpResponse::NoContent().finish())
     } else {

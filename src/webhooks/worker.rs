@@ -27,6 +27,8 @@ const MOST_IN_FLIGHT: usize = 64;
 const MOST_PER_ENDPOINT: usize = 16;
 /// How often the outboxes are emptied when no endpoint wants anything.
 const IDLE_DRAIN: Duration = Duration::from_secs(2);
+/// The most of an endpoint's answer vinpath reads.
+const ANSWER_BYTES: usize = 4096;
 /// How long an endpoint has to answer.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -303,8 +305,13 @@ async fn attempt(ctx: &Ctx, hook: &Webhook, d: &Delivery) -> Option<u16> {
         .insert_header(("content-type", "application/json"))
         .send_body(d.body.clone())
         .await;
-    // The body is never read: an endpoint cannot make vinpath hold it.
-    sent.ok().map(|r| r.status().as_u16())
+    let mut res = sent.ok()?;
+    let status = res.status().as_u16();
+    // A short answer is read, so the connection can carry the next
+    // delivery; a long one is cut off (the connection is then dropped):
+    // an endpoint cannot make vinpath hold much.
+    let _ = res.body().limit(ANSWER_BYTES).await;
+    Some(status)
 }
 
 #[cfg(test)]

@@ -267,3 +267,18 @@ async fn an_older_credential_gets_an_id_and_can_be_revoked() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[actix_web::test]
+async fn the_admin_cannot_revoke_itself() {
+    let redis = TestRedis::start();
+    let app = TestApp::spawn(&redis).await;
+    let r = app
+        .call("DELETE", "/api/v1/credentials/admin", Some(&app.admin), None)
+        .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(r.body["code"], "revoke_self");
+    let still = app
+        .call("GET", "/api/v1/credentials", Some(&app.admin), None)
+        .await;
+    assert_eq!(still.status, 200, "the admin token still works");
+}

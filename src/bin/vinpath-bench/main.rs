@@ -13,6 +13,7 @@ mod scenarios;
 mod stats;
 mod ticks;
 mod trips;
+mod webhooks;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,7 +46,7 @@ struct Args {
     /// Where to write the figures as JSON.
     #[arg(long)]
     json: Option<PathBuf>,
-    /// Only these figures (1 to 13), comma-separated.
+    /// Only these figures (1 to 14), comma-separated.
     #[arg(long, value_delimiter = ',')]
     only: Vec<u8>,
     /// The vinpath instances on a Redis Cluster (figures 8 and 10),

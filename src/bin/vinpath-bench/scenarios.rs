@@ -10,7 +10,7 @@ use vinpath::client::Api;
 
 use crate::stats::{self, Figure};
 use crate::ticks::Ticks;
-use crate::{devices, fanout, ingest, memory, scale, trips};
+use crate::{devices, fanout, ingest, memory, scale, trips, webhooks};
 
 /// How big each scenario is.
 pub struct Sizes {
@@ -28,6 +28,8 @@ pub struct Sizes {
     pub phones: usize,
     pub report_every: Duration,
     pub device_dur: Duration,
+    /// Figure 14: orders walked through 11 milestones, per phase.
+    pub webhook_orders: usize,
 }
 
 impl Sizes {
@@ -46,6 +48,7 @@ impl Sizes {
             phones: 2_000,
             report_every: Duration::from_secs(30),
             device_dur: Duration::from_secs(60),
+            webhook_orders: 2_000,
         }
     }
 
@@ -64,6 +67,7 @@ impl Sizes {
             phones: 40,
             report_every: Duration::from_secs(2),
             device_dur: Duration::from_secs(4),
+            webhook_orders: 100,
         }
     }
 }
@@ -173,6 +177,14 @@ pub async fn run(target: &Target, sizes: &Sizes, only: &[u8]) -> Result<Vec<Figu
             devices::devices(&fresh(), &key, &ticks, target, sizes)
                 .await
                 .map_err(label(13))?,
+        );
+    }
+    if want(14) {
+        step(14, "webhooks");
+        figures.extend(
+            webhooks::webhooks(&fresh(), &key, &ticks, sizes)
+                .await
+                .map_err(label(14))?,
         );
     }
     if let Some(cluster) = &target.cluster {
