@@ -7,7 +7,9 @@ use std::process::Command;
 fn main() {
     println!("cargo:rerun-if-changed=web/package-lock.json");
     println!("cargo:rerun-if-changed=web/node_modules/.package-lock.json");
-    if Path::new("web/node_modules/leaflet/dist/leaflet.js").exists() {
+    if Path::new("web/node_modules/leaflet/dist/leaflet.js").exists()
+        && Path::new("web/node_modules/swagger-ui-dist/swagger-ui-bundle.js").exists()
+    {
         return;
     }
     let status = Command::new("npm")

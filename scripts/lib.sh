@@ -56,13 +56,15 @@ apt_install() {
 }
 
 # need_test_python: a Python of the tests' own (target/py) with the
-# reference Standard Webhooks library, for the webhook receiver.
+# reference Standard Webhooks library (the webhook receiver), schemathesis
+# and openapi-spec-validator (the API document).
 need_test_python() {
   need_cmd python3 python3
   if [ ! -x target/py/bin/python3 ]; then
     python3 -m venv target/py 2>/dev/null || { apt_install python3-venv; python3 -m venv target/py; }
   fi
-  target/py/bin/python3 -c 'import standardwebhooks' 2>/dev/null && return 0
-  echo "==> installing standardwebhooks (PyPI) for the webhook tests"
-  target/py/bin/pip install --quiet --disable-pip-version-check 'standardwebhooks==1.0.0'
+  target/py/bin/python3 -c 'import standardwebhooks, schemathesis, openapi_spec_validator' 2>/dev/null && return 0
+  echo "==> installing standardwebhooks, schemathesis and openapi-spec-validator (PyPI) for the tests"
+  target/py/bin/pip install --quiet --disable-pip-version-check \
+    'standardwebhooks==1.0.0' 'schemathesis==4.32.5' 'openapi-spec-validator==0.9.0'
 }

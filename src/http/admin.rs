@@ -26,6 +26,19 @@ fn name(field: &str, n: Option<String>) -> Result<String, ApiError> {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/carriers",
+    operation_id = "admin_create_carrier",
+    tag = "credentials",
+    summary = "Make a carrier and its first API key (admin)",
+    request_body = crate::http::openapi::schemas::NewCarrier,
+    responses(
+        (status = 201, description = "Done", body = crate::http::openapi::schemas::CarrierCreated),
+        crate::http::openapi::schemas::WriteErrors,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn create_carrier(
     caller: Caller,
     state: web::Data<AppState>,
@@ -45,6 +58,19 @@ pub async fn create_carrier(
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/dispatchers",
+    operation_id = "admin_create_dispatcher",
+    tag = "credentials",
+    summary = "Make a dispatcher token (admin)",
+    request_body = crate::http::openapi::schemas::NewDispatcher,
+    responses(
+        (status = 201, description = "Done", body = crate::http::openapi::schemas::DispatcherCreated),
+        crate::http::openapi::schemas::WriteErrors,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn create_dispatcher(
     caller: Caller,
     state: web::Data<AppState>,
@@ -62,6 +88,21 @@ pub async fn create_dispatcher(
 }
 
 /// `POST /api/v1/carriers/{carrier_id}/keys`: another key, for rotation.
+#[utoipa::path(
+    post,
+    path = "/api/v1/carriers/{carrier_id}/keys",
+    operation_id = "admin_add_carrier_key",
+    tag = "credentials",
+    summary = "Give a carrier another API key, for rotation (admin)",
+    params(
+        ("carrier_id" = String, Path),
+    ),
+    responses(
+        (status = 201, description = "Done", body = crate::http::openapi::schemas::KeyIssued),
+        crate::http::openapi::schemas::WriteErrors,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn add_carrier_key(
     caller: Caller,
     state: web::Data<AppState>,
@@ -82,6 +123,18 @@ pub async fn add_carrier_key(
 }
 
 /// `GET /api/v1/credentials`: every carrier key and dispatcher token.
+#[utoipa::path(
+    get,
+    path = "/api/v1/credentials",
+    operation_id = "admin_credentials",
+    tag = "credentials",
+    summary = "Every carrier key and dispatcher token, never a secret (admin)",
+    responses(
+        (status = 200, description = "Done", body = Vec<crate::http::openapi::schemas::Credential>),
+        crate::http::openapi::schemas::ReadErrors,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn credentials(
     caller: Caller,
     state: web::Data<AppState>,
@@ -92,6 +145,21 @@ pub async fn credentials(
 
 /// `DELETE /api/v1/credentials/{credential_id}`: 401 on every instance
 /// within a second, and its sockets close.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/credentials/{credential_id}",
+    operation_id = "admin_revoke",
+    tag = "credentials",
+    summary = "Revoke a credential everywhere within a second (admin)",
+    params(
+        ("credential_id" = String, Path),
+    ),
+    responses(
+        (status = 204, description = "Done"),
+        crate::http::openapi::schemas::WriteErrors,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn revoke(
     caller: Caller,
     state: web::Data<AppState>,

@@ -46,6 +46,22 @@ pub async fn record(
 }
 
 /// `GET /api/v1/audit?after=&limit=` (admin).
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    operation_id = "audit_list",
+    tag = "credentials",
+    summary = "Every write by an admin or a dispatcher, oldest first (admin)",
+    params(
+        ("after" = Option<String>, Query, description = "The cursor after which to read (`next` of the previous page)"),
+        ("limit" = Option<u32>, Query, description = "At most this many"),
+    ),
+    responses(
+        (status = 200, description = "Done", body = crate::http::openapi::schemas::AuditPage),
+        crate::http::openapi::schemas::ReadErrors,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn list(
     caller: Caller,
     state: web::Data<AppState>,

@@ -32,6 +32,24 @@ enum Target {
     Truck(TruckId),
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/orders/{id}/clips",
+    operation_id = "clips_upload_for_order",
+    tag = "clips",
+    summary = "Upload a video of one car (MP4 or WebM body; carrier, staff)",
+    request_body(content = crate::http::openapi::schemas::Video, content_type = "application/octet-stream", description = "The clip, streamed: MP4 or WebM, judged by its bytes"),
+    params(
+        ("id" = String, Path),
+        ("kind" = Option<String>, Query, description = "transport, storage, inspection or handover"),
+        ("captured_at" = Option<String>, Query, description = "When it was filmed (RFC 3339)"),
+    ),
+    responses(
+        (status = 201, description = "Done", body = crate::http::openapi::schemas::ClipStored),
+        crate::http::openapi::schemas::WriteErrors,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn upload_for_order(
     caller: Caller,
     state: web::Data<AppState>,
@@ -51,6 +69,24 @@ pub async fn upload_for_order(
     .await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/trucks/{id}/clips",
+    operation_id = "clips_upload_for_truck",
+    tag = "clips",
+    summary = "Upload a video of a truck: a clip of every car aboard (carrier)",
+    request_body(content = crate::http::openapi::schemas::Video, content_type = "application/octet-stream", description = "The clip, streamed: MP4 or WebM, judged by its bytes"),
+    params(
+        ("id" = String, Path),
+        ("kind" = Option<String>, Query, description = "transport, storage, inspection or handover"),
+        ("captured_at" = Option<String>, Query, description = "When it was filmed (RFC 3339)"),
+    ),
+    responses(
+        (status = 201, description = "Done", body = crate::http::openapi::schemas::ClipStored),
+        crate::http::openapi::schemas::WriteErrors,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn upload_for_truck(
     caller: Caller,
     state: web::Data<AppState>,

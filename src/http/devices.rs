@@ -46,6 +46,19 @@ async fn acting_carrier(
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/devices",
+    operation_id = "devices_register",
+    tag = "devices",
+    summary = "Register a tracker (a carrier for itself, an admin for a carrier)",
+    request_body = crate::http::openapi::schemas::NewDevice,
+    responses(
+        (status = 201, description = "Done", body = crate::http::openapi::schemas::Device),
+        crate::http::openapi::schemas::WriteErrors,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn register(
     caller: Caller,
     state: web::Data<AppState>,
@@ -96,6 +109,18 @@ pub async fn register(
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/devices",
+    operation_id = "devices_list",
+    tag = "devices",
+    summary = "Registered trackers (a carrier sees its own)",
+    responses(
+        (status = 200, description = "Done", body = Vec<crate::http::openapi::schemas::Device>),
+        crate::http::openapi::schemas::ReadErrors,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn list(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let carrier = match &caller.0 {
         Role::Carrier(c) => Some(c.clone()),
@@ -109,6 +134,22 @@ pub async fn list(caller: Caller, state: web::Data<AppState>) -> Result<HttpResp
     Ok(HttpResponse::Ok().json(list))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/devices/{protocol}/{device_id}",
+    operation_id = "devices_delete",
+    tag = "devices",
+    summary = "Remove a tracker",
+    params(
+        ("protocol" = String, Path),
+        ("device_id" = String, Path),
+    ),
+    responses(
+        (status = 204, description = "Done"),
+        crate::http::openapi::schemas::WriteErrors,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn delete(
     caller: Caller,
     state: web::Data<AppState>,

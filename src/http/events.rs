@@ -60,6 +60,19 @@ pub(super) async fn read_body(
     Ok(body)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/events",
+    operation_id = "events_post",
+    tag = "events",
+    summary = "A carrier's batch of scans and GPS fixes: one result per event (carrier)",
+    request_body = crate::http::openapi::schemas::EventsIn,
+    responses(
+        (status = 200, description = "Done", body = crate::http::openapi::schemas::EventsOut),
+        crate::http::openapi::schemas::WriteErrors,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn post(
     caller: Caller,
     state: web::Data<AppState>,

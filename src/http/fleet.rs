@@ -5,6 +5,18 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use super::{ApiError, AppState, Caller};
 use crate::live;
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/fleet",
+    operation_id = "fleet_list",
+    tag = "fleet",
+    summary = "Every active car and truck (admin, dispatcher)",
+    responses(
+        (status = 200, description = "Done", body = crate::http::openapi::schemas::Fleet),
+        crate::http::openapi::schemas::ReadErrors,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn list(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     caller.dispatcher()?;
     Ok(HttpResponse::Ok().json(state.store.fleet().await?.to_json()))

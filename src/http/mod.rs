@@ -11,6 +11,7 @@ mod error;
 mod events;
 mod fleet;
 pub mod metrics;
+pub mod openapi;
 mod ops;
 mod orders;
 pub mod osmand;
@@ -82,6 +83,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/healthz", web::get().to(ops::healthz))
     .route("/readyz", web::get().to(ops::readyz))
     .route("/metrics", web::get().to(metrics::render))
+    .route("/api/openapi.json", web::get().to(openapi::document))
+    .route("/api/docs", web::get().to(openapi::docs))
     .route("/t/{token}", web::get().to(pages::track))
     .route("/dispatch", web::get().to(pages::dispatch))
     .route("/assets/{path:.*}", web::get().to(pages::asset))

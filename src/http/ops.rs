@@ -5,6 +5,16 @@ use serde_json::json;
 
 use super::{ApiError, AppState};
 
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "ops_healthz",
+    tag = "operations",
+    summary = "Alive",
+    responses(
+        (status = 200, description = "Done", body = crate::http::openapi::schemas::Health),
+    ),
+)]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
@@ -14,6 +24,17 @@ pub async fn healthz() -> HttpResponse {
 const CLIPS_ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Ready when Redis and the clip store both answer now.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    operation_id = "ops_readyz",
+    tag = "operations",
+    summary = "Ready: Redis, the live channels and the clip store answer",
+    responses(
+        (status = 200, description = "Done", body = crate::http::openapi::schemas::Readiness),
+        crate::http::openapi::schemas::NotReady,
+    ),
+)]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let clips = async {
         match tokio::time::timeout(CLIPS_ANSWER_WITHIN, state.clips.ping()).await {

@@ -98,6 +98,19 @@ async fn readable(state: &AppState, caller: &Caller, raw: &str) -> Result<Readab
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/orders",
+    operation_id = "orders_create",
+    tag = "orders",
+    summary = "Make an order; answers its customer's tracking link (admin, dispatcher)",
+    request_body = crate::http::openapi::schemas::NewOrder,
+    responses(
+        (status = 201, description = "Done", body = crate::http::openapi::schemas::OrderCreated),
+        crate::http::openapi::schemas::WriteErrors,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn create(
     caller: Caller,
     state: web::Data<AppState>,
@@ -131,6 +144,21 @@ pub async fn create(
     })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/orders/{id}",
+    operation_id = "orders_get",
+    tag = "orders",
+    summary = "An order (staff, its carrier)",
+    params(
+        ("id" = String, Path),
+    ),
+    responses(
+        (status = 200, description = "Done", body = crate::http::openapi::schemas::Order),
+        crate::http::openapi::schemas::ReadErrors,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn get(
     caller: Caller,
     state: web::Data<AppState>,
@@ -144,6 +172,22 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(view))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/orders/{id}",
+    operation_id = "orders_patch",
+    tag = "orders",
+    summary = "Change an order's VIN, carrier, destination or promise (admin, dispatcher)",
+    request_body = crate::http::openapi::schemas::OrderPatch,
+    params(
+        ("id" = String, Path),
+    ),
+    responses(
+        (status = 200, description = "Done", body = crate::http::openapi::schemas::Order),
+        crate::http::openapi::schemas::WriteErrors,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn patch(
     caller: Caller,
     state: web::Data<AppState>,
@@ -177,6 +221,21 @@ pub async fn patch(
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/orders/{id}/cancel",
+    operation_id = "orders_cancel",
+    tag = "orders",
+    summary = "Cancel an order (admin, dispatcher)",
+    params(
+        ("id" = String, Path),
+    ),
+    responses(
+        (status = 200, description = "Done", body = crate::http::openapi::schemas::Order),
+        crate::http::openapi::schemas::WriteErrors,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn cancel(
     caller: Caller,
     state: web::Data<AppState>,
@@ -202,6 +261,21 @@ pub async fn cancel(
     Ok(HttpResponse::Ok().json(order.internal_view()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/orders/{id}/tracking-token",
+    operation_id = "orders_rotate_tracking",
+    tag = "orders",
+    summary = "Replace the customer's tracking link (admin, dispatcher)",
+    params(
+        ("id" = String, Path),
+    ),
+    responses(
+        (status = 200, description = "Done", body = crate::http::openapi::schemas::TrackingLink),
+        crate::http::openapi::schemas::WriteErrors,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn rotate_tracking(
     caller: Caller,
     state: web::Data<AppState>,
@@ -221,6 +295,23 @@ pub async fn rotate_tracking(
     })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/orders/{id}/history",
+    operation_id = "orders_history",
+    tag = "orders",
+    summary = "An order's history, oldest first, every event with vinpath's verdict",
+    params(
+        ("id" = String, Path),
+        ("after" = Option<String>, Query, description = "The cursor after which to read (`next` of the previous page)"),
+        ("limit" = Option<u32>, Query, description = "At most this many"),
+    ),
+    responses(
+        (status = 200, description = "Done", body = crate::http::openapi::schemas::HistoryPage),
+        crate::http::openapi::schemas::ReadErrors,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn history(
     caller: Caller,
     state: web::Data<AppState>,

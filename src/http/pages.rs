@@ -17,6 +17,8 @@ use super::{ApiError, AppState};
 #[include = "node_modules/topojson-client/dist/topojson-client.min.js"]
 #[include = "node_modules/world-atlas/land-110m.json"]
 #[include = "node_modules/world-atlas/land-50m.json"]
+#[include = "node_modules/swagger-ui-dist/swagger-ui.css"]
+#[include = "node_modules/swagger-ui-dist/swagger-ui-bundle.js"]
 struct Web;
 
 /// Where the map's tiles come from.

@@ -11,6 +11,24 @@ use super::{ApiError, AppState, Caller};
 use crate::media::MediaError;
 use crate::store::clips::ClipMeta;
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/orders/{id}/clips/{clip}",
+    operation_id = "playback_play_for_order",
+    tag = "clips",
+    summary = "Play a clip (Range supported; staff, its carrier)",
+    params(
+        ("id" = String, Path),
+        ("clip" = String, Path),
+    ),
+    responses(
+        (status = 200, description = "The clip", content_type = "video/mp4"),
+        (status = 206, description = "Part of the clip", content_type = "video/mp4"),
+        (status = 302, description = "A short-lived presigned link (S3 with redirects on)"),
+        crate::http::openapi::schemas::ClipErrors,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn play_for_order(
     caller: Caller,
     state: web::Data<AppState>,
@@ -29,6 +47,23 @@ pub async fn play_for_order(
     play(&state, &req, meta).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/track/{token}/clips/{clip}",
+    operation_id = "playback_play_for_customer",
+    tag = "tracking",
+    summary = "Play a clip from a tracking link (Range supported)",
+    params(
+        ("token" = String, Path),
+        ("clip" = String, Path),
+    ),
+    responses(
+        (status = 200, description = "The clip", content_type = "video/mp4"),
+        (status = 206, description = "Part of the clip", content_type = "video/mp4"),
+        (status = 302, description = "A short-lived presigned link (S3 with redirects on)"),
+        crate::http::openapi::schemas::PublicClipErrors,
+    ),
+)]
 pub async fn play_for_customer(
     state: web::Data<AppState>,
     req: HttpRequest,

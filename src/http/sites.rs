@@ -18,6 +18,19 @@ pub struct SiteIn {
     radius_m: Option<f64>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/sites",
+    operation_id = "sites_create",
+    tag = "sites",
+    summary = "Add a plant, warehouse or compound (admin)",
+    request_body = crate::http::openapi::schemas::Site,
+    responses(
+        (status = 201, description = "Done", body = crate::http::openapi::schemas::Site),
+        crate::http::openapi::schemas::WriteErrors,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn create(
     caller: Caller,
     state: web::Data<AppState>,
@@ -58,6 +71,18 @@ pub async fn create(
     Ok(HttpResponse::Created().json(record))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/sites",
+    operation_id = "sites_list",
+    tag = "sites",
+    summary = "Every site (staff, carriers)",
+    responses(
+        (status = 200, description = "Done", body = crate::http::openapi::schemas::Sites),
+        crate::http::openapi::schemas::ReadErrors,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn list(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     caller.dispatcher()?;
     Ok(HttpResponse::Ok().json(json!({"sites": state.store.sites().await?})))
@@ -71,6 +96,22 @@ pub struct LineString {
 }
 
 /// `PUT /api/v1/orders/{id}/route`: the planned road, a GeoJSON LineString.
+#[utoipa::path(
+    put,
+    path = "/api/v1/orders/{id}/route",
+    operation_id = "sites_put_route",
+    tag = "orders",
+    summary = "Set an order's planned route (admin, dispatcher)",
+    request_body = crate::http::openapi::schemas::Route,
+    params(
+        ("id" = String, Path),
+    ),
+    responses(
+        (status = 200, description = "Done", body = crate::http::openapi::schemas::Route),
+        crate::http::openapi::schemas::WriteErrors,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn put_route(
     caller: Caller,
     state: web::Data<AppState>,
@@ -109,6 +150,18 @@ pub async fn put_route(
         .json(json!({"order_id": id, "type": "LineString", "coordinates": coords})))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/alerts",
+    operation_id = "sites_alerts",
+    tag = "fleet",
+    summary = "Open alerts (admin, dispatcher)",
+    responses(
+        (status = 200, description = "Done", body = crate::http::openapi::schemas::Alerts),
+        crate::http::openapi::schemas::ReadErrors,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn alerts(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     caller.dispatcher()?;
     Ok(HttpResponse::Ok().json(json!({"alerts": state.store.alerts().await?})))

@@ -33,6 +33,20 @@ pub(super) fn expired(state: &AppState, order: &crate::domain::OrderState) -> bo
             .is_some_and(|d| d + Duration::days(state.link_days) < state.clock.now())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/track/{token}",
+    operation_id = "track_view",
+    tag = "tracking",
+    summary = "What a customer's tracking link shows",
+    params(
+        ("token" = String, Path),
+    ),
+    responses(
+        (status = 200, description = "Done", body = crate::http::openapi::schemas::TrackView),
+        crate::http::openapi::schemas::PublicErrors,
+    ),
+)]
 pub async fn view(
     state: web::Data<AppState>,
     path: web::Path<String>,

@@ -31,6 +31,19 @@ fn shown(w: &Webhook) -> serde_json::Value {
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhooks",
+    operation_id = "webhooks_create",
+    tag = "webhooks",
+    summary = "Subscribe an endpoint; its secret is shown once (admin)",
+    request_body = crate::http::openapi::schemas::NewWebhook,
+    responses(
+        (status = 201, description = "Done", body = crate::http::openapi::schemas::Webhook),
+        crate::http::openapi::schemas::WriteErrors,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn create(
     caller: Caller,
     state: web::Data<AppState>,
@@ -73,12 +86,39 @@ pub async fn create(
     Ok(HttpResponse::Created().json(shown))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhooks",
+    operation_id = "webhooks_list",
+    tag = "webhooks",
+    summary = "Every endpoint (admin)",
+    responses(
+        (status = 200, description = "Done", body = Vec<crate::http::openapi::schemas::Webhook>),
+        crate::http::openapi::schemas::ReadErrors,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn list(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     caller.admin()?;
     let all: Vec<_> = state.store.webhooks().await?.iter().map(shown).collect();
     Ok(HttpResponse::Ok().json(all))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/webhooks/{id}",
+    operation_id = "webhooks_delete",
+    tag = "webhooks",
+    summary = "Remove an endpoint (admin)",
+    params(
+        ("id" = String, Path),
+    ),
+    responses(
+        (status = 204, description = "Done"),
+        crate::http::openapi::schemas::WriteErrors,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn delete(
     caller: Caller,
     state: web::Data<AppState>,
@@ -101,6 +141,21 @@ async fn known(state: &AppState, id: &str) -> Result<(), ApiError> {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhooks/{id}/deliveries",
+    operation_id = "webhooks_deliveries",
+    tag = "webhooks",
+    summary = "An endpoint's deliveries, newest first (admin)",
+    params(
+        ("id" = String, Path),
+    ),
+    responses(
+        (status = 200, description = "Done", body = Vec<crate::http::openapi::schemas::Delivery>),
+        crate::http::openapi::schemas::ReadErrors,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn deliveries(
     caller: Caller,
     state: web::Data<AppState>,
@@ -118,6 +173,22 @@ pub async fn deliveries(
     Ok(HttpResponse::Ok().json(list))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhooks/{id}/deliveries/{delivery_id}/retry",
+    operation_id = "webhooks_retry",
+    tag = "webhooks",
+    summary = "Send a delivery again (admin)",
+    params(
+        ("id" = String, Path),
+        ("delivery_id" = String, Path),
+    ),
+    responses(
+        (status = 202, description = "Done", body = crate::http::openapi::schemas::Delivery),
+        crate::http::openapi::schemas::WriteErrors,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn retry(
     caller: Caller,
     state: web::Data<AppState>,

@@ -121,6 +121,9 @@ impl Store {
             self.query(&pipe).await?;
         let mut ids: Vec<(String, String)> = ids.into_iter().collect();
         ids.sort();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut pipe = redis::pipe();
         for (_, h) in &ids {
             pipe.cmd("HGETALL").arg(keys::credential(h));

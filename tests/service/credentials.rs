@@ -273,7 +273,12 @@ async fn the_admin_cannot_revoke_itself() {
     let redis = TestRedis::start();
     let app = TestApp::spawn(&redis).await;
     let r = app
-        .call("DELETE", "/api/v1/credentials/admin", Some(&app.admin), None)
+        .call(
+            "DELETE",
+            "/api/v1/credentials/admin",
+            Some(&app.admin),
+            None,
+        )
         .await;
     assert_eq!(r.status, 409, "{}", r.body);
     assert_eq!(r.body["code"], "revoke_self");

@@ -13,6 +13,7 @@ mod geo;
 mod ingest;
 mod legs;
 mod live;
+mod openapi;
 mod orders;
 mod pages;
 mod resilience;

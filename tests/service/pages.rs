@@ -438,3 +438,30 @@ async fn the_dispatcher_map_shows_moves_and_alerts() {
     screenshot(&c, "dispatcher").await;
     c.close().await.unwrap();
 }
+
+/// The API docs render offline (Swagger UI embedded, no CDN): every
+/// operation of the document is listed on the page.
+#[actix_web::test]
+async fn the_api_docs_render_offline() {
+    let redis = TestRedis::start();
+    let app = TestApp::spawn(&redis).await;
+    let doc = app.call("GET", "/api/openapi.json", None, None).await;
+    let operations: usize = doc.body["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|p| p.as_object().unwrap().len())
+        .sum();
+    let driver = Driver::start();
+    let c = driver.browser(false, "en-US").await;
+    c.goto(&format!("{}/api/docs", app.base)).await.unwrap();
+    let listed = format!("return document.querySelectorAll('.opblock').length === {operations}");
+    let shown = until(&c, &listed, Duration::from_secs(15)).await;
+    screenshot(&c, "api-docs-desk").await;
+    assert!(
+        shown,
+        "every operation is listed: {} of {operations}",
+        js(&c, "return document.querySelectorAll('.opblock').length").await
+    );
+    c.close().await.unwrap();
+}

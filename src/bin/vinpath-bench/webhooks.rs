@@ -55,7 +55,13 @@ fn receiver() -> Result<(String, Arc<AtomicUsize>), String> {
 
 /// Walks `n` orders `{prefix}-i` through every step, in batches of 100
 /// posted by 8 workers; the events per second.
-async fn walk(api: &Api, key: &str, ticks: &Rc<RefCell<Ticks>>, prefix: &str, n: usize) -> Result<f64, String> {
+async fn walk(
+    api: &Api,
+    key: &str,
+    ticks: &Rc<RefCell<Ticks>>,
+    prefix: &str,
+    n: usize,
+) -> Result<f64, String> {
     api.orders(prefix, "bench", n).await?;
     let mut events: Vec<Value> = Vec::with_capacity(n * STEPS.len());
     for step in STEPS {
@@ -116,7 +122,9 @@ pub async fn webhooks(
             )
             .await?;
         if s != 201 {
-            return Err(format!("webhook: {s} {v} (vinpath needs --webhook-allow-private for a local receiver)"));
+            return Err(format!(
+                "webhook: {s} {v} (vinpath needs --webhook-allow-private for a local receiver)"
+            ));
         }
         hooks.push(v["webhook_id"].as_str().unwrap_or_default().to_owned());
     }
@@ -131,11 +139,18 @@ pub async fn webhooks(
     let rate = delivered as f64 / started.elapsed().as_secs_f64();
     for h in hooks {
         let _ = api
-            .call("DELETE", &format!("/api/v1/webhooks/{h}"), Some(&api.admin), None)
+            .call(
+                "DELETE",
+                &format!("/api/v1/webhooks/{h}"),
+                Some(&api.admin),
+                None,
+            )
             .await;
     }
     if delivered < expected {
-        return Err(format!("{delivered} of {expected} deliveries arrived within 180 s"));
+        return Err(format!(
+            "{delivered} of {expected} deliveries arrived within 180 s"
+        ));
     }
     Ok(vec![
         Figure::new(
@@ -145,7 +160,12 @@ pub async fn webhooks(
             "deliveries/s",
         )
         .info(),
-        Figure::new("14", "  ingest with 3 endpoints subscribed", with, "events/s")
-            .against(without, 0.9),
+        Figure::new(
+            "14",
+            "  ingest with 3 endpoints subscribed",
+            with,
+            "events/s",
+        )
+        .against(without, 0.9),
     ])
 }

@@ -1,0 +1,544 @@
+//! The shapes of request and response bodies as the OpenAPI document
+//! describes them. The handlers read and write JSON through their own
+//! wire types; these mirror them for the document (`tests` in
+//! `tests/service/openapi.rs` and schemathesis check the two agree).
+
+#![allow(dead_code)]
+
+use serde_json::Value;
+use utoipa::ToSchema;
+
+/// An error: `application/problem+json` (RFC 9457) with a stable `code`.
+#[derive(ToSchema)]
+pub struct Problem {
+    r#type: String,
+    title: String,
+    status: u16,
+    detail: String,
+    /// Stable, for programs: `invalid_field`, `not_found`, `exists`, ...
+    code: String,
+    /// The fields at fault, for `invalid_field`.
+    errors: Vec<FieldError>,
+}
+
+#[derive(ToSchema)]
+pub struct FieldError {
+    field: String,
+    message: String,
+}
+
+/// A place: WGS-84 degrees.
+#[derive(ToSchema)]
+pub struct Place {
+    name: Option<String>,
+    address: Option<String>,
+    lat: f64,
+    lon: f64,
+}
+
+#[derive(ToSchema)]
+pub struct NewOrder {
+    #[schema(example = "JD-2026-000123")]
+    order_id: String,
+    #[schema(example = "LNAA2AA17SF000001")]
+    vin: Option<String>,
+    model: Option<String>,
+    carrier_id: String,
+    origin: Place,
+    destination: Place,
+    /// RFC 3339.
+    promised_by: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct OrderCreated {
+    order_id: String,
+    tracking_token: String,
+    tracking_url: String,
+    /// Doubts about accepted values (such as a VIN whose check digit is off).
+    #[schema(value_type = Vec<Object>)]
+    warnings: Vec<Value>,
+}
+
+#[derive(ToSchema)]
+pub struct OrderPatch {
+    vin: Option<String>,
+    carrier_id: Option<String>,
+    destination: Option<Place>,
+    promised_by: Option<String>,
+}
+
+/// Where a vehicle was last seen.
+#[derive(ToSchema)]
+pub struct Position {
+    at: String,
+    lat: f64,
+    lon: f64,
+    speed_kmh: Option<f64>,
+    heading: Option<f64>,
+}
+
+/// An order as staff and its carrier see it.
+#[derive(ToSchema)]
+pub struct Order {
+    order_id: String,
+    carrier_id: String,
+    milestone: String,
+    milestone_at: Option<String>,
+    created_at: Option<String>,
+    updated_at: Option<String>,
+    vin: Option<String>,
+    model: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    origin: Option<Value>,
+    #[schema(value_type = Option<Object>)]
+    destination: Option<Value>,
+    promised_by: Option<String>,
+    eta: Option<String>,
+    position: Option<Position>,
+    truck_id: Option<String>,
+    /// True when read from the archive.
+    archived: Option<bool>,
+}
+
+#[derive(ToSchema)]
+pub struct TrackingLink {
+    order_id: String,
+    tracking_token: String,
+    tracking_url: String,
+}
+
+/// One carrier event: a scan (`kind` `scan`) or a GPS fix (`gps`).
+#[derive(ToSchema)]
+pub struct CarrierEvent {
+    event_id: String,
+    /// `scan` or `gps`.
+    kind: String,
+    occurred_at: String,
+    order_id: Option<String>,
+    truck_id: Option<String>,
+    milestone: Option<String>,
+    site_id: Option<String>,
+    lat: Option<f64>,
+    lon: Option<f64>,
+    note: Option<String>,
+    vin: Option<String>,
+    speed_kmh: Option<f64>,
+    heading: Option<f64>,
+    hdop: Option<f64>,
+}
+
+#[derive(ToSchema)]
+pub struct EventsIn {
+    events: Vec<CarrierEvent>,
+}
+
+#[derive(ToSchema)]
+pub struct EventResult {
+    event_id: Option<String>,
+    /// `accepted`, `duplicate`, `filtered`, `stale` or `rejected`.
+    status: String,
+    code: Option<String>,
+    message: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct EventsOut {
+    results: Vec<EventResult>,
+}
+
+/// A page of an order's history, oldest first; `next` for the following.
+#[derive(ToSchema)]
+pub struct HistoryPage {
+    #[schema(value_type = Vec<Object>)]
+    events: Vec<Value>,
+    next: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct Fleet {
+    #[schema(value_type = Vec<Object>)]
+    fleet: Vec<Value>,
+    #[schema(value_type = Vec<Object>)]
+    trucks: Vec<Value>,
+}
+
+/// An order as its customer sees it (no carrier-internal detail).
+#[derive(ToSchema)]
+pub struct TrackView {
+    order_id: String,
+    milestone: String,
+    vin_masked: Option<String>,
+    model: Option<String>,
+    eta: Option<String>,
+    promised_by: Option<String>,
+    position: Option<Position>,
+    #[schema(value_type = Vec<Object>)]
+    timeline: Vec<Value>,
+    #[schema(value_type = Vec<Object>)]
+    clips: Vec<Value>,
+}
+
+#[derive(ToSchema)]
+pub struct Center {
+    lat: f64,
+    lon: f64,
+}
+
+/// A plant, warehouse or compound: a circle (`center`, `radius_m`) or a
+/// GeoJSON polygon (`area`).
+#[derive(ToSchema)]
+pub struct Site {
+    site_id: String,
+    name: Option<String>,
+    /// `plant`, `warehouse` or `compound`.
+    kind: String,
+    center: Option<Center>,
+    radius_m: Option<f64>,
+    #[schema(value_type = Option<Object>)]
+    area: Option<Value>,
+}
+
+#[derive(ToSchema)]
+pub struct Sites {
+    sites: Vec<Site>,
+}
+
+/// A planned route: a GeoJSON LineString (`[lon, lat]` pairs).
+#[derive(ToSchema)]
+pub struct Route {
+    #[schema(example = "LineString")]
+    r#type: String,
+    coordinates: Vec<Vec<f64>>,
+}
+
+#[derive(ToSchema)]
+pub struct Alerts {
+    #[schema(value_type = Vec<Object>)]
+    alerts: Vec<Value>,
+}
+
+#[derive(ToSchema)]
+pub struct ClipStored {
+    clip_id: String,
+    order_ids: Vec<String>,
+}
+
+#[derive(ToSchema)]
+pub struct NewCarrier {
+    carrier_id: String,
+    name: String,
+}
+
+#[derive(ToSchema)]
+pub struct CarrierCreated {
+    carrier_id: String,
+    /// Shown once.
+    api_key: String,
+    credential_id: String,
+}
+
+#[derive(ToSchema)]
+pub struct NewDispatcher {
+    name: String,
+}
+
+#[derive(ToSchema)]
+pub struct DispatcherCreated {
+    /// Shown once.
+    token: String,
+    credential_id: String,
+    name: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct KeyIssued {
+    api_key: String,
+    credential_id: String,
+}
+
+#[derive(ToSchema)]
+pub struct Credential {
+    credential_id: String,
+    role: String,
+    carrier_id: Option<String>,
+    name: String,
+    created_at: Option<String>,
+    last_used_at: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct AuditEntry {
+    at: String,
+    credential_id: String,
+    role: String,
+    /// `METHOD /route/{pattern}`.
+    action: String,
+    target: String,
+    cursor: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct AuditPage {
+    entries: Vec<AuditEntry>,
+    next: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct NewDevice {
+    /// A JT/T 808 terminal's phone number, or a Traccar Client identifier.
+    device_id: String,
+    /// `jt808` or `osmand`.
+    protocol: String,
+    truck_id: Option<String>,
+    order_id: Option<String>,
+    /// Admins name the carrier; a carrier registers for itself.
+    carrier_id: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct Device {
+    device_id: String,
+    protocol: String,
+    carrier_id: String,
+    truck_id: Option<String>,
+    order_id: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct NewWebhook {
+    url: String,
+    /// `order.milestone`, `order.eta`, `order.clip`, `order.live`,
+    /// `order.inspection`, `order.handover`, `order.correction`, `alert`.
+    events: Vec<String>,
+    description: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct Webhook {
+    webhook_id: String,
+    url: String,
+    events: Vec<String>,
+    description: String,
+    created_at: String,
+    /// It answered 410 Gone: nothing more is sent.
+    disabled: bool,
+    /// Only in the answer that made it (`whsec_...`).
+    secret: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct Delivery {
+    delivery_id: String,
+    r#type: String,
+    order_id: String,
+    /// `pending`, `delivered` or `failed`.
+    status: String,
+    attempts: u32,
+    last_status: Option<u16>,
+    next_attempt_at: Option<String>,
+    created_at: String,
+}
+
+#[derive(ToSchema)]
+pub struct Health {
+    status: String,
+}
+
+#[derive(ToSchema)]
+pub struct Readiness {
+    status: String,
+    redis: Option<String>,
+    live: Option<String>,
+    clips: Option<String>,
+}
+
+/// A clip's bytes.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct Video(Vec<u8>);
+
+/// The errors a read may answer.
+#[derive(utoipa::IntoResponses)]
+pub enum ReadErrors {
+    #[response(
+        status = 400,
+        description = "The request cannot be read",
+        content_type = "application/problem+json"
+    )]
+    BadRequest(Problem),
+    #[response(
+        status = 401,
+        description = "A valid bearer credential is required",
+        content_type = "application/problem+json"
+    )]
+    Unauthorized(Problem),
+    #[response(
+        status = 403,
+        description = "This credential may not do this",
+        content_type = "application/problem+json"
+    )]
+    Forbidden(Problem),
+    #[response(
+        status = 404,
+        description = "Not found",
+        content_type = "application/problem+json"
+    )]
+    NotFound(Problem),
+    #[response(
+        status = 503,
+        description = "Redis or the clip store is unavailable; retry after Retry-After",
+        content_type = "application/problem+json"
+    )]
+    Unavailable(Problem),
+}
+
+/// The errors a write may answer.
+#[derive(utoipa::IntoResponses)]
+pub enum WriteErrors {
+    #[response(
+        status = 400,
+        description = "The request cannot be read (malformed JSON)",
+        content_type = "application/problem+json"
+    )]
+    BadRequest(Problem),
+    #[response(
+        status = 401,
+        description = "A valid bearer credential is required",
+        content_type = "application/problem+json"
+    )]
+    Unauthorized(Problem),
+    #[response(
+        status = 403,
+        description = "This credential may not do this",
+        content_type = "application/problem+json"
+    )]
+    Forbidden(Problem),
+    #[response(
+        status = 404,
+        description = "Not found",
+        content_type = "application/problem+json"
+    )]
+    NotFound(Problem),
+    #[response(
+        status = 409,
+        description = "Conflicts with what exists",
+        content_type = "application/problem+json"
+    )]
+    Conflict(Problem),
+    #[response(
+        status = 413,
+        description = "Too large",
+        content_type = "application/problem+json"
+    )]
+    TooLarge(Problem),
+    #[response(
+        status = 415,
+        description = "Unsupported content type",
+        content_type = "application/problem+json"
+    )]
+    UnsupportedMediaType(Problem),
+    #[response(
+        status = 422,
+        description = "A field is invalid (named in `errors`)",
+        content_type = "application/problem+json"
+    )]
+    Invalid(Problem),
+    #[response(
+        status = 503,
+        description = "Redis or the clip store is unavailable; retry after Retry-After",
+        content_type = "application/problem+json"
+    )]
+    Unavailable(Problem),
+}
+
+/// The errors of a customer's link.
+#[derive(utoipa::IntoResponses)]
+pub enum PublicErrors {
+    #[response(
+        status = 404,
+        description = "Unknown, rotated or expired link: the same answer in every case",
+        content_type = "application/problem+json"
+    )]
+    NotFound(Problem),
+    #[response(
+        status = 503,
+        description = "Redis is unavailable; retry after Retry-After",
+        content_type = "application/problem+json"
+    )]
+    Unavailable(Problem),
+}
+
+/// The errors of playing a clip.
+#[derive(utoipa::IntoResponses)]
+pub enum ClipErrors {
+    #[response(
+        status = 400,
+        description = "The request cannot be read",
+        content_type = "application/problem+json"
+    )]
+    BadRequest(Problem),
+    #[response(
+        status = 401,
+        description = "A valid bearer credential is required",
+        content_type = "application/problem+json"
+    )]
+    Unauthorized(Problem),
+    #[response(
+        status = 403,
+        description = "This credential may not do this",
+        content_type = "application/problem+json"
+    )]
+    Forbidden(Problem),
+    #[response(
+        status = 404,
+        description = "Not found",
+        content_type = "application/problem+json"
+    )]
+    NotFound(Problem),
+    #[response(
+        status = 416,
+        description = "The range is outside the clip",
+        content_type = "application/problem+json"
+    )]
+    RangeNotSatisfiable(Problem),
+    #[response(
+        status = 503,
+        description = "Redis or the clip store is unavailable",
+        content_type = "application/problem+json"
+    )]
+    Unavailable(Problem),
+}
+
+/// The errors of playing a clip from a customer's link.
+#[derive(utoipa::IntoResponses)]
+pub enum PublicClipErrors {
+    #[response(
+        status = 404,
+        description = "Unknown link or clip",
+        content_type = "application/problem+json"
+    )]
+    NotFound(Problem),
+    #[response(
+        status = 416,
+        description = "The range is outside the clip",
+        content_type = "application/problem+json"
+    )]
+    RangeNotSatisfiable(Problem),
+    #[response(
+        status = 503,
+        description = "Redis or the clip store is unavailable",
+        content_type = "application/problem+json"
+    )]
+    Unavailable(Problem),
+}
+
+/// Not ready.
+#[derive(utoipa::IntoResponses)]
+pub enum NotReady {
+    #[response(
+        status = 503,
+        description = "Redis, the live channels or the clip store do not answer"
+    )]
+    Unavailable(Readiness),
+}
