@@ -417,7 +417,8 @@ pub async fn sweep_once(settings: &Settings) -> Result<usize, StartError> {
     let n = crate::jobs::sweep_clips(&store, &clips, now, days(settings.clip_retention_days))
         .await?
         + crate::jobs::archive_due(&store, &clips, now, days(settings.archive_after_days)).await?
-        + crate::jobs::spill_long_histories(&store, &clips).await?;
+        + crate::jobs::spill_long_histories(&store, &clips).await?
+        + crate::jobs::archive_audit(&store, &clips).await?;
     if let Some(e) = embedded {
         store.shutdown_server().await;
         e.wait().await;

@@ -69,7 +69,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     caller.admin()?;
     let (after, limit) = query.read()?;
-    let (entries, more) = state.store.audit_page(after, limit).await?;
+    let (entries, more) = crate::jobs::audit_page(&state.store, &state.clips, after, limit).await?;
     let next = more
         .then(|| entries.last().map(|e| e.cursor.clone()))
         .flatten();

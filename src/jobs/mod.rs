@@ -6,6 +6,7 @@
 //! Safe on several instances at once: every step is idempotent.
 
 mod archive;
+mod audit;
 mod no_signal;
 mod spill;
 mod sweep;
@@ -17,6 +18,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use archive::archive_due;
+pub use audit::{archive_audit, audit_page};
 
 /// How often `last_used_at` of credentials is written.
 const USED_EVERY: Duration = Duration::from_secs(30);
@@ -102,7 +104,8 @@ impl Jobs {
         let unfinished = sweep::sweep_unfinished(&i.store, &i.clips, now).await?;
         let archived = archive_due(&i.store, &i.clips, now, i.keep.archive_after).await?;
         let spilled = spill_long_histories(&i.store, &i.clips).await?;
-        Ok(expired + unfinished + archived + spilled)
+        let audit = archive_audit(&i.store, &i.clips).await?;
+        Ok(expired + unfinished + archived + spilled + audit)
     }
 
     /// Raises `no_signal` for trackers gone quiet now; returns how many.

@@ -179,6 +179,9 @@ pub fn truck_orders(name: &str) -> String {
 pub const CREDENTIALS: &str = "vp:creds";
 /// The audit log: every write by an admin or a dispatcher.
 pub const AUDIT: &str = "vp:audit";
+/// The audit log's parts moved to the clip store, oldest first (in the
+/// slot of [`AUDIT`]: its hash tag is that key's whole name).
+pub const AUDIT_PARTS: &str = "{vp:audit}:parts";
 /// When each credential was last used (ms), by token hash.
 pub const CREDENTIALS_USED: &str = "vp:creds:used";
 

@@ -4,6 +4,7 @@
 
 pub mod alerts;
 pub mod archive;
+pub mod audit;
 pub mod auth;
 pub mod clips;
 mod conn;
@@ -93,6 +94,9 @@ pub struct StoreOptions {
     pub redis_ca_pem: Option<Vec<u8>>,
     /// Replicas that must hold a write before it is acknowledged (`WAIT`).
     pub durable_replicas: u32,
+    /// Audit log entries kept in Redis; the sweep moves older ones to the
+    /// clip store (still read by `GET /api/v1/audit`).
+    pub audit_kept: usize,
 }
 
 impl Default for StoreOptions {
@@ -102,6 +106,7 @@ impl Default for StoreOptions {
             dedupe_days: 7,
             geo: crate::geo::pass::GeoOptions::default(),
             redis_ca_pem: None,
+            audit_kept: 100_000,
             durable_replicas: 0,
         }
     }

@@ -287,3 +287,80 @@ async fn the_admin_cannot_revoke_itself() {
         .await;
     assert_eq!(still.status, 200, "the admin token still works");
 }
+
+/// Beyond what Redis keeps, the oldest audit entries move to the clip
+/// store with the sweep, and the log still reads whole, in order, with
+/// the same cursors.
+#[actix_web::test]
+async fn the_audit_log_moves_its_oldest_entries_to_the_clip_store() {
+    let redis = TestRedis::start();
+    let clips = tempfile::tempdir().unwrap();
+    let mut settings = settings(&redis);
+    settings.store.audit_kept = 5;
+    settings.clip_store = Some(format!("file://{}", clips.path().display()));
+    let app = TestApp::with(settings).await;
+    for i in 0..12 {
+        let r = app
+            .call(
+                "POST",
+                "/api/v1/dispatchers",
+                Some(&app.admin),
+                Some(json!({"name": format!("ops-{i}")})),
+            )
+            .await;
+        assert_eq!(r.status, 201);
+    }
+    let read_all = |limit: usize| {
+        let app = &app;
+        async move {
+            let mut all = Vec::new();
+            let mut after: Option<String> = None;
+            loop {
+                let q = after
+                    .as_ref()
+                    .map(|a| format!("&after={a}"))
+                    .unwrap_or_default();
+                let r = app
+                    .call(
+                        "GET",
+                        &format!("/api/v1/audit?limit={limit}{q}"),
+                        Some(&app.admin),
+                        None,
+                    )
+                    .await;
+                assert_eq!(r.status, 200, "{}", r.body);
+                all.extend(r.body["entries"].as_array().unwrap().clone());
+                match r.body["next"].as_str() {
+                    Some(n) => after = Some(n.to_owned()),
+                    None => return all,
+                }
+            }
+        }
+    };
+    let before = read_all(100).await;
+    assert_eq!(before.len(), 12);
+    let moved = app.jobs.sweep_now().await.unwrap();
+    assert!(moved >= 1, "a part was written");
+    let parts: Vec<_> = walk(clips.path())
+        .into_iter()
+        .filter(|p| p.contains("archive/audit/"))
+        .collect();
+    assert_eq!(parts.len(), 1, "{parts:?}");
+    // Read whole again, in pages that cross from the clip store to Redis.
+    for limit in [3, 7, 100] {
+        assert_eq!(read_all(limit).await, before, "pages of {limit}");
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p.display().to_string());
+        }
+    }
+    out
+}
