@@ -188,22 +188,30 @@ impl Store {
                 out.extend(entries.into_iter().filter_map(|e| entry(p, e)));
             }
         }
-        let mut pipe = redis::pipe();
-        for p in keys::partitions() {
-            pipe.cmd("XREADGROUP")
-                .arg("GROUP")
-                .arg(group)
-                .arg(consumer)
-                .arg("COUNT")
-                .arg(count)
-                .arg("STREAMS")
-                .arg(keys::outbox(p))
-                .arg(">");
-        }
-        let read: Vec<Option<Vec<(String, Entries)>>> = self.query(&pipe).await?;
-        for (p, streams) in keys::partitions().zip(read) {
-            for (_, entries) in streams.unwrap_or_default() {
-                out.extend(entries.into_iter().filter_map(|e| entry(p, e)));
+        // This consumer's own entries not let go yet (a step that failed
+        // after reading them) come first, so an order's changes stay in
+        // order; new ones only when none is left.
+        for from in ["0", ">"] {
+            let mut pipe = redis::pipe();
+            for p in keys::partitions() {
+                pipe.cmd("XREADGROUP")
+                    .arg("GROUP")
+                    .arg(group)
+                    .arg(consumer)
+                    .arg("COUNT")
+                    .arg(count)
+                    .arg("STREAMS")
+                    .arg(keys::outbox(p))
+                    .arg(from);
+            }
+            let read: Vec<Option<Vec<(String, Entries)>>> = self.query(&pipe).await?;
+            for (p, streams) in keys::partitions().zip(read) {
+                for (_, entries) in streams.unwrap_or_default() {
+                    out.extend(entries.into_iter().filter_map(|e| entry(p, e)));
+                }
+            }
+            if !out.is_empty() {
+                break;
             }
         }
         Ok(out)

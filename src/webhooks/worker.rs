@@ -286,9 +286,15 @@ async fn send(ctx: &Ctx, hook: Option<Webhook>, mut d: Delivery) -> Result<()> {
 /// Sends one attempt; the status the endpoint answered, `None` for no
 /// answer (refused address, no connection, no answer in 10 s).
 async fn attempt(ctx: &Ctx, hook: &Webhook, d: &Delivery) -> Option<u16> {
-    let addr = match target::resolve(&hook.url, ctx.options.allow_private).await {
-        Ok(a) => a,
-        Err(e) => {
+    let resolved = tokio::time::timeout(
+        TIMEOUT,
+        target::resolve(&hook.url, ctx.options.allow_private),
+    )
+    .await;
+    let addr = match resolved {
+        Err(_) => return None,
+        Ok(Ok(a)) => a,
+        Ok(Err(e)) => {
             tracing::info!(webhook = %hook.webhook_id, error = %e, "webhooks: not sent");
             return None;
         }
