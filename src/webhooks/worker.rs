@@ -58,7 +58,7 @@ pub fn start(store: Store, clock: Clock, options: WebhookOptions, public_url: St
             .finish(),
         in_flight: RefCell::default(),
     });
-    actix_web::rt::spawn(run(ctx, stopped));
+    tokio::task::spawn_local(run(ctx, stopped));
     Worker { stop }
 }
 
@@ -86,9 +86,16 @@ async fn run(ctx: Rc<Ctx>, mut stopped: watch::Receiver<bool>) {
             _ = tick.tick() => {}
             _ = stopped.changed() => return,
         }
+        // The endpoints, read once a tick for both steps.
+        let hooks = match ctx.store.webhooks().await {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::debug!(error = %e, "webhooks: endpoints not read; will retry");
+                continue;
+            }
+        };
         // With no endpoint, the outboxes are only let go of, now and then.
-        let idle = matches!(ctx.store.webhooks().await, Ok(h) if h.is_empty());
-        if idle && drained_at.is_some_and(|t| t.elapsed() < IDLE_DRAIN) {
+        if hooks.is_empty() && drained_at.is_some_and(|t| t.elapsed() < IDLE_DRAIN) {
             continue;
         }
         drained_at = Some(Instant::now());
@@ -105,10 +112,10 @@ async fn run(ctx: Rc<Ctx>, mut stopped: watch::Receiver<bool>) {
         if claim {
             claimed_at = Some(Instant::now());
         }
-        if let Err(e) = fan_out(&ctx, claim).await {
+        if let Err(e) = fan_out(&ctx, &hooks, claim).await {
             tracing::warn!(error = %e, "webhooks: could not read the outboxes; will retry");
         }
-        if let Err(e) = send_due(&ctx).await {
+        if let Err(e) = send_due(&ctx, &hooks).await {
             tracing::warn!(error = %e, "webhooks: could not take deliveries; will retry");
         }
     }
@@ -134,7 +141,7 @@ fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
-async fn fan_out(ctx: &Ctx, claim: bool) -> Result<()> {
+async fn fan_out(ctx: &Ctx, hooks: &[Webhook], claim: bool) -> Result<()> {
     let lease_ms = u64::try_from(ctx.options.lease.as_millis()).unwrap_or(u64::MAX);
     let entries = ctx
         .store
@@ -143,7 +150,6 @@ async fn fan_out(ctx: &Ctx, claim: bool) -> Result<()> {
     if entries.is_empty() {
         return Ok(());
     }
-    let hooks = ctx.store.webhooks().await?;
     let now = ctx.clock.now();
     let items: Vec<String> = entries
         .iter()
@@ -190,7 +196,7 @@ async fn fan_out(ctx: &Ctx, claim: bool) -> Result<()> {
     ctx.store.enqueue(&calls).await
 }
 
-async fn send_due(ctx: &Rc<Ctx>) -> Result<()> {
+async fn send_due(ctx: &Rc<Ctx>, hooks: &[Webhook]) -> Result<()> {
     let busy: usize = ctx.in_flight.borrow().values().sum();
     if busy >= MOST_IN_FLIGHT {
         return Ok(());
@@ -204,15 +210,9 @@ async fn send_due(ctx: &Rc<Ctx>) -> Result<()> {
     if due.is_empty() {
         return Ok(());
     }
-    let hooks: HashMap<String, Webhook> = ctx
-        .store
-        .webhooks()
-        .await?
-        .into_iter()
-        .map(|h| (h.webhook_id.clone(), h))
-        .collect();
+    let hooks: HashMap<&str, &Webhook> = hooks.iter().map(|h| (h.webhook_id.as_str(), h)).collect();
     for d in due {
-        let hook = hooks.get(&d.webhook_id).cloned();
+        let hook = hooks.get(d.webhook_id.as_str()).map(|h| (*h).clone());
         let full = ctx
             .in_flight
             .borrow()
@@ -229,7 +229,7 @@ async fn send_due(ctx: &Rc<Ctx>) -> Result<()> {
             .entry(d.webhook_id.clone())
             .or_default() += 1;
         let ctx = ctx.clone();
-        actix_web::rt::spawn(async move {
+        tokio::task::spawn_local(async move {
             let id = d.webhook_id.clone();
             if let Err(e) = send(&ctx, hook, d).await {
                 tracing::warn!(error = %e, "webhooks: could not record an attempt; it comes due again");
