@@ -11,6 +11,7 @@ pub mod app;
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod correct;
 pub mod devices;
 pub mod domain;
 pub mod geo;

@@ -63,6 +63,8 @@ pub struct OrderState {
     pub delivered_at: Option<DateTime<Utc>>,
     /// SHA-256 (hex) of the current tracking token.
     pub link_hash: String,
+    /// Events a dispatcher voided: event id to `{reason, at, by}`.
+    pub voids: std::collections::BTreeMap<String, Value>,
 }
 
 impl OrderState {

@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod body;
 mod clips;
+mod corrections;
 mod devices;
 mod error;
 mod events;
@@ -123,6 +124,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/orders/{id}", web::get().to(orders::get))
             .route("/orders/{id}", web::patch().to(orders::patch))
             .route("/orders/{id}/cancel", web::post().to(orders::cancel))
+            .route(
+                "/orders/{id}/events/{event_id}/void",
+                web::post().to(corrections::void),
+            )
             .route(
                 "/orders/{id}/tracking-token",
                 web::post().to(orders::rotate_tracking),

@@ -329,6 +329,9 @@ pub async fn history(
     } else {
         None
     };
-    let events: Vec<_> = entries.iter().map(|e| e.to_json()).collect();
+    let events: Vec<_> = entries
+        .iter()
+        .map(|e| e.to_json_with_void(&found.order.voids))
+        .collect();
     Ok(HttpResponse::Ok().json(json!({"events": events, "next": next})))
 }

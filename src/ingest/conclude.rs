@@ -85,7 +85,7 @@ pub fn conclude(
     let mut ops: Vec<Vec<AlertOp>> = vec![Vec::new(); cars.len()];
     let mut crossed = Vec::new();
     let mut left = false;
-    let mut last: Option<(usize, i64, Vec<pass::CarOutcome>)> = None;
+    let mut last: Option<(usize, i64, &str, Vec<pass::CarOutcome>)> = None;
     // A fix sent twice in one request is applied once, as its first copy.
     let mut ids = std::collections::HashSet::new();
     for &(k, e) in &v.fixes {
@@ -104,7 +104,7 @@ pub fn conclude(
                 let at = DateTime::from_timestamp_millis(*at).unwrap_or(e.occurred_at);
                 let moved = (car.milestone, *m);
                 crossed.push(crossing(
-                    v.label,
+                    (v.label, e.event_id.as_str()),
                     &car.order_id,
                     moved,
                     site,
@@ -132,9 +132,9 @@ pub fn conclude(
             car.arriving_sent |= o.arriving;
             car.leg = o.leg.clone();
         }
-        last = Some((k, p.at_ms, out.cars));
+        last = Some((k, p.at_ms, e.event_id.as_str(), out.cars));
     }
-    let (fix, at, outs) = last?;
+    let (fix, at, fix_id, outs) = last?;
     let at_time = DateTime::from_timestamp_millis(at).unwrap_or_default();
     // The site customers see the car at: the one its vehicle is inside;
     // out of one only once a departure is confirmed (a car placed at a
@@ -160,12 +160,12 @@ pub fn conclude(
             eta_ms: Some(o.eta.timestamp_millis()),
             eta_record: o.eta_changed.then(|| {
                 json!({"event_id": format!("eta-{at}"), "kind": "eta", "eta": utc(o.eta),
-                    "occurred_at": utc(at_time), "received_at": utc(received_at)})
+                    "fix_event_id": fix_id, "occurred_at": utc(at_time), "received_at": utc(received_at)})
                 .to_string()
             }),
             notice: (after.arriving_sent && !before.arriving_sent).then(|| {
                 json!({"event_id": format!("arriving-{at}"), "kind": "notice", "text": ARRIVING_TEXT,
-                    "occurred_at": utc(at_time), "received_at": utc(received_at)})
+                    "fix_event_id": fix_id, "occurred_at": utc(at_time), "received_at": utc(received_at)})
                 .to_string()
             }),
             site: site.clone(),
@@ -184,9 +184,10 @@ pub fn conclude(
     })
 }
 
-/// The milestone a crossing implies, as an event of its own.
+/// The milestone a crossing implies, as an event of its own, naming the
+/// fix that implied it (a correction that voids the fix voids it too).
 fn crossing(
-    vehicle: &str,
+    (vehicle, fix_id): (&str, &str),
     order: &str,
     (from, milestone): (Milestone, Milestone),
     site: &str,
@@ -198,7 +199,8 @@ fn crossing(
         at.timestamp_millis()
     );
     let record = json!({"event_id": event_id, "kind": "geofence", "order_id": order,
-        "milestone": milestone, "site_id": site, "occurred_at": utc(at), "received_at": utc(received_at)})
+        "milestone": milestone, "site_id": site, "fix_event_id": fix_id, "occurred_at": utc(at),
+        "received_at": utc(received_at)})
     .to_string();
     Crossed {
         order_id: order.to_owned(),

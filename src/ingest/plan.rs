@@ -155,6 +155,15 @@ pub fn scan_position(
     (pos.to_string(), rec.to_string())
 }
 
+/// Where a fix places its vehicle, as the order (or truck) keeps it.
+pub fn fix_position(e: &CarrierEvent, f: &crate::domain::Fix) -> String {
+    json!({
+        "lat": f.position.lat, "lon": f.position.lon, "at": utc(e.occurred_at),
+        "speed_kmh": f.speed_kmh, "heading": f.heading,
+    })
+    .to_string()
+}
+
 /// The outcome of a scan, in words a carrier's developer can act on.
 pub fn scan_outcome(a: &ScanAnswer, order: &str, to: Milestone, carrier: &str) -> Outcome {
     let current = a.milestone.as_deref().and_then(Milestone::parse);

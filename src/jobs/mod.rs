@@ -22,7 +22,7 @@ pub use audit::{archive_audit, audit_page};
 
 /// How often `last_used_at` of credentials is written.
 const USED_EVERY: Duration = Duration::from_secs(30);
-pub use spill::{read_part, spill_long_histories};
+pub use spill::{read_part, spill_long_histories, spilled_entries};
 pub use sweep::sweep_clips;
 
 use crate::clock::Clock;

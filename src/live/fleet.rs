@@ -82,6 +82,10 @@ async fn fold(
                     Change::Clip => {
                         let _ = tx.send(FleetFrame::Text(messages::fleet_clip(&c).into()));
                     }
+                    Change::Correction => {
+                        latest.remove(&format!("o:{}", c.order_id));
+                        let _ = tx.send(FleetFrame::Text(messages::fleet_correction(&c).into()));
+                    }
                     Change::Eta | Change::Notice => {}
                 },
                 Ok(Live::Alert(a)) => {

@@ -66,6 +66,14 @@ pub fn track_event_object(
                 "url": format!("{clip_base}{id}"),
             })
         }
+        // The customer's socket adds the corrected order (`order`).
+        Change::Correction => json!({
+            "kind": "correction",
+            "event_id": record.get("voided_event_id"),
+            "reason": record.get("reason"),
+            "milestone": record.get("milestone"),
+            "at": at,
+        }),
     };
     Some(event)
 }
@@ -112,6 +120,22 @@ pub fn fleet_milestone(c: &OrderChange) -> String {
         "milestone": c.milestone,
         "at": c.event.get("occurred_at"),
         "gap": c.gap,
+        "truck_id": (!c.truck_id.is_empty()).then_some(&c.truck_id),
+        "carrier_id": c.carrier_id,
+    }})
+    .to_string()
+}
+
+/// A fleet correction event: the order's milestone and position as
+/// recomputed without a voided event.
+pub fn fleet_correction(c: &OrderChange) -> String {
+    json!({"type": "event", "event": {
+        "kind": "correction",
+        "order_id": c.order_id,
+        "event_id": c.event.get("voided_event_id"),
+        "reason": c.event.get("reason"),
+        "milestone": c.milestone,
+        "position": c.event.get("position"),
         "truck_id": (!c.truck_id.is_empty()).then_some(&c.truck_id),
         "carrier_id": c.carrier_id,
     }})

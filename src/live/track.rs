@@ -55,8 +55,7 @@ impl Track {
             if e.change == Some(Change::Milestone) {
                 self.note_milestone(&e.record);
             }
-            if let Some(text) =
-                messages::track_event(&e.cursor, e.change, e.gap, &e.record, &self.clip_base)
+            if let Some(text) = self.frame(&e.cursor, e.change, e.gap, &e.record).await
                 && !self.peer.send(text).await
             {
                 return false;
@@ -64,6 +63,35 @@ impl Track {
             self.last = e.cursor;
         }
         true
+    }
+
+    /// The frame of one history entry; a correction carries the order as
+    /// it now stands (read when sent: the page replaces its view with it).
+    async fn frame(
+        &mut self,
+        cursor: &str,
+        change: Option<Change>,
+        gap: bool,
+        record: &serde_json::Map<String, serde_json::Value>,
+    ) -> Option<String> {
+        if change != Some(Change::Correction) {
+            return messages::track_event(cursor, change, gap, record, &self.clip_base);
+        }
+        let mut event = messages::track_event_object(Change::Correction, gap, record, "")?;
+        match self.store.order_snapshot(&self.order).await {
+            Ok(Some(snap)) => {
+                event["order"] = snap.public_view(|id| format!("{}{id}", self.clip_base));
+                // A voided delivery gives the link back its life.
+                self.expires_at = snap
+                    .state
+                    .delivered_at
+                    .filter(|_| snap.state.milestone == crate::domain::Milestone::Delivered)
+                    .map(|d| d + Duration::days(self.link_days));
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "a correction went out without its order"),
+        }
+        Some(serde_json::json!({"type": "event", "cursor": cursor, "event": event}).to_string())
     }
 
     /// Everything after the last cursor, or a reset snapshot when that
@@ -111,13 +139,8 @@ impl Track {
                 if cursor_key(&c.cursor) <= cursor_key(&self.last) {
                     return Ok(true);
                 }
-                if let Some(text) = messages::track_event(
-                    &c.cursor,
-                    Some(c.change),
-                    c.gap,
-                    &c.event,
-                    &self.clip_base,
-                ) && !self.peer.send(text).await
+                if let Some(text) = self.frame(&c.cursor, Some(c.change), c.gap, &c.event).await
+                    && !self.peer.send(text).await
                 {
                     return Ok(false);
                 }

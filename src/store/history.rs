@@ -50,6 +50,23 @@ impl HistoryEntry {
         }
         Value::Object(m)
     }
+
+    /// The entry as the history API shows it, with `void: {reason, at, by}`
+    /// when its event was voided (or, for what a voided fix concluded,
+    /// that fix's void).
+    pub fn to_json_with_void(&self, voids: &std::collections::BTreeMap<String, Value>) -> Value {
+        let mut v = self.to_json();
+        let named = |k: &str| self.record.get(k).and_then(Value::as_str);
+        let void = ["event_id", "fix_event_id"]
+            .iter()
+            .filter_map(|k| named(k))
+            .find_map(|id| voids.get(id));
+        // A correction's own entry names the event it voided: not void.
+        if let (Some(void), false) = (void, named("kind") == Some("correction")) {
+            v["void"] = void.clone();
+        }
+        v
+    }
 }
 
 /// A stream id as a comparable pair.

@@ -175,6 +175,11 @@ pub fn truck_orders(name: &str) -> String {
     format!("{}:t:{name}:orders", tag(name))
 }
 
+/// Every car a truck carried (its newest 1000), by when loaded.
+pub fn truck_cars(name: &str) -> String {
+    format!("{}:t:{name}:cars", tag(name))
+}
+
 /// Every credential but the admin token: credential id to token hash.
 pub const CREDENTIALS: &str = "vp:creds";
 /// The audit log: every write by an admin or a dispatcher.

@@ -30,6 +30,9 @@ pub enum Change {
     Notice,
     #[serde(rename = "c")]
     Clip,
+    /// A dispatcher voided an event: the order was recomputed.
+    #[serde(rename = "v")]
+    Correction,
 }
 
 impl Change {
@@ -42,6 +45,7 @@ impl Change {
             "e" => Change::Eta,
             "n" => Change::Notice,
             "c" => Change::Clip,
+            "v" => Change::Correction,
             _ => return None,
         })
     }

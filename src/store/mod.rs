@@ -9,6 +9,7 @@ pub mod auth;
 pub mod clips;
 mod conn;
 pub mod context;
+pub mod corrections;
 pub mod credentials;
 pub mod devices;
 pub mod embedded;

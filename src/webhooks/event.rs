@@ -36,6 +36,7 @@ pub fn reported(message: &str, public_url: &str) -> Option<Reported> {
                 Change::Milestone => "order.milestone",
                 Change::Eta => "order.eta",
                 Change::Clip => "order.clip",
+                Change::Correction => "order.correction",
                 _ => return None,
             };
             let clip_base = format!("{public_url}/api/v1/orders/{}/clips/", c.order_id);

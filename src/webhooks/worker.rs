@@ -86,7 +86,8 @@ async fn run(ctx: Rc<Ctx>, mut stopped: watch::Receiver<bool>) {
             _ = tick.tick() => {}
             _ = stopped.changed() => return,
         }
-        // The endpoints, read once a tick for both steps.
+        // The endpoints, to know when idle (fan-out and sending read them
+        // again after what they judge by them).
         let hooks = match ctx.store.webhooks().await {
             Ok(h) => h,
             Err(e) => {
@@ -112,10 +113,10 @@ async fn run(ctx: Rc<Ctx>, mut stopped: watch::Receiver<bool>) {
         if claim {
             claimed_at = Some(Instant::now());
         }
-        if let Err(e) = fan_out(&ctx, &hooks, claim).await {
+        if let Err(e) = fan_out(&ctx, claim).await {
             tracing::warn!(error = %e, "webhooks: could not read the outboxes; will retry");
         }
-        if let Err(e) = send_due(&ctx, &hooks).await {
+        if let Err(e) = send_due(&ctx).await {
             tracing::warn!(error = %e, "webhooks: could not take deliveries; will retry");
         }
     }
@@ -141,7 +142,7 @@ fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
-async fn fan_out(ctx: &Ctx, hooks: &[Webhook], claim: bool) -> Result<()> {
+async fn fan_out(ctx: &Ctx, claim: bool) -> Result<()> {
     let lease_ms = u64::try_from(ctx.options.lease.as_millis()).unwrap_or(u64::MAX);
     let entries = ctx
         .store
@@ -150,6 +151,11 @@ async fn fan_out(ctx: &Ctx, hooks: &[Webhook], claim: bool) -> Result<()> {
     if entries.is_empty() {
         return Ok(());
     }
+    // The endpoints are read after the entries, never before: an entry
+    // is then judged by a list that holds every endpoint made before it
+    // was written (a list read earlier in the tick could miss one made
+    // meanwhile, and its changes would be let go undelivered).
+    let hooks = &ctx.store.webhooks().await?;
     let now = ctx.clock.now();
     let items: Vec<String> = entries
         .iter()
@@ -196,7 +202,7 @@ async fn fan_out(ctx: &Ctx, hooks: &[Webhook], claim: bool) -> Result<()> {
     ctx.store.enqueue(&calls).await
 }
 
-async fn send_due(ctx: &Rc<Ctx>, hooks: &[Webhook]) -> Result<()> {
+async fn send_due(ctx: &Rc<Ctx>) -> Result<()> {
     let busy: usize = ctx.in_flight.borrow().values().sum();
     if busy >= MOST_IN_FLIGHT {
         return Ok(());
@@ -210,6 +216,9 @@ async fn send_due(ctx: &Rc<Ctx>, hooks: &[Webhook]) -> Result<()> {
     if due.is_empty() {
         return Ok(());
     }
+    // Read after the deliveries, as in fan-out: a list read before could
+    // miss the endpoint of a delivery made meanwhile, and fail it unsent.
+    let hooks = ctx.store.webhooks().await?;
     let hooks: HashMap<&str, &Webhook> = hooks.iter().map(|h| (h.webhook_id.as_str(), h)).collect();
     for d in due {
         let hook = hooks.get(d.webhook_id.as_str()).map(|h| (*h).clone());

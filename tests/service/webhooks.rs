@@ -152,6 +152,17 @@ async fn a_failing_receiver_gets_each_change_once_signed_and_in_order() {
     let id = subscribe(&app, &rx, "/fail3/a", &["order.milestone"]).await;
     load(&app, &key, "WH-1", "YUE-A-1", -30).await;
     let got = rx.wait_for("/fail3/a", 2, Duration::from_secs(20)).await;
+    if got.len() != 2 {
+        let d = app
+            .call(
+                "GET",
+                &format!("/api/v1/webhooks/{id}/deliveries"),
+                Some(&app.admin),
+                None,
+            )
+            .await;
+        eprintln!("DELIVERIES {}", d.body);
+    }
     assert_eq!(got.len(), 2, "{got:?}");
     for d in &got {
         assert_eq!(d["verified"], true, "{d}");

@@ -18,6 +18,7 @@ const VP = (() => {
       all: "All", search: "Order or VIN", stationary: "Standing still", off_route: "Off route", late: "Late",
       no_signal: "No signal", emergency: "Emergency alarm", vehicles: "vehicles", with_alerts: "With alerts", carrier: "Carrier",
       close: "Close", history: "History", truck: "Truck",
+      voided: "Voided", fix: "GPS fix",
     },
     zh: {
       ordered: "已下单", produced: "已生产", released: "待发运", loaded: "已装车", in_transit: "运输中",
@@ -25,6 +26,7 @@ const VP = (() => {
       in_repair: "维修中", ready_for_delivery: "待交付", out_for_delivery: "派送中", delivered: "已交付",
       on_hold: "暂停", cancelled: "已取消", eta: "预计送达", promised: "承诺送达", updated: "更新于", ago: "前",
       just_now: "刚刚", min: "分钟", h: "小时", live: "实时", reconnecting: "正在重新连接…", gap: "部分扫描缺失",
+      voided: "已作废", fix: "定位点",
       clips: "您的爱车视频", no_clips: "暂无视频", timeline: "行程", transport: "运输途中", storage: "仓库中",
       inspection: "检查", handover: "交付", arriving: "您的爱车即将到达", token: "调度员令牌", open: "打开",
       alerts: "告警", all: "全部", search: "订单号或车架号", stationary: "长时间停留", off_route: "偏离路线",

@@ -138,6 +138,8 @@
       }
       if (msg.type !== "event") return;
       const e = msg.event;
+      // A correction may reopen a delivered order: learn it afresh.
+      if (e.kind === "correction" && !cars.has(e.order_id)) asked.delete(e.order_id);
       if (e.order_id) learn(e.order_id);
       const c = cars.get(e.order_id);
       if (e.kind === "milestone" && c) {
@@ -145,6 +147,11 @@
         if (e.milestone === "delivered" || e.milestone === "cancelled") { if (c.marker) c.marker.remove(); cars.delete(e.order_id); }
         else place(c);
         count();
+      } else if (e.kind === "correction" && c) {
+        c.order.milestone = e.milestone;
+        if (e.position) c.order.position = e.position;
+        place(c); count();
+        if (shownId === e.order_id) details(e.order_id);
       } else if (e.kind === "alert") {
         if (e.state === "raised") alerts.set(e.alert_id, { ...e, kind: e.alert_kind });
         else alerts.delete(e.alert_id);
@@ -171,11 +178,13 @@
       try {
         const [o, h] = await Promise.all([api(`/api/v1/orders/${encodeURIComponent(id)}`), history(id)]);
         if (shownId !== id) return;
-        const steps = h.events.filter((e) => e.status === "accepted" && e.milestone && (e.kind === "scan" || e.kind === "geofence" || e.kind === "cancel"));
+        const steps = h.events.filter((e) => e.status === "accepted" && !e.void && e.milestone && (e.kind === "scan" || e.kind === "geofence" || e.kind === "cancel"));
+        const voided = h.events.filter((e) => e.void && (e.kind === "scan" || e.kind === "gps" || e.kind === "geofence"));
         box.append(el("div", { text: `${t(o.milestone)} · ${o.model} · ${o.vin || ""}` }),
           el("div", { className: "muted", text: `${t("eta")}: ${when(o.eta)} · ${t("promised")}: ${when(o.promised_by)}` }),
           o.truck_id ? el("div", { text: `${t("truck")}: ${o.truck_id}` }) : null,
-          el("ol", {}, ...steps.map((e) => el("li", { "data-milestone": e.milestone, text: `${t(e.milestone)} · ${when(e.occurred_at)}${e.gap ? " · " + t("gap") : ""}` }))));
+          el("ol", {}, ...steps.map((e) => el("li", { "data-milestone": e.milestone, text: `${t(e.milestone)} · ${when(e.occurred_at)}${e.gap ? " · " + t("gap") : ""}` }))),
+          ...voided.map((e) => el("div", { className: "muted", "data-voided": e.event_id, text: `${t("voided")}: ${e.milestone ? t(e.milestone) : t("fix")} · ${when(e.occurred_at)} · ${e.void.reason}` })));
         for (const a of alerts.values()) if (a.order_id === id) box.append(el("div", { className: "error", text: `${t(a.kind)}: ${a.detail || ""}` }));
         for (const c of h.events.filter((e) => e.kind === "clip").reverse()) {
           const r = await fetch(`/api/v1/orders/${encodeURIComponent(id)}/clips/${c.clip_id}`, { headers: auth });

@@ -93,6 +93,10 @@
       order.eta = e.eta;
     } else if (e.kind === "clip") {
       order.clips.push({ clip_id: e.clip_id, kind: e.clip_kind, captured_at: e.captured_at, url: e.url });
+    } else if (e.kind === "correction" && e.order) {
+      // A dispatcher voided a wrong scan or fix: the order as corrected.
+      order = e.order; track = order.track || [];
+      if (order.position) track.push([order.position.lat, order.position.lon]);
     } else if (e.kind === "notice") {
       $("notice").textContent = t("arriving"); $("notice").hidden = false;
     }

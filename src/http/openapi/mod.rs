@@ -35,6 +35,7 @@ use utoipa::{Modify, OpenApi};
         crate::http::orders::get,
         crate::http::orders::patch,
         crate::http::orders::cancel,
+        crate::http::corrections::void,
         crate::http::orders::rotate_tracking,
         crate::http::orders::history,
         crate::http::events::post,

@@ -101,6 +101,14 @@ pub struct Order {
     archived: Option<bool>,
 }
 
+/// Why an event is voided (kept with it in the history).
+#[derive(ToSchema)]
+pub struct VoidRequest {
+    /// 1 to 500 characters.
+    #[schema(example = "scanned the wrong car")]
+    reason: String,
+}
+
 #[derive(ToSchema)]
 pub struct TrackingLink {
     order_id: String,

@@ -1,6 +1,6 @@
 //! A fix's answer to the carrier, in words their developer can act on.
 
-use crate::domain::{CarrierEvent, EventStatus, Fix as FixEvent, Outcome, utc};
+use crate::domain::{EventStatus, Outcome};
 use crate::ingest::plan;
 use crate::store::functions::Status;
 
@@ -17,14 +17,6 @@ pub(super) fn settle(
         return;
     }
     outcomes[index] = Some(outcome(judged, carrier, target));
-}
-
-pub(super) fn position_json(e: &CarrierEvent, f: &FixEvent) -> String {
-    serde_json::json!({
-        "lat": f.position.lat, "lon": f.position.lon, "at": utc(e.occurred_at),
-        "speed_kmh": f.speed_kmh, "heading": f.heading,
-    })
-    .to_string()
 }
 
 /// A fix's outcome, in words a carrier's developer can act on; `target`

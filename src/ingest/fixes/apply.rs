@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use redis::Value;
 
-use super::answer::{position_json, settle};
+use super::answer::settle;
 use super::crossings;
 use super::remember::{Applied, next_context};
 use crate::domain::{CarrierEvent, EventBody, Outcome};
@@ -85,7 +85,7 @@ pub(super) async fn run(
                     options.dedupe_days,
                 ),
                 record,
-                position: position_json(e, f),
+                position: plan::fix_position(e, f),
                 member: track_member(&p),
             })
         })

@@ -1,4 +1,4 @@
-//! `vinpath4_fix`, `vinpath4_carried_fix` and `vinpath4_truck_fix`: GPS.
+//! `vinpath5_fix`, `vinpath5_carried_fix` and `vinpath5_truck_fix`: GPS.
 
 use chrono::{DateTime, Utc};
 use redis::Value;

@@ -20,7 +20,7 @@ impl Function for Bind<'_> {
     const NAME: &'static str = "bind";
     #[rustfmt::skip]
     const KEYS: &'static [&'static str] = &[
-        "truck_key", "on_board_key",
+        "truck_key", "on_board_key", "cars_key",
     ];
     #[rustfmt::skip]
     const ARGV: &'static [&'static str] = &[
@@ -28,7 +28,11 @@ impl Function for Bind<'_> {
     ];
 
     fn keys(&self) -> Vec<String> {
-        vec![keys::truck(self.name), keys::truck_orders(self.name)]
+        vec![
+            keys::truck(self.name),
+            keys::truck_orders(self.name),
+            keys::truck_cars(self.name),
+        ]
     }
 
     fn argv(&self) -> Vec<String> {

@@ -5,6 +5,7 @@
 //! binds at the top of the function, in order; a test holds the two sides
 //! together, and another calls every function on a real Redis.
 
+mod correct;
 mod fix;
 mod misc;
 mod scan;
@@ -13,6 +14,7 @@ mod webhooks;
 use chrono::{DateTime, Utc};
 use redis::{Pipeline, Value};
 
+pub use correct::{Correct, CorrectAnswer, VoidTruckFix};
 pub use fix::{CarriedFix, Conclusions, Fix, FixAnswer, FixCore, TruckFix, TruckFixAnswer};
 pub use misc::{
     AlertOp, AlertOps, Bind, Claim, ClaimAnswer, Clip, ClipAnswer, Create, Forget, Patch, Quiet,
@@ -35,11 +37,13 @@ pub const LIBRARY: &str = concat!(
     "\n",
     include_str!("../lua/webhooks.lua"),
     "\n",
+    include_str!("../lua/correct.lua"),
+    "\n",
     include_str!("../lua/small.lua"),
 );
 
-/// The library's version prefix: every function is `vinpath4_<name>`.
-pub const PREFIX: &str = "vinpath4_";
+/// The library's version prefix: every function is `vinpath5_<name>`.
+pub const PREFIX: &str = "vinpath5_";
 
 /// A Redis function: its name, its keys and arguments in order.
 pub trait Function {

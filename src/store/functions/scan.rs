@@ -1,4 +1,4 @@
-//! `vinpath4_scan` and `vinpath4_cancel`: a milestone reached.
+//! `vinpath5_scan` and `vinpath5_cancel`: a milestone reached.
 
 use chrono::{DateTime, Utc};
 use redis::Value;

@@ -78,6 +78,8 @@ fn every_function_binds_the_names_its_rust_type_lists() {
     agree::<Forget>("forget");
     agree::<Spill>("spill");
     agree::<Seat>("seat");
+    agree::<Correct>("correct");
+    agree::<VoidTruckFix>("void_truck_fix");
     agree::<Enqueue>("enqueue");
     agree::<Take>("take");
     agree::<Attempt>("attempt");
