@@ -46,8 +46,8 @@ pub struct Settings {
     pub archive_after_days: i64,
     /// How often serve runs the retention sweep (and the archive).
     pub sweep_every: Duration,
-    /// The pages' map tiles.
-    pub tiles: crate::http::pages::Tiles,
+    /// How the pages look: map tiles, the seller's name and support.
+    pub look: crate::http::pages::PageLook,
     /// How often serve looks for trackers gone quiet.
     pub signal_every: Duration,
     /// How often serve completes follow-ups a failure left undone.
@@ -82,7 +82,7 @@ impl Default for Settings {
             sweep_every: Duration::from_secs(3600),
             signal_every: Duration::from_secs(60),
             repair_every: Duration::from_secs(5),
-            tiles: crate::http::pages::Tiles::default(),
+            look: crate::http::pages::PageLook::default(),
             store: StoreOptions::default(),
             live: LiveOptions::default(),
             clock: Clock::System,
@@ -205,7 +205,7 @@ impl Application {
             clips,
             max_clip_bytes: settings.max_clip_bytes,
             clip_redirect: settings.clip_redirect,
-            tiles: settings.tiles.clone(),
+            look: settings.look.clone(),
             live: settings.live.clone(),
             webhook_allow_private: settings.webhooks.allow_private,
         };

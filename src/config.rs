@@ -8,7 +8,7 @@ use clap::Args;
 use crate::app::Settings;
 use crate::devices::DeviceOptions;
 use crate::geo::pass::GeoOptions;
-use crate::http::pages::Tiles;
+use crate::http::pages::PageLook;
 use crate::store::StoreOptions;
 use crate::webhooks::WebhookOptions;
 
@@ -91,6 +91,13 @@ pub struct ServeArgs {
     /// The tiles' datum: wgs84, or gcj02 for Chinese providers (positions are converted in the browser).
     #[arg(long, env = "VINPATH_TILE_DATUM", default_value = "wgs84")]
     pub tile_datum: String,
+    /// The seller's name on the customer's tracking page and its title.
+    #[arg(long, env = "VINPATH_BRAND_NAME", default_value = "vinpath")]
+    pub brand_name: String,
+    /// How customers reach the seller's support (a phone number, an
+    /// address); shown on the tracking page when set.
+    #[arg(long, env = "VINPATH_SUPPORT_CONTACT", default_value = "")]
+    pub support_contact: String,
     /// History entries kept in Redis per order; older ones move to the clip
     /// store (still served by the history API; a websocket resuming from
     /// one gets a reset snapshot).
@@ -142,10 +149,12 @@ impl From<ServeArgs> for Settings {
             clip_redirect: a.clip_redirect,
             clip_retention_days: a.clip_retention_days,
             archive_after_days: a.archive_after_days,
-            tiles: Tiles {
+            look: PageLook {
                 url: a.tile_url,
                 attribution: a.tile_attribution,
                 datum: a.tile_datum,
+                brand: a.brand_name,
+                support: a.support_contact,
             },
             store: StoreOptions {
                 history_limit: a.history_limit.max(1),

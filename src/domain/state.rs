@@ -63,6 +63,9 @@ pub struct OrderState {
     pub delivered_at: Option<DateTime<Utc>>,
     /// SHA-256 (hex) of the current tracking token.
     pub link_hash: String,
+    /// Whether the customer was told the car is arriving soon (a standing
+    /// notice until it is delivered).
+    pub arriving: bool,
     /// Events a dispatcher voided: event id to `{reason, at, by}`.
     pub voids: std::collections::BTreeMap<String, Value>,
 }
@@ -110,10 +113,22 @@ impl OrderState {
             "position": self.public_position(),
             "eta": self.eta.map(utc),
             "promised_by": self.promised_by.map(utc),
-            "destination": {"lat": self.destination.lat, "lon": self.destination.lon},
+            "destination": {"lat": self.destination.lat, "lon": self.destination.lon,
+                "address": self.destination.address},
             "updated_at": utc(self.updated_at),
             "clips": clips,
+            "notices": self.notices(),
         })
+    }
+
+    /// What the customer is told until it stops being true (the page shows
+    /// it whenever opened, not only to whoever had it open when sent).
+    fn notices(&self) -> Vec<Value> {
+        let mut out = Vec::new();
+        if self.arriving && !self.milestone.is_final() {
+            out.push(json!({"kind": "arriving"}));
+        }
+        out
     }
 
     /// Where the customer sees the car: at its site while inside one (not

@@ -54,8 +54,8 @@ pub struct AppState {
     pub max_clip_bytes: u64,
     /// Answer clip reads on S3 with a 302 to a presigned URL.
     pub clip_redirect: bool,
-    /// The pages' map tiles.
-    pub tiles: pages::Tiles,
+    /// How the pages look: map tiles, the seller's name and support.
+    pub look: pages::PageLook,
     pub live: LiveOptions,
     /// Webhook URLs on loopback or private addresses are allowed.
     pub webhook_allow_private: bool,
@@ -168,11 +168,11 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     if path.starts_with("/api/") || path.starts_with("/ws/") {
         return Err(ApiError::NotFound("no such route".into()));
     }
-    let tiles = req
+    let look = req
         .app_data::<web::Data<AppState>>()
-        .map(|s| s.tiles.clone())
+        .map(|s| s.look.clone())
         .unwrap_or_default();
-    Ok(pages::not_found(&tiles))
+    Ok(pages::not_found(&look))
 }
 
 /// Headers every answer carries.

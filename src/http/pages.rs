@@ -21,14 +21,20 @@ use super::{ApiError, AppState};
 #[include = "node_modules/swagger-ui-dist/swagger-ui-bundle.js"]
 struct Web;
 
-/// Where the map's tiles come from.
+/// How the pages look: where the map's tiles come from, and whose the
+/// tracking page is (the seller's name and how to reach them).
 #[derive(Debug, Clone, Default)]
-pub struct Tiles {
+pub struct PageLook {
     /// A `{z}/{x}/{y}` URL template; empty: the offline basemap only.
     pub url: String,
     pub attribution: String,
     /// `wgs84` or `gcj02` (Chinese providers such as AMap and Tencent).
     pub datum: String,
+    /// The seller customers bought from (`VINPATH_BRAND_NAME`).
+    pub brand: String,
+    /// How customers reach the seller's support, a phone number or an
+    /// address (`VINPATH_SUPPORT_CONTACT`; empty: not shown).
+    pub support: String,
 }
 
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: https: http:; \
@@ -42,15 +48,17 @@ fn escape(s: &str) -> String {
 }
 
 /// A page with the tile settings in its body's data attributes.
-fn page(name: &str, status: actix_web::http::StatusCode, tiles: &Tiles) -> HttpResponse {
+fn page(name: &str, status: actix_web::http::StatusCode, look: &PageLook) -> HttpResponse {
     let html = Web::get(&format!("pages/{name}"))
         .map(|f| String::from_utf8_lossy(&f.data).into_owned())
         .unwrap_or_default();
     let config = format!(
-        "data-tile-url=\"{}\" data-tile-attribution=\"{}\" data-tile-datum=\"{}\"",
-        escape(&tiles.url),
-        escape(&tiles.attribution),
-        escape(&tiles.datum)
+        "data-tile-url=\"{}\" data-tile-attribution=\"{}\" data-tile-datum=\"{}\" data-brand=\"{}\" data-support=\"{}\"",
+        escape(&look.url),
+        escape(&look.attribution),
+        escape(&look.datum),
+        escape(&look.brand),
+        escape(&look.support)
     );
     HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
@@ -60,11 +68,11 @@ fn page(name: &str, status: actix_web::http::StatusCode, tiles: &Tiles) -> HttpR
 }
 
 /// The friendly page for a link that does not work, as a 404.
-pub fn not_found(tiles: &Tiles) -> HttpResponse {
+pub fn not_found(look: &PageLook) -> HttpResponse {
     page(
         "notfound.html",
         actix_web::http::StatusCode::NOT_FOUND,
-        tiles,
+        look,
     )
 }
 
@@ -79,14 +87,14 @@ pub async fn track(state: web::Data<AppState>, path: web::Path<String>) -> HttpR
     };
     match order {
         Ok(Some(o)) if !super::track::expired(&state, &o) => {
-            page("track.html", actix_web::http::StatusCode::OK, &state.tiles)
+            page("track.html", actix_web::http::StatusCode::OK, &state.look)
         }
-        Ok(_) | Err(ApiError::NotFound(_)) => not_found(&state.tiles),
+        Ok(_) | Err(ApiError::NotFound(_)) => not_found(&state.look),
         Err(_) => {
             let mut res = page(
                 "unavailable.html",
                 actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
-                &state.tiles,
+                &state.look,
             );
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
@@ -99,7 +107,7 @@ pub async fn dispatch(state: web::Data<AppState>) -> HttpResponse {
     page(
         "dispatch.html",
         actix_web::http::StatusCode::OK,
-        &state.tiles,
+        &state.look,
     )
 }
 

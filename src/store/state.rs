@@ -67,6 +67,7 @@ pub(super) fn parse_state(h: &HashMap<String, String>) -> Result<Option<OrderSta
         updated_at: time("updated_at").ok_or_else(|| corrupt("updated_at"))?,
         delivered_at: time("delivered_at"),
         link_hash: get("link_hash").unwrap_or_default().to_owned(),
+        arriving: get("arriving").is_some(),
         voids: h
             .iter()
             .filter_map(|(k, v)| {

@@ -12,6 +12,7 @@ mod events;
 mod functions;
 mod geo;
 mod ingest;
+mod journey;
 mod legs;
 mod live;
 mod openapi;

@@ -14,13 +14,13 @@ use crate::support::*;
 const WEBM: &[u8] = include_bytes!("../../fixtures/clips/handover.webm");
 
 /// A chromedriver of the test's own, on a free port.
-struct Driver {
+pub struct Driver {
     daemon: Daemon,
     _profile: tempfile::TempDir,
 }
 
 impl Driver {
-    fn start() -> Self {
+    pub fn start() -> Self {
         let port = free_port();
         let make = move || {
             let mut c = Command::new("chromedriver");
@@ -34,7 +34,7 @@ impl Driver {
     }
 
     /// A browser: a phone 360 px wide by default, in Chinese when asked.
-    async fn browser(&self, phone: bool, lang: &str) -> Client {
+    pub async fn browser(&self, phone: bool, lang: &str) -> Client {
         let mut options = json!({
             "binary": "/usr/bin/chromium",
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
@@ -63,12 +63,12 @@ impl Driver {
     }
 }
 
-async fn js(c: &Client, script: &str) -> Value {
+pub async fn js(c: &Client, script: &str) -> Value {
     c.execute(script, vec![]).await.expect("the script runs")
 }
 
 /// Waits until `script` returns true, up to `within`.
-async fn until(c: &Client, script: &str, within: Duration) -> bool {
+pub async fn until(c: &Client, script: &str, within: Duration) -> bool {
     let deadline = Instant::now() + within;
     while Instant::now() < deadline {
         if js(c, script).await == Value::Bool(true) {
@@ -79,7 +79,7 @@ async fn until(c: &Client, script: &str, within: Duration) -> bool {
     false
 }
 
-async fn screenshot(c: &Client, name: &str) {
+pub async fn screenshot(c: &Client, name: &str) {
     let png = c.screenshot().await.expect("a screenshot");
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
     std::fs::create_dir_all(&dir).unwrap();
@@ -138,10 +138,11 @@ async fn the_customer_page_lives_and_comes_back_after_a_restart() {
     assert_eq!(
         js(
             &c,
-            "return document.querySelectorAll('#timeline li[data-milestone]').length"
+            "return [...document.querySelectorAll('#timeline [data-step]')].filter((s) => s.dataset.state !== 'todo').map((s) => s.dataset.step).join()"
         )
         .await,
-        json!(3)
+        json!("ordered,produced,released,loaded"),
+        "every step up to the current one, in milestone order"
     );
     assert!(until(&c, "return document.querySelector('.leaflet-container') !== null && document.querySelectorAll('.leaflet-overlay-pane canvas, .leaflet-overlay-pane path').length > 0", Duration::from_secs(5)).await, "the map draws");
     assert_eq!(
@@ -173,7 +174,7 @@ async fn the_customer_page_lives_and_comes_back_after_a_restart() {
     assert_eq!(
         js(
             &c,
-            "return document.querySelector('#timeline li.current').dataset.milestone"
+            "return document.querySelector('#timeline [data-state=\"current\"]').dataset.step"
         )
         .await,
         json!("in_transit"),

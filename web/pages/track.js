@@ -5,42 +5,149 @@
 (() => {
   const token = decodeURIComponent(location.pathname.split("/").pop());
   const $ = (id) => document.getElementById(id);
-  const { t, when, ago, el } = VP;
+  const { t, when, ago, el, lang } = VP;
+  const zh = lang === "zh";
+  const cfg = document.body.dataset;
+  const brand = cfg.brand || "vinpath";
   let order = null, cursor = null, track = [], shown = new Set();
 
+  // The journey, in milestone order (a car may skip some; the order's
+  // milestone is the current step, whatever the times say).
+  const STEPS = ["ordered", "produced", "released", "loaded", "in_transit", "arrived", "unloaded", "gated_in",
+    "in_storage", "pdi", "ready_for_delivery", "out_for_delivery", "delivered"];
+
   for (const [id, key] of [["eta-label", "eta"], ["promised-label", "promised"], ["updated-label", "updated"],
-    ["timeline-title", "timeline"], ["clips-title", "clips"], ["no-clips", "no_clips"]]) $(id).textContent = t(key);
+    ["timeline-title", "timeline"], ["clips-title", "clips"], ["no-clips", "no_clips"], ["order-label", "order"],
+    ["to-label", "to"], ["support-label", "support"]]) $(id).textContent = t(key);
+  $("brand").textContent = brand;
+  if (cfg.support) { $("support-contact").textContent = cfg.support; $("support").hidden = false; }
 
   const m = VP.map($("map"), "/assets/node_modules/world-atlas/land-110m.json");
-  const line = L.polyline([], { color: "#2f80ed", weight: 4, opacity: .8 }).addTo(m.map);
+  const travelled = L.polyline([], { color: "#2f80ed", weight: 4, opacity: .85 }).addTo(m.map);
+  const ahead = L.polyline([], { color: "#2f80ed", weight: 3, opacity: .55, dashArray: "6 8" }).addTo(m.map);
   const car = L.circleMarker([0, 0], { radius: 9, color: "#fff", weight: 3, fillColor: "#27ae60", fillOpacity: 1 });
-  const home = L.circleMarker([0, 0], { radius: 6, color: "#102a43", weight: 2, fillColor: "#fff", fillOpacity: 1 });
-  let fitted = false;
+  const home = L.circleMarker([0, 0], { radius: 7, color: "#102a43", weight: 2, fillColor: "#fff", fillOpacity: 1 });
+
+  // The map frames the car and where it is going, and follows the car
+  // until the customer moves the map; "follow" brings that back.
+  let following = true, ours = false;
+  m.map.on("dragstart", () => { following = false; });
+  m.map.on("zoomstart", () => { if (!ours) following = false; });
+  const delivered = () => order.milestone === "delivered";
+  const carAt = () => {
+    if (delivered() && order.destination) return [order.destination.lat, order.destination.lon];
+    return order.position ? [order.position.lat, order.position.lon] : null;
+  };
+  const inView = () => {
+    const c = carAt();
+    $("map").dataset.carInView = String(!!c && m.map.getBounds().contains(m.at(...c)));
+    $("map").dataset.carLat = c ? c[0].toFixed(4) : "";
+  };
+  m.map.on("moveend zoomend resize", () => { if (order) inView(); });
+  const frame = () => {
+    const c = carAt(), d = order.destination;
+    const points = [];
+    if (c) points.push(m.at(...c));
+    if (d && !delivered()) points.push(m.at(d.lat, d.lon));
+    if (!points.length) return;
+    ours = true;
+    if (points.length === 1) m.map.setView(points[0], 11, { animate: false });
+    else m.map.fitBounds(L.latLngBounds(points), { padding: [36, 36], maxZoom: 12, animate: false });
+    ours = false;
+  };
+  const Follow = L.Control.extend({
+    onAdd: () => {
+      const b = el("button", { type: "button", className: "follow", text: t("follow"), "data-follow": "" });
+      L.DomEvent.disableClickPropagation(b);
+      b.onclick = () => { following = true; frame(); inView(); };
+      return b;
+    },
+  });
+  new Follow({ position: "topright" }).addTo(m.map);
 
   const drawMap = () => {
-    const p = order.position;
-    if (order.destination) home.setLatLng(m.at(order.destination.lat, order.destination.lon)).addTo(m.map);
-    line.setLatLngs(track.map(([lat, lon]) => m.at(lat, lon)));
-    if (p) {
-      car.setLatLng(m.at(p.lat, p.lon)).addTo(m.map);
-      if (!fitted) { m.map.setView(m.at(p.lat, p.lon), 9); fitted = true; }
-    } else if (!fitted && order.destination) {
-      m.map.setView(m.at(order.destination.lat, order.destination.lon), 6);
+    const c = carAt(), d = order.destination;
+    if (d) home.setLatLng(m.at(d.lat, d.lon)).addTo(m.map);
+    travelled.setLatLngs(track.map(([lat, lon]) => m.at(lat, lon)));
+    ahead.setLatLngs(c && d && !delivered() ? [m.at(...c), m.at(d.lat, d.lon)] : []);
+    if (c) car.setLatLng(m.at(...c)).addTo(m.map);
+    if (following) frame();
+    inView();
+  };
+
+  // A span of minutes in words: "25 min", "3 h", "2 days".
+  const span = (mins) => {
+    const [n, unit] = mins < 60 ? [Math.max(mins, 1), "min"] : mins < 2880 ? [Math.round(mins / 60), "h"] : [Math.round(mins / 1440), "days"];
+    return zh ? `${n}${t(unit)}` : `${n} ${t(unit)}`;
+  };
+
+  // When in words, from now: "today about 16:40, in 3 h".
+  const etaWords = (iso) => {
+    const d = new Date(iso), now = new Date();
+    const day = (x) => new Date(x.getFullYear(), x.getMonth(), x.getDate()).getTime();
+    const days = Math.round((day(d) - day(now)) / 86400000);
+    const time = d.toLocaleTimeString(zh ? "zh-CN" : undefined, { hour: "2-digit", minute: "2-digit" });
+    const date = days === 0 ? t("today") : days === 1 ? t("tomorrow")
+      : d.toLocaleDateString(zh ? "zh-CN" : undefined, { weekday: "short", month: "short", day: "numeric" });
+    const mins = Math.round((d - now) / 60000);
+    if (mins <= 0) return zh ? `${date} ${time}左右，随时到达` : `${date} about ${time}, any moment now`;
+    return zh ? `${date} ${time}左右，约${span(mins)}后` : `${date} about ${time}, in ${span(mins)}`;
+  };
+
+  const drawNow = () => {
+    const done = delivered() || order.milestone === "cancelled";
+    document.body.dataset.milestone = order.milestone;
+    document.title = `${order.model} · ${order.order_id} · ${brand}`;
+    $("model").textContent = order.model;
+    $("order-id").textContent = order.order_id;
+    $("vin").textContent = order.vin_masked || "";
+    $("milestone").textContent = t(order.milestone);
+    $("eta-label").textContent = delivered() ? t("delivered") : t("eta");
+    $("eta").textContent = delivered() ? when(order.milestone_at) : order.eta ? etaWords(order.eta) : "—";
+    $("promised").textContent = when(order.promised_by);
+    const late = !done && order.eta && order.promised_by && new Date(order.eta) > new Date(order.promised_by);
+    document.body.dataset.late = String(!!late);
+    $("late").hidden = !late;
+    if (late) {
+      const by = span(Math.round((new Date(order.eta) - new Date(order.promised_by)) / 60000));
+      $("late").textContent = zh ? `比承诺时间晚约${by}。非常抱歉，我们会在这里随时更新。`
+        : `Running about ${by} later than promised. We're sorry, and we'll keep this page up to date.`;
     }
+    const notices = done ? [] : (order.notices || []);
+    $("notices").replaceChildren(...notices.map((n) => el("div", { className: "notice", "data-notice": n.kind, text: t(n.kind) })));
+    const to = order.destination && order.destination.address;
+    $("to").hidden = !to;
+    $("destination").textContent = to || "";
+    $("status").hidden = done;
+    $("updated").textContent = ago(order.updated_at);
   };
 
   const drawTimeline = () => {
-    const list = $("timeline");
-    // Newest first, by when it happened (late scans arrive out of order).
-    const steps = order.timeline.slice().sort((a, b) => new Date(b.at) - new Date(a.at));
-    // The current step is the order's milestone (a late scan kept in the
-    // journey, or a clock that differs, may date another one later).
-    let current = steps.findIndex((e) => e.milestone === order.milestone);
-    if (current < 0) current = 0;
-    list.replaceChildren(...steps.map((e, i) => el("li",
-      { "data-milestone": e.milestone, className: i === current ? "current" : "" },
-      el("span", { text: t(e.milestone) }), el("span", { className: "at", text: when(e.at) }),
-      e.gap ? el("span", { className: "gap", text: t("gap") }) : null)));
+    // The latest time each milestone was reached (a car may pass one twice).
+    const reached = new Map();
+    for (const e of order.timeline) {
+      const seen = reached.get(e.milestone);
+      if (!seen || new Date(e.at) >= new Date(seen.at)) reached.set(e.milestone, e);
+    }
+    let current = STEPS.indexOf(order.milestone);
+    // A side step (in repair, on hold, cancelled) sits after the furthest
+    // step reached.
+    const side = current < 0;
+    const furthest = Math.max(-1, ...order.timeline.map((e) => STEPS.indexOf(e.milestone)));
+    const row = (step, state) => {
+      const e = reached.get(step);
+      const li = el("li", { "data-step": step, "data-state": state, className: `${state}${state === "done" && !e ? " passed" : ""}` },
+        el("span", { className: "name", text: t(step) }),
+        e && state !== "todo" ? el("span", { className: "at", text: when(e.at) }) : null,
+        e && e.gap && state !== "todo" ? el("span", { className: "gap", text: t("gap") }) : null);
+      return li;
+    };
+    const rows = STEPS.map((s, i) => {
+      if (side) return row(s, i <= furthest ? "done" : "todo");
+      return row(s, i < current ? "done" : i === current ? "current" : "todo");
+    });
+    if (side) rows.splice(furthest + 1, 0, row(order.milestone, "current"));
+    $("timeline").replaceChildren(...rows);
   };
 
   const drawClips = () => {
@@ -57,18 +164,6 @@
       const older = [...$("clips").children].find((x) => new Date(x.dataset.capturedAt) < new Date(c.captured_at));
       $("clips").insertBefore(box, older || null);
     }
-  };
-
-  const drawNow = () => {
-    document.body.dataset.milestone = order.milestone;
-    $("model").textContent = order.model;
-    $("vin").textContent = order.vin_masked || "";
-    $("milestone").textContent = t(order.milestone);
-    const done = order.milestone === "delivered";
-    $("eta-label").textContent = done ? t("delivered") : t("eta");
-    $("eta").textContent = done ? when(order.milestone_at) : when(order.eta);
-    $("promised").textContent = when(order.promised_by);
-    $("updated").textContent = ago(order.updated_at);
   };
 
   const draw = () => { drawNow(); drawTimeline(); drawMap(); drawClips(); };
@@ -98,7 +193,8 @@
       order = e.order; track = order.track || [];
       if (order.position) track.push([order.position.lat, order.position.lon]);
     } else if (e.kind === "notice") {
-      $("notice").textContent = t("arriving"); $("notice").hidden = false;
+      order.notices = order.notices || [];
+      if (!order.notices.some((n) => n.kind === "arriving")) order.notices.push({ kind: "arriving" });
     }
     draw();
   };
@@ -122,6 +218,6 @@
       return false;
     },
   });
-  // "Updated N minutes ago" stays true while nothing happens.
-  setInterval(() => { if (order) $("updated").textContent = ago(order.updated_at); }, 30000);
+  // Times in words stay true while nothing happens.
+  setInterval(() => { if (order) drawNow(); }, 30000);
 })();

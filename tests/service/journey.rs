@@ -1,0 +1,191 @@
+//! The customer's page as a customer reads it: the whole journey in
+//! milestone order, the car kept in view with where it is going, lateness
+//! said kindly, standing notices shown whenever the page is opened, and
+//! whose order it is. In Chromium, by the contract's `data-*` hooks, with
+//! phone and desk screenshots in English and Chinese.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::pages::{Driver, js, screenshot, until};
+use crate::support::*;
+
+async fn order_promised(app: &TestApp, id: &str, promised_by: String) -> String {
+    let mut body = order_body(id, "sf-auto");
+    body["promised_by"] = json!(promised_by);
+    let r = app
+        .call("POST", "/api/v1/orders", Some(&app.admin), Some(body))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.body["tracking_token"].as_str().unwrap().to_owned()
+}
+
+#[actix_web::test]
+async fn the_customer_follows_the_whole_journey_and_is_told_when_it_runs_late() {
+    let redis = TestRedis::start();
+    let mut s = settings(&redis);
+    s.look.brand = "JD Auto".into();
+    s.look.support = "400-606-5500".into();
+    s.look.url = String::new();
+    let app = TestApp::with(s).await;
+    let key = app.carrier("sf-auto").await;
+    // Promised within the hour, 2000 km away: late.
+    let late = order_promised(&app, "JD-J1", at(60)).await;
+    load(&app, &key, "JD-J1", "YUE-A-7", -60).await;
+    app.post_expect(
+        &key,
+        json!([
+            scan("j1-road", "JD-J1", "in_transit", -50),
+            truck_fix("j1-g1", "YUE-A-7", -30, 23.10, 113.50),
+            truck_fix("j1-g2", "YUE-A-7", -25, 23.15, 113.52),
+        ]),
+        "accepted",
+    )
+    .await;
+    // Near its door, its own tracker says: "arriving soon", sent before
+    // the page is opened.
+    let near = order_promised(&app, "JD-J2", at(600)).await;
+    app.post_expect(
+        &key,
+        json!([
+            scan("j2-rel", "JD-J2", "released", -90),
+            scan("j2-load", "JD-J2", "loaded", -80),
+            scan("j2-road", "JD-J2", "in_transit", -70),
+            order_fix("j2-g1", "JD-J2", -3, 39.95, 116.46),
+        ]),
+        "accepted",
+    )
+    .await;
+
+    let driver = Driver::start();
+    for (lang, phone, name) in [
+        ("en-US", true, "customer-journey-phone-en"),
+        ("zh-CN", true, "customer-journey-phone-zh"),
+        ("en-US", false, "customer-journey-desk-en"),
+        ("zh-CN", false, "customer-journey-desk-zh"),
+    ] {
+        let c = driver.browser(phone, lang).await;
+        c.goto(&format!("{}/t/{late}", app.base)).await.unwrap();
+        assert!(
+            until(
+                &c,
+                "return document.body.dataset.milestone === 'in_transit'",
+                Duration::from_secs(10)
+            )
+            .await
+        );
+        // Every step, in milestone order, whatever the times: "ordered"
+        // (made after the backdated scans) is done, not current.
+        let states = js(
+            &c,
+            "return Object.fromEntries([...document.querySelectorAll('[data-step]')].map((s) => [s.dataset.step, s.dataset.state]))",
+        )
+        .await;
+        assert_eq!(states["ordered"], "done", "{states}");
+        assert_eq!(states["loaded"], "done", "{states}");
+        assert_eq!(states["in_transit"], "current", "{states}");
+        assert_eq!(states["delivered"], "todo", "{states}");
+        assert_eq!(
+            js(&c, "return document.querySelectorAll('[data-step]').length").await,
+            json!(13)
+        );
+        // Late, said as such, in the viewer's language.
+        assert_eq!(
+            js(&c, "return document.body.dataset.late").await,
+            json!("true")
+        );
+        assert_eq!(
+            js(&c, "return !document.getElementById('late').hidden").await,
+            json!(true)
+        );
+        // Whose order, which order, how to reach them.
+        let title = js(&c, "return document.title").await;
+        assert!(
+            title
+                .as_str()
+                .is_some_and(|t| t.contains("JD-J1") && t.contains("JD Auto")),
+            "{title}"
+        );
+        assert_eq!(
+            js(
+                &c,
+                "return document.getElementById('support-contact').textContent"
+            )
+            .await,
+            json!("400-606-5500")
+        );
+        assert!(
+            until(
+                &c,
+                "return document.getElementById('map').dataset.carInView === 'true'",
+                Duration::from_secs(5)
+            )
+            .await,
+            "the car is in view"
+        );
+        if phone {
+            assert_eq!(
+                js(&c, "return document.documentElement.scrollWidth <= 360").await,
+                json!(true),
+                "no sideways scrolling at 360 px"
+            );
+        }
+        screenshot(&c, name).await;
+        c.close().await.unwrap();
+    }
+
+    // The car drives on: the map keeps it in view as it goes.
+    let c = driver.browser(true, "en-US").await;
+    c.goto(&format!("{}/t/{late}", app.base)).await.unwrap();
+    assert!(
+        until(
+            &c,
+            "return document.getElementById('map').dataset.carInView === 'true'",
+            Duration::from_secs(10)
+        )
+        .await
+    );
+    for (i, minute) in [-20, -15, -10, -5].iter().enumerate() {
+        let lat = 23.15 + 0.05 * (i + 1) as f64;
+        app.post_expect(
+            &key,
+            json!([truck_fix(
+                &format!("j1-d{i}"),
+                "YUE-A-7",
+                *minute,
+                lat,
+                113.52
+            )]),
+            "accepted",
+        )
+        .await;
+        let moved = format!(
+            "const m = document.getElementById('map').dataset; return m.carLat === '{lat:.4}' && m.carInView === 'true'"
+        );
+        assert!(
+            until(&c, &moved, Duration::from_secs(3)).await,
+            "the car stays in view at step {i}"
+        );
+    }
+    c.close().await.unwrap();
+
+    // A notice sent before the page was opened is shown when it opens.
+    let c = driver.browser(true, "zh-CN").await;
+    c.goto(&format!("{}/t/{near}", app.base)).await.unwrap();
+    assert!(
+        until(
+            &c,
+            "return document.querySelector('[data-notice=\"arriving\"]') !== null",
+            Duration::from_secs(10)
+        )
+        .await,
+        "the standing notice is part of the page"
+    );
+    assert_eq!(
+        js(&c, "return document.body.dataset.late").await,
+        json!("false")
+    );
+    screenshot(&c, "customer-arriving-phone-zh").await;
+    c.close().await.unwrap();
+}
