@@ -54,6 +54,9 @@ pub struct Alert {
     pub since: String,
     /// Words for dispatchers (the contract's `detail`).
     pub detail: String,
+    /// Who acknowledged it, when, and their note (`{by, at, note}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ack: Option<serde_json::Value>,
 }
 
 impl Alert {
@@ -71,6 +74,7 @@ impl Alert {
             truck_id: truck.map(str::to_owned),
             since: super::utc(since),
             detail,
+            ack: None,
         }
     }
 

@@ -140,6 +140,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/sites", web::get().to(sites::list))
             .route("/orders/{id}/route", web::put().to(sites::put_route))
             .route("/alerts", web::get().to(sites::alerts))
+            .route("/alerts/{alert_id}/ack", web::post().to(sites::ack))
             .route(
                 "/orders/{id}/clips",
                 web::post().to(clips::upload_for_order),

@@ -166,3 +166,54 @@ pub async fn alerts(caller: Caller, state: web::Data<AppState>) -> Result<HttpRe
     caller.dispatcher()?;
     Ok(HttpResponse::Ok().json(json!({"alerts": state.store.alerts().await?})))
 }
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct AckIn {
+    note: Option<String>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/alerts/{alert_id}/ack",
+    operation_id = "alerts_ack",
+    tag = "fleet",
+    summary = "Acknowledge an open alert, with a note; every dispatcher sees it (admin, dispatcher)",
+    description = "The alert stays open until its cause clears, now with `ack: {by, at, note}`; `/ws/fleet` gets an `alert` event with `state: \"acked\"`. Acknowledging again replaces the note.",
+    params(("alert_id" = String, Path, description = "As `GET /api/v1/alerts` lists it")),
+    request_body = crate::http::openapi::schemas::AckRequest,
+    responses(
+        (status = 200, description = "Done", body = crate::http::openapi::schemas::Alert),
+        crate::http::openapi::schemas::WriteErrors,
+    ),
+    security(("bearer" = []))
+)]
+pub async fn ack(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: actix_web::HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    use actix_web::HttpMessage;
+    caller.dispatcher()?;
+    let body: AckIn = super::body::json(&req, payload).await?;
+    let note = body.note.unwrap_or_default();
+    let note = note.trim();
+    if note.chars().count() > 500 {
+        return Err(ApiError::invalid("note", "at most 500 characters"));
+    }
+    let by = req
+        .extensions()
+        .get::<super::auth::Audited>()
+        .map(|a| a.credential_id.clone())
+        .unwrap_or_else(|| "admin".into());
+    let ack = json!({"by": by, "at": crate::domain::utc(state.clock.now()), "note": note});
+    match state.store.ack_alert(&path, &ack).await? {
+        Some(alert) => Ok(HttpResponse::Ok().json(alert)),
+        None => Err(ApiError::NotFound(format!(
+            "no open alert {} (it may have cleared)",
+            path.as_str()
+        ))),
+    }
+}

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use super::functions::{AlertOp, AlertOps, Function, Quiet};
+use super::functions::{AckAlert, AlertOp, AlertOps, Function, Quiet};
 use super::{Result, Store, StoreError, keys};
 use crate::domain::{Alert, AlertKind, CarrierId, FixTarget, OrderId};
 
@@ -27,6 +27,32 @@ impl Store {
             .collect::<Result<Vec<_>>>()?;
         alerts.sort_by(|a, b| a.since.cmp(&b.since).then(a.alert_id.cmp(&b.alert_id)));
         Ok(alerts)
+    }
+
+    /// Acknowledges an open alert; the alert as it now reads, or `None`
+    /// when no such alert is open.
+    pub async fn ack_alert(
+        &self,
+        alert_id: &str,
+        ack: &serde_json::Value,
+    ) -> Result<Option<Alert>> {
+        // An alert's id is `kind:order`: the order's partition holds it.
+        let Some((_, order)) = alert_id.split_once(':') else {
+            return Ok(None);
+        };
+        let mut pipe = redis::pipe();
+        AckAlert {
+            order,
+            alert_id,
+            ack: &ack.to_string(),
+        }
+        .push(&mut pipe);
+        let (raw,): (Option<String>,) = self.query(&pipe).await?;
+        raw.map(|r| {
+            serde_json::from_str::<Alert>(&r)
+                .map_err(|e| StoreError::Corrupt(format!("alert {r:?}: {e}")))
+        })
+        .transpose()
     }
 
     /// Raises `no_signal` for each of these quiet orders (its alert, and

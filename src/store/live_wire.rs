@@ -80,6 +80,8 @@ pub struct TruckMove {
 #[serde(rename_all = "snake_case")]
 pub enum AlertState {
     Raised,
+    /// A dispatcher acknowledged it; it stays open until its cause clears.
+    Acked,
     Cleared,
 }
 
@@ -87,6 +89,7 @@ impl AlertState {
     pub fn as_str(self) -> &'static str {
         match self {
             AlertState::Raised => "raised",
+            AlertState::Acked => "acked",
             AlertState::Cleared => "cleared",
         }
     }

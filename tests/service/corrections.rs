@@ -1,6 +1,7 @@
-//! Corrections: a dispatcher voids a mis-scan or a bad fix, and the order
-//! is recomputed from the rest of its history, live on the customer's
-//! socket, on every car a voided truck fix moved.
+//! Operators fixing things: a dispatcher voids a mis-scan or a bad fix, and
+//! the order is recomputed from the rest of its history, live on the
+//! customer's socket, on every car a voided truck fix moved; and a
+//! dispatcher acknowledges an alert for every dispatcher to see.
 
 use std::time::Duration;
 
@@ -240,4 +241,88 @@ async fn a_voided_truck_fix_is_voided_for_every_car_it_moved_and_the_truck() {
         .cloned()
         .expect("the truck");
     assert_eq!(truck["position"]["lat"], lat(1), "{truck}");
+}
+
+#[actix_web::test]
+async fn an_acknowledged_alert_stays_open_with_who_when_and_why() {
+    let redis = TestRedis::start();
+    let app = TestApp::spawn(&redis).await;
+    let key = app.carrier("sf").await;
+    app.order("JD-A1", "sf").await;
+    load(&app, &key, "JD-A1", "T7", -60).await;
+    let route = json!({"type": "LineString", "coordinates": [[113.47, 23.03], [114.14, 30.62]]});
+    let dispatcher = app.dispatcher().await;
+    let r = app
+        .call(
+            "PUT",
+            "/api/v1/orders/JD-A1/route",
+            Some(&dispatcher),
+            Some(route),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mut fleet = app
+        .ws(&format!("/ws/fleet?access_token={dispatcher}"))
+        .await
+        .expect("opens");
+    app.post_expect(
+        &key,
+        json!([
+            scan("a1-t", "JD-A1", "in_transit", -9),
+            truck_fix("a1-off", "T7", -8, 23.62, 113.42)
+        ]),
+        "accepted",
+    )
+    .await;
+    let ack = |id: &str, note: Value| {
+        let path = format!("/api/v1/alerts/{id}/ack");
+        let app = &app;
+        let dispatcher = dispatcher.clone();
+        async move { app.call("POST", &path, Some(&dispatcher), Some(note)).await }
+    };
+    let r = ack("off_route:JD-A1", json!({"note": "called the driver"})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["ack"]["note"], "called the driver");
+    assert!(r.body["ack"]["at"].is_string() && r.body["ack"]["by"].is_string());
+    // Still open, now acknowledged.
+    let open = app
+        .call("GET", "/api/v1/alerts", Some(&dispatcher), None)
+        .await;
+    let a = open.body["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["alert_id"] == "off_route:JD-A1")
+        .cloned()
+        .expect("still open");
+    assert_eq!(a["ack"]["note"], "called the driver");
+    // Every dispatcher hears it.
+    loop {
+        let f = fleet
+            .next_within(Duration::from_secs(5))
+            .await
+            .expect("an acked event");
+        if f["type"] == "event" && f["event"]["state"] == "acked" {
+            assert_eq!(f["event"]["alert_id"], "off_route:JD-A1");
+            assert_eq!(f["event"]["ack"]["note"], "called the driver");
+            break;
+        }
+    }
+    ack("off_route:JD-NONE", json!({}))
+        .await
+        .assert_problem(404, "not_found");
+    ack("nonsense", json!({}))
+        .await
+        .assert_problem(404, "not_found");
+    ack("off_route:JD-A1", json!({"note": "x".repeat(501)}))
+        .await
+        .assert_problem(422, "invalid_field");
+    app.call(
+        "POST",
+        "/api/v1/alerts/off_route:JD-A1/ack",
+        Some(&key),
+        Some(json!({"note": "mine"})),
+    )
+    .await
+    .assert_problem(403, "forbidden");
 }

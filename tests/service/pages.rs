@@ -437,6 +437,55 @@ async fn the_dispatcher_map_shows_moves_and_alerts() {
         "the alert is listed"
     );
     screenshot(&c, "dispatcher").await;
+
+    // A dispatcher acknowledges it with a note; another's page (in
+    // Chinese) shows it acknowledged, live.
+    let other = driver.browser(false, "zh-CN").await;
+    other.goto(&format!("{}/dispatch", app.base)).await.unwrap();
+    let form = other.form(Locator::Css("form")).await.unwrap();
+    form.set_by_name("token", &dispatcher).await.unwrap();
+    form.submit().await.unwrap();
+    let listed =
+        "return document.querySelector('[data-alert-id=\"off_route:JD-2\"]')?.dataset.acked";
+    assert!(
+        until(
+            &other,
+            &format!("{listed} === 'false'"),
+            Duration::from_secs(10)
+        )
+        .await,
+        "the other dispatcher sees it open"
+    );
+    c.find(Locator::Css("[data-ack=\"off_route:JD-2\"]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.send_alert_text("called the driver").await.unwrap();
+    c.accept_alert().await.unwrap();
+    assert!(
+        until(
+            &other,
+            &format!("{listed} === 'true'"),
+            Duration::from_secs(3)
+        )
+        .await,
+        "the acknowledgement shows on the other dispatcher's page"
+    );
+    let alerts = app
+        .call("GET", "/api/v1/alerts", Some(&dispatcher), None)
+        .await;
+    let acked = alerts.body["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["alert_id"] == "off_route:JD-2")
+        .cloned()
+        .unwrap();
+    assert_eq!(acked["ack"]["note"], "called the driver", "{acked}");
+    screenshot(&other, "dispatcher-acked-zh").await;
+    other.close().await.unwrap();
     c.close().await.unwrap();
 }
 

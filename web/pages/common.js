@@ -20,6 +20,7 @@ const VP = (() => {
       close: "Close", history: "History", truck: "Truck",
       voided: "Voided", fix: "GPS fix", order: "Order", to: "Delivering to", support: "Questions? Contact us:",
       follow: "Follow my car", today: "Today", tomorrow: "Tomorrow", days: "days",
+      ack: "Acknowledge", acked: "Seen to", ack_note: "What did you do? (optional)",
     },
     zh: {
       ordered: "已下单", produced: "已生产", released: "待发运", loaded: "已装车", in_transit: "运输中",
@@ -29,6 +30,7 @@ const VP = (() => {
       just_now: "刚刚", min: "分钟", h: "小时", live: "实时", reconnecting: "正在重新连接…", gap: "部分扫描缺失",
       voided: "已作废", fix: "定位点", order: "订单", to: "送至", support: "如有疑问，请联系：",
       follow: "跟随我的车", today: "今天", tomorrow: "明天", days: "天",
+      ack: "确认处理", acked: "已处理", ack_note: "处理说明（可选）",
       clips: "您的爱车视频", no_clips: "暂无视频", timeline: "行程", transport: "运输途中", storage: "仓库中",
       inspection: "检查", handover: "交付", arriving: "您的爱车即将到达", token: "调度员令牌", open: "打开",
       alerts: "告警", all: "全部", search: "订单号或车架号", stationary: "长时间停留", off_route: "偏离路线",

@@ -67,8 +67,24 @@
 
     const drawAlerts = () => {
       const list = [...alerts.values()].sort((a, b) => (b.since || "").localeCompare(a.since || ""));
-      $("alerts").replaceChildren(...list.map((a) => el("li", { "data-alert-id": a.alert_id, onclick: () => details(a.order_id) },
-        el("strong", { text: `${t(a.kind)} · ${a.order_id}` }), el("div", { className: "muted", text: `${a.detail || ""} ${when(a.since)}` }))));
+      $("alerts").replaceChildren(...list.map((a) => {
+        const acked = !!a.ack;
+        const button = acked ? null : el("button", { type: "button", className: "ack", text: t("ack"), "data-ack": a.alert_id,
+          onclick: (ev) => { ev.stopPropagation(); acknowledge(a.alert_id); } });
+        return el("li", { "data-alert-id": a.alert_id, "data-acked": String(acked), className: acked ? "acked" : "", onclick: () => details(a.order_id) },
+          el("strong", { text: `${t(a.kind)} · ${a.order_id}` }), el("div", { className: "muted", text: `${a.detail || ""} ${when(a.since)}` }),
+          acked ? el("div", { className: "ack-note", text: `${t("acked")} ${when(a.ack.at)}${a.ack.note ? ` · ${a.ack.note}` : ""}` }) : null,
+          button);
+      }));
+    };
+
+    // Seen to by a dispatcher: every dispatcher's page hears it.
+    const acknowledge = async (id) => {
+      const note = window.prompt(t("ack_note"), "");
+      if (note === null) return;
+      const r = await fetch(`/api/v1/alerts/${encodeURIComponent(id)}/ack`, {
+        method: "POST", headers: { ...auth, "Content-Type": "application/json" }, body: JSON.stringify({ note }) });
+      if (r.ok) { const a = await r.json(); alerts.set(a.alert_id, a); drawAlerts(); }
     };
 
     const filters = (fleet) => {
@@ -153,7 +169,7 @@
         place(c); count();
         if (shownId === e.order_id) details(e.order_id);
       } else if (e.kind === "alert") {
-        if (e.state === "raised") alerts.set(e.alert_id, { ...e, kind: e.alert_kind });
+        if (e.state === "raised" || e.state === "acked") alerts.set(e.alert_id, { ...e, kind: e.alert_kind });
         else alerts.delete(e.alert_id);
         drawAlerts();
       }

@@ -45,6 +45,7 @@ use utoipa::{Modify, OpenApi};
         crate::http::sites::list,
         crate::http::sites::put_route,
         crate::http::sites::alerts,
+        crate::http::sites::ack,
         crate::http::clips::upload_for_order,
         crate::http::clips::upload_for_truck,
         crate::http::playback::play_for_order,

@@ -222,8 +222,30 @@ pub struct Route {
 
 #[derive(ToSchema)]
 pub struct Alerts {
-    #[schema(value_type = Vec<Object>)]
-    alerts: Vec<Value>,
+    alerts: Vec<Alert>,
+}
+
+/// An open alert.
+#[derive(ToSchema)]
+pub struct Alert {
+    alert_id: String,
+    /// `stationary`, `off_route`, `late`, `no_signal`, `emergency`.
+    kind: String,
+    order_id: Option<String>,
+    truck_id: Option<String>,
+    since: String,
+    detail: String,
+    /// Set once a dispatcher acknowledged it: `{by, at, note}`.
+    #[schema(value_type = Option<Object>)]
+    ack: Option<Value>,
+}
+
+/// A dispatcher's acknowledgement of an alert.
+#[derive(ToSchema)]
+pub struct AckRequest {
+    /// At most 500 characters.
+    #[schema(example = "called the driver: tyre change, back on the road by 15:00")]
+    note: Option<String>,
 }
 
 #[derive(ToSchema)]

@@ -529,3 +529,37 @@ impl Function for Seat<'_> {
         ]
     }
 }
+
+/// Acknowledges an open alert (`lua/small.lua`'s `ack_alert`).
+#[derive(Debug, Clone)]
+pub struct AckAlert<'a> {
+    /// The order the alert is about (its partition holds the alert).
+    pub order: &'a str,
+    pub alert_id: &'a str,
+    /// `{by, at, note}` (JSON).
+    pub ack: &'a str,
+}
+
+impl Function for AckAlert<'_> {
+    const NAME: &'static str = "ack_alert";
+    #[rustfmt::skip]
+    const KEYS: &'static [&'static str] = &[
+        "alerts",
+    ];
+    #[rustfmt::skip]
+    const ARGV: &'static [&'static str] = &[
+        "alert_id", "ack", "channel",
+    ];
+
+    fn keys(&self) -> Vec<String> {
+        vec![keys::alerts_of(self.order)]
+    }
+
+    fn argv(&self) -> Vec<String> {
+        vec![
+            self.alert_id.to_owned(),
+            self.ack.to_owned(),
+            keys::live_of(self.order),
+        ]
+    }
+}

@@ -37,6 +37,22 @@ local function settle(keys, argv)
   return 1
 end
 
+-- A dispatcher acknowledges an open alert: kept on it (`ack`), told to
+-- every dispatcher. Answers the alert as it now reads, or false when it is
+-- not open (cleared meanwhile, or never raised).
+local function ack_alert(keys, argv)
+  local alerts = keys[1]
+  local alert_id, ack, channel = argv[1], argv[2], argv[3]
+  local raw = redis.call('HGET', alerts, alert_id)
+  if not raw then return false end
+  local alert = cjson.decode(raw)
+  alert.ack = cjson.decode(ack)
+  local updated = cjson.encode(alert)
+  redis.call('HSET', alerts, alert_id, updated)
+  publish_alert(channel, 'acked', updated)
+  return updated
+end
+
 -- Raises or clears alerts (the no-signal watch, follow-ups).
 local function alert(keys, argv)
   local alerts = keys[1]
@@ -225,4 +241,5 @@ redis.register_function('vinpath5_create', create)
 redis.register_function('vinpath5_patch', patch)
 redis.register_function('vinpath5_rotate', rotate)
 redis.register_function('vinpath5_correct', correct)
+redis.register_function('vinpath5_ack_alert', ack_alert)
 redis.register_function('vinpath5_void_truck_fix', void_truck_fix)
