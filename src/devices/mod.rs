@@ -107,11 +107,10 @@ impl Devices {
         if !on && !was_on {
             return Ok(());
         }
-        let detail = format!(
-            "emergency alarm from {} device {}",
-            device.protocol.as_str(),
-            device.device_id
-        );
+        let detail = serde_json::json!({
+            "protocol": device.protocol.as_str(),
+            "device_id": device.device_id,
+        });
         self.store
             .sound_emergency(&device.carrier_id, &device.target, on, at, &detail)
             .await?;

@@ -52,8 +52,10 @@ pub struct Alert {
     pub truck_id: Option<String>,
     /// RFC 3339, UTC.
     pub since: String,
-    /// Words for dispatchers (the contract's `detail`).
-    pub detail: String,
+    /// What the alert is about, as data (`{"since"}`, `{"minutes_late"}`,
+    /// `{"km_off_route"}`...): pages word it in the viewer's language and
+    /// from the current time.
+    pub detail: serde_json::Value,
     /// Who acknowledged it, when, and their note (`{by, at, note}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ack: Option<serde_json::Value>,
@@ -65,7 +67,7 @@ impl Alert {
         order: &str,
         truck: Option<&str>,
         since: chrono::DateTime<chrono::Utc>,
-        detail: String,
+        detail: serde_json::Value,
     ) -> Self {
         Self {
             alert_id: kind.id(order),

@@ -118,7 +118,7 @@ pub struct CarOutcome {
     /// Send "arriving soon" now.
     pub arriving: bool,
     /// Alerts to raise: kind and detail.
-    pub raise: Vec<(AlertKind, String)>,
+    pub raise: Vec<(AlertKind, serde_json::Value)>,
     /// Alert kinds to clear.
     pub clear: Vec<AlertKind>,
     /// The car's leg after this fix.

@@ -33,7 +33,7 @@ pub async fn check(
             o.order_id.as_str(),
             o.truck_id.as_ref().map(|t| t.as_str()),
             last,
-            format!("no fix for {} min", (now - last).num_minutes()),
+            serde_json::json!({"since": crate::domain::utc(last)}),
         );
         due.push((o.order_id, alert, last.timestamp_millis()));
     }

@@ -85,7 +85,7 @@ impl Store {
         target: &FixTarget,
         on: bool,
         since: DateTime<Utc>,
-        detail: &str,
+        detail: &serde_json::Value,
     ) -> Result<()> {
         let orders: Vec<String> = match target {
             FixTarget::Order(o) => vec![o.to_string()],
@@ -112,7 +112,7 @@ impl Store {
                 let id = AlertKind::Emergency.id(o);
                 vec![if on {
                     let alert =
-                        Alert::for_order(AlertKind::Emergency, o, truck, since, detail.into());
+                        Alert::for_order(AlertKind::Emergency, o, truck, since, detail.clone());
                     AlertOp::raise(id, alert.to_json())
                 } else {
                     AlertOp::clear(id)

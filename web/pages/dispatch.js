@@ -5,7 +5,18 @@
 
 (() => {
   const $ = (id) => document.getElementById(id);
-  const { t, when, el } = VP;
+  const { t, when, el, lang } = VP;
+  const zh = lang === "zh";
+
+  // A span of minutes in words: "2 h 10 min", "2小时10分钟".
+  const dur = (mins) => {
+    mins = Math.max(0, Math.round(mins));
+    const h = Math.floor(mins / 60), m = mins % 60;
+    if (zh) return h ? `${h}小时${m ? `${m}分钟` : ""}` : `${m}分钟`;
+    return h ? `${h} h${m ? ` ${m} min` : ""}` : `${m} min`;
+  };
+  const minsSince = (iso) => (Date.now() - new Date(iso).getTime()) / 60000;
+
   $("token-label").textContent = t("token");
   $("open").textContent = t("open");
 
@@ -65,6 +76,25 @@
 
     const redraw = () => { for (const c of cars.values()) place(c); count(); drawAlerts(); };
 
+    // An alert in the viewer's language, from its data and the time now
+    // (how long still, how late now).
+    const alertText = (a) => {
+      const d = (a.detail && typeof a.detail === "object") ? a.detail : {};
+      switch (a.kind) {
+        case "stationary": return zh ? `已停留${dur(minsSince(a.since))}` : `still for ${dur(minsSince(a.since))}`;
+        case "off_route": return zh ? `偏离规划路线${d.km_off_route}公里` : `${d.km_off_route} km off the planned road`;
+        case "late": {
+          const o = cars.get(a.order_id)?.order;
+          const eta = (o && o.eta) || d.eta, promised = (o && o.promised_by) || d.promised_by;
+          const late = eta && promised ? (new Date(eta) - new Date(promised)) / 60000 : d.minutes_late;
+          return zh ? `预计晚到约${dur(late)}` : `expected about ${dur(late)} late`;
+        }
+        case "no_signal": return zh ? `已失联${dur(minsSince(d.since || a.since))}` : `no signal for ${dur(minsSince(d.since || a.since))}`;
+        case "emergency": return zh ? `设备 ${d.device_id || ""} 紧急报警` : `alarm from device ${d.device_id || ""}`;
+        default: return typeof a.detail === "string" ? a.detail : "";
+      }
+    };
+
     const drawAlerts = () => {
       const list = [...alerts.values()].sort((a, b) => (b.since || "").localeCompare(a.since || ""));
       $("alerts").replaceChildren(...list.map((a) => {
@@ -72,11 +102,14 @@
         const button = acked ? null : el("button", { type: "button", className: "ack", text: t("ack"), "data-ack": a.alert_id,
           onclick: (ev) => { ev.stopPropagation(); acknowledge(a.alert_id); } });
         return el("li", { "data-alert-id": a.alert_id, "data-acked": String(acked), className: acked ? "acked" : "", onclick: () => details(a.order_id) },
-          el("strong", { text: `${t(a.kind)} · ${a.order_id}` }), el("div", { className: "muted", text: `${a.detail || ""} ${when(a.since)}` }),
+          el("strong", { text: `${t(a.kind)} · ${a.order_id}` }), el("div", { className: "muted", "data-alert-text": "", text: `${alertText(a)} · ${when(a.since)}` }),
           acked ? el("div", { className: "ack-note", text: `${t("acked")} ${when(a.ack.at)}${a.ack.note ? ` · ${a.ack.note}` : ""}` }) : null,
           button);
       }));
     };
+
+    // Their words follow the clock ("still for 2 h 10 min").
+    setInterval(drawAlerts, 30000);
 
     // Seen to by a dispatcher: every dispatcher's page hears it.
     const acknowledge = async (id) => {
@@ -201,7 +234,7 @@
           o.truck_id ? el("div", { text: `${t("truck")}: ${o.truck_id}` }) : null,
           el("ol", {}, ...steps.map((e) => el("li", { "data-milestone": e.milestone, text: `${t(e.milestone)} · ${when(e.occurred_at)}${e.gap ? " · " + t("gap") : ""}` }))),
           ...voided.map((e) => el("div", { className: "muted", "data-voided": e.event_id, text: `${t("voided")}: ${e.milestone ? t(e.milestone) : t("fix")} · ${when(e.occurred_at)} · ${e.void.reason}` })));
-        for (const a of alerts.values()) if (a.order_id === id) box.append(el("div", { className: "error", text: `${t(a.kind)}: ${a.detail || ""}` }));
+        for (const a of alerts.values()) if (a.order_id === id) box.append(el("div", { className: "error", text: `${t(a.kind)}: ${alertText(a)}` }));
         for (const c of h.events.filter((e) => e.kind === "clip").reverse()) {
           const r = await fetch(`/api/v1/orders/${encodeURIComponent(id)}/clips/${c.clip_id}`, { headers: auth });
           if (!r.ok || shownId !== id) continue;

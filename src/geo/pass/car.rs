@@ -3,6 +3,7 @@
 //! cleared.
 
 use chrono::{DateTime, Duration};
+use serde_json::json;
 
 use super::{CarContext, CarOutcome, GeoOptions, SiteInfo, VehicleGeo};
 use crate::domain::{AlertKind, Milestone};
@@ -107,7 +108,7 @@ pub(super) fn judge_car(
         if !open(AlertKind::Stationary) {
             raise.push((
                 AlertKind::Stationary,
-                format!("still for {} min", still_ms / 60_000),
+                json!({"minutes_still": still_ms / 60_000}),
             ));
         }
     } else if open(AlertKind::Stationary) {
@@ -119,10 +120,7 @@ pub(super) fn judge_car(
         if !open(AlertKind::OffRoute) {
             raise.push((
                 AlertKind::OffRoute,
-                format!(
-                    "{:.1} km from the planned route",
-                    progress.off_route_m / 1000.0
-                ),
+                json!({"km_off_route": (progress.off_route_m / 100.0).round() / 10.0}),
             ));
         }
     } else if (!on_road || progress.off_route_m < opts.off_route_m * 0.8)
@@ -134,7 +132,8 @@ pub(super) fn judge_car(
     match late {
         Some(p) if !open(AlertKind::Late) => raise.push((
             AlertKind::Late,
-            format!("expected {} after the promised time", fmt_delay(eta - p)),
+            json!({"minutes_late": (eta - p).num_minutes(), "eta": crate::domain::utc(eta),
+                "promised_by": crate::domain::utc(p)}),
         )),
         None if open(AlertKind::Late) => clear.push(AlertKind::Late),
         _ => {}
@@ -153,14 +152,5 @@ pub(super) fn judge_car(
         raise,
         clear,
         leg,
-    }
-}
-
-fn fmt_delay(d: Duration) -> String {
-    let minutes = d.num_minutes();
-    if minutes >= 120 {
-        format!("{} h", minutes / 60)
-    } else {
-        format!("{minutes} min")
     }
 }

@@ -234,7 +234,11 @@ pub struct Alert {
     order_id: Option<String>,
     truck_id: Option<String>,
     since: String,
-    detail: String,
+    /// Data to word it by: `{"minutes_still"}` (stationary),
+    /// `{"km_off_route"}`, `{"minutes_late", "eta", "promised_by"}`,
+    /// `{"since"}` (no signal), `{"protocol", "device_id"}` (emergency).
+    #[schema(value_type = Object)]
+    detail: Value,
     /// Set once a dispatcher acknowledged it: `{by, at, note}`.
     #[schema(value_type = Option<Object>)]
     ack: Option<Value>,
