@@ -97,6 +97,7 @@ pub fn order_vehicle(c: &OrderChange) -> Value {
         "lat": c.event.get("lat"),
         "lon": c.event.get("lon"),
         "at": c.event.get("occurred_at"),
+        "speed_kmh": c.event.get("speed_kmh"),
         "milestone": c.milestone,
     })
 }
@@ -108,6 +109,7 @@ pub fn truck_vehicle(t: &TruckMove) -> Value {
         "lat": t.position.get("lat"),
         "lon": t.position.get("lon"),
         "at": t.position.get("at"),
+        "speed_kmh": t.position.get("speed_kmh"),
         "milestone": null,
     })
 }

@@ -372,20 +372,87 @@ async fn the_dispatcher_map_shows_moves_and_alerts() {
         "accepted",
     )
     .await;
+    // Three cars on one truck: one marker, saying 3.
+    for o in ["JD-6", "JD-7", "JD-8"] {
+        app.order(o, "sf-auto").await;
+        load(&app, &key, o, "T5", -60).await;
+    }
+    app.post_expect(
+        &key,
+        json!([truck_fix("t5", "T5", -30, 24.5, 114.0)]),
+        "accepted",
+    )
+    .await;
     let driver = Driver::start();
     let c = driver.browser(false, "en-US").await;
     c.goto(&format!("{}/dispatch", app.base)).await.unwrap();
+    // A wrong token is told so in words, not as a bare status.
+    let form = c.form(Locator::Css("form")).await.unwrap();
+    form.set_by_name("token", "vpd_wrong").await.unwrap();
+    form.submit().await.unwrap();
+    assert!(
+        until(
+            &c,
+            "return document.getElementById('login-error').textContent.includes('not accepted')",
+            Duration::from_secs(5)
+        )
+        .await,
+        "a wrong token is explained"
+    );
     let form = c.form(Locator::Css("form")).await.unwrap();
     form.set_by_name("token", &dispatcher).await.unwrap();
     form.submit().await.unwrap();
     assert!(
         until(
             &c,
-            "return document.getElementById('map').dataset.vehicles === '4'",
+            "return document.getElementById('map').dataset.vehicles === '5' && document.getElementById('map').dataset.trucks === '5'",
             Duration::from_secs(10)
         )
         .await,
-        "one marker per active car with a position, and the empty truck"
+        "one marker per truck (its cars counted on it), and the empty truck: {}",
+        js(&c, "return JSON.stringify(document.getElementById('map').dataset)").await
+    );
+    assert_eq!(
+        js(
+            &c,
+            "return document.querySelector('[data-truck-id=\"T5\"]').dataset.cars"
+        )
+        .await,
+        json!("3")
+    );
+    assert_eq!(
+        js(
+            &c,
+            "return document.querySelector('[data-truck-marker=\"sf-auto/T5\"]').textContent"
+        )
+        .await,
+        json!("3")
+    );
+    // A row finds its truck: the details list the cars aboard, and close.
+    c.find(Locator::Css("[data-truck-id=\"T5\"]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(
+        until(
+            &c,
+            "return document.querySelectorAll('#details [data-order-id]').length === 3",
+            Duration::from_secs(3)
+        )
+        .await,
+        "the truck's cars are listed"
+    );
+    c.find(Locator::Css("[data-close]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        js(&c, "return document.getElementById('details').hidden").await,
+        json!(true)
     );
 
     // A fix moves its car.

@@ -414,10 +414,20 @@ async fn readiness_asks_the_clip_store_too() {
     let app = TestApp::spawn(&redis).await;
     let r = app.call("GET", "/readyz", None, None).await;
     assert_eq!((r.status, r.body["clips"].as_str()), (200, Some("ok")));
+    // A port held by this test whose every connection is dropped at once
+    // (a port only found free could be taken meanwhile by another test's
+    // server, which would answer).
+    let refuser = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = refuser.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in refuser.incoming() {
+            drop(conn);
+        }
+    });
     let mut s = settings(&redis);
     s.clip_store = Some("s3://nowhere".into());
     s.s3 = Some(vinpath::media::S3Config {
-        endpoint: Some(format!("http://127.0.0.1:{}", free_port())),
+        endpoint: Some(format!("http://127.0.0.1:{port}")),
         access_key_id: Some("k".into()),
         secret_access_key: Some("s".into()),
         region: Some("us-east-1".into()),

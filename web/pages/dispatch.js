@@ -1,12 +1,16 @@
-// The dispatchers' live map: every active car, coloured by milestone, kept
-// live over /ws/fleet. Position frames are applied once per animation frame
-// and drawn on a canvas, so thousands of cars stay smooth.
+// The dispatchers' console: one marker per truck with its number of cars
+// (cars with their own tracker, or off any truck, on their own), a list of
+// vehicles to sort and search, alerts grouped per truck and worded from
+// the time now, all kept live over /ws/fleet. Position frames are applied
+// once per animation frame.
 "use strict";
 
 (() => {
   const $ = (id) => document.getElementById(id);
   const { t, when, el, lang } = VP;
   const zh = lang === "zh";
+  $("token-label").textContent = t("token");
+  $("open").textContent = t("open");
 
   // A span of minutes in words: "2 h 10 min", "2小时10分钟".
   const dur = (mins) => {
@@ -16,65 +20,155 @@
     return h ? `${h} h${m ? ` ${m} min` : ""}` : `${m} min`;
   };
   const minsSince = (iso) => (Date.now() - new Date(iso).getTime()) / 60000;
-
-  $("token-label").textContent = t("token");
-  $("open").textContent = t("open");
+  // "last fix 5 min ago", "最近定位5分钟前".
+  const fixAgo = (iso) => zh ? `${t("last_fix")}${dur(minsSince(iso))}前` : `${t("last_fix")} ${dur(minsSince(iso))} ago`;
+  const ONBOARD = new Set(["loaded", "in_transit", "arrived"]);
+  const carsWord = (n) => `${n} ${t(n === 1 ? "car" : "cars")}`;
+  // Minutes an order's ETA is after its promise (negative: early).
+  const lateBy = (o) => o.eta && o.promised_by ? (new Date(o.eta) - new Date(o.promised_by)) / 60000 : -Infinity;
 
   const start = (token) => {
     const auth = { Authorization: `Bearer ${token}` };
     const api = (path) => fetch(path, { headers: auth }).then((r) => r.ok ? r.json() : Promise.reject(r.status));
-    const cars = new Map();      // order_id → {order, marker}
-    const empties = new Map();   // truck_id → marker of a truck with no car aboard
+    const cars = new Map();      // order_id → fleet view of the order
+    const trucks = new Map();    // carrier/truck → {carrier_id, truck_id, position}
     const alerts = new Map();    // alert_id → alert
-    const pending = new Map();   // order_id → latest position, applied on the next frame
-    let frame = 0, fitted = false;
+    const markers = new Map();   // "t:carrier/truck" | "o:order" → marker
+    const pending = new Map();   // vehicle key → latest position, applied on the next frame
+    let frame = 0, fitted = false, selected = null, following = false;
     const m = VP.map($("map"), "/assets/node_modules/world-atlas/land-50m.json");
     const renderer = L.canvas({ padding: 0.3 });
-    $("search").placeholder = t("search");
+    $("search").placeholder = t("search_all");
     $("alerts-title").textContent = t("alerts");
+    $("vehicles-title").textContent = t("vehicles_list");
     $("alert-filter-label").textContent = t("with_alerts");
 
-    const visible = (o) => {
+    const truckKey = (o) => `${o.carrier_id}/${o.truck_id}`;
+    const aboard = (o) => o.truck_id && ONBOARD.has(o.milestone);
+    const carsOf = (key) => [...cars.values()].filter((o) => aboard(o) && truckKey(o) === key);
+    const alertsOf = (orders) => [...alerts.values()].filter((a) => orders.some((o) => o.order_id === a.order_id));
+
+    const matches = (o) => {
       const ms = $("milestone-filter").value, carrier = $("carrier-filter").value;
       const q = $("search").value.trim().toUpperCase();
       if (ms && o.milestone !== ms) return false;
       if (carrier && o.carrier_id !== carrier) return false;
-      if ($("alert-filter").checked && ![...alerts.values()].some((a) => a.order_id === o.order_id)) return false;
-      if (q && !o.order_id.toUpperCase().includes(q) && !(o.vin || "").includes(q)) return false;
+      if ($("alert-filter").checked && !alertsOf([o]).length) return false;
+      if (q && !o.order_id.toUpperCase().includes(q) && !(o.vin || "").includes(q) && !(o.truck_id || "").toUpperCase().includes(q)) return false;
       return true;
     };
 
-    const place = (c) => {
-      const o = c.order, p = o.position;
-      const show = p && visible(o);
-      if (!show) { if (c.marker) { c.marker.remove(); c.marker = null; } return; }
-      const at = m.at(p.lat, p.lon);
-      const color = VP.colors[o.milestone] || "#52606d";
-      if (!c.marker) {
-        c.marker = L.circleMarker(at, { renderer, radius: 5, weight: 1, color: "#fff", fillColor: color, fillOpacity: .95 })
-          .on("click", () => details(o.order_id)).addTo(m.map);
-      } else {
-        c.marker.setLatLng(at).setStyle({ fillColor: color });
+    // What is on the map: trucks (with the cars aboard that match), and
+    // cars on their own.
+    const vehicles = () => {
+      const out = [];
+      const byTruck = new Map();
+      for (const o of cars.values()) {
+        if (!matches(o)) continue;
+        if (aboard(o)) {
+          const k = truckKey(o);
+          if (!byTruck.has(k)) byTruck.set(k, []);
+          byTruck.get(k).push(o);
+        } else if (o.position) {
+          out.push({ key: `o:${o.order_id}`, kind: "car", orders: [o], position: o.position, label: o.order_id });
+        }
       }
+      const filtering = $("milestone-filter").value || $("carrier-filter").value || $("alert-filter").checked || $("search").value.trim();
+      for (const [k, tr] of trucks) if (!byTruck.has(k) && !filtering && tr.position) byTruck.set(k, []);
+      for (const [k, orders] of byTruck) {
+        const tr = trucks.get(k);
+        const position = (tr && tr.position) || orders.find((o) => o.position)?.position;
+        if (!position) continue;
+        out.push({ key: `t:${k}`, kind: "truck", truck: k, orders, position, label: k.split("/").slice(1).join("/") });
+      }
+      return out;
     };
 
-    // A truck with no car aboard still shows, grey and square-ish.
-    const placeTruck = (tr) => {
-      if (!tr.position || (tr.order_ids || []).length) return;
-      const at = m.at(tr.position.lat, tr.position.lon);
-      const old = empties.get(tr.truck_id);
-      if (old) { old.setLatLng(at); return; }
-      empties.set(tr.truck_id, L.circleMarker(at, { renderer, radius: 4, weight: 2, color: "#52606d", fillColor: "#cbd2d9", fillOpacity: 1 })
-        .bindTooltip(`${t("truck")} ${tr.truck_id}`).addTo(m.map));
+    const colorOf = (v) => {
+      if (!v.orders.length) return "#9aa5b1";
+      const counts = {};
+      for (const o of v.orders) counts[o.milestone] = (counts[o.milestone] || 0) + 1;
+      const lead = Object.entries(counts).sort((a, b) => b[1] - a[1])[0][0];
+      return VP.colors[lead] || "#52606d";
     };
 
-    const count = () => {
-      const n = [...cars.values()].filter((c) => c.marker).length + empties.size;
-      $("map").dataset.vehicles = String(n);
-      $("count").textContent = `${n} ${t("vehicles")}`;
+    const tooltip = (v) => {
+      const n = v.orders.length;
+      const what = v.kind === "truck" ? `${t("truck")} ${v.label} · ${carsWord(n)}` : `${v.label} · ${v.orders[0].model || ""}`;
+      const state = n ? t(v.orders[0].milestone) : t("empty_truck");
+      const fix = v.position.at ? ` · ${fixAgo(v.position.at)}` : "";
+      return `${what} · ${state}${fix}`;
     };
 
-    const redraw = () => { for (const c of cars.values()) place(c); count(); drawAlerts(); };
+    const draw = (v) => {
+      const at = m.at(v.position.lat, v.position.lon);
+      const alarmed = alertsOf(v.orders).some((a) => !a.ack);
+      const color = colorOf(v);
+      let mk = markers.get(v.key);
+      if (v.kind === "truck") {
+        const html = `<span>${v.orders.length || ""}</span>`;
+        const icon = L.divIcon({ className: `truck-marker${alarmed ? " alarmed" : ""}${v.orders.length ? "" : " empty"}`, html, iconSize: [26, 26] });
+        if (!mk) {
+          mk = L.marker(at, { icon, keyboard: false }).on("click", () => select(v.key)).addTo(m.map);
+          mk.getElement()?.setAttribute("data-truck-marker", v.truck);
+        } else {
+          mk.setLatLng(at);
+          if (mk._vpHtml !== html + alarmed) mk.setIcon(icon);
+        }
+        mk._vpHtml = html + alarmed;
+        // Coloured through the CSSOM (the page's policy allows no inline
+        // style attributes).
+        const face = mk.getElement()?.querySelector("span");
+        if (face) face.style.background = color;
+        mk.getElement()?.setAttribute("data-truck-marker", v.truck);
+      } else if (!mk) {
+        mk = L.circleMarker(at, { renderer, radius: 6, weight: alarmed ? 3 : 1, color: alarmed ? "#c53030" : "#fff", fillColor: color, fillOpacity: .95 })
+          .on("click", () => select(v.key)).addTo(m.map);
+      } else {
+        mk.setLatLng(at).setStyle({ fillColor: color, weight: alarmed ? 3 : 1, color: alarmed ? "#c53030" : "#fff" });
+      }
+      mk.unbindTooltip().bindTooltip(tooltip(v), { direction: "top" });
+      return mk;
+    };
+
+    let drawn = [];
+    const redraw = () => {
+      drawn = vehicles();
+      const keep = new Set(drawn.map((v) => v.key));
+      for (const [k, mk] of markers) if (!keep.has(k)) { mk.remove(); markers.delete(k); }
+      for (const v of drawn) markers.set(v.key, draw(v));
+      const nTrucks = drawn.filter((v) => v.kind === "truck").length;
+      $("map").dataset.vehicles = String(drawn.length);
+      $("map").dataset.trucks = String(nTrucks);
+      $("count").textContent = `${nTrucks} ${t("trucks")} · ${drawn.length - nTrucks} ${t("lone_cars")} · ${cars.size} ${t("orders")}`;
+      drawList(); drawAlerts();
+      if (selected) showSelected();
+    };
+
+    // The list of vehicles, sortable; a click finds the vehicle.
+    const sorters = {
+      late: (a, b) => Math.max(...b.orders.map(lateBy), -1e9) - Math.max(...a.orders.map(lateBy), -1e9),
+      fix: (a, b) => new Date(a.position.at || 0) - new Date(b.position.at || 0),
+      milestone: (a, b) => (a.orders[0]?.milestone || "").localeCompare(b.orders[0]?.milestone || ""),
+      name: (a, b) => a.label.localeCompare(b.label),
+    };
+    const drawList = () => {
+      const rows = drawn.slice().sort(sorters[$("sort").value] || sorters.late).slice(0, 300);
+      $("vehicles").replaceChildren(...rows.map((v) => {
+        const late = Math.max(...v.orders.map(lateBy), -Infinity);
+        const attrs = v.kind === "truck" ? { "data-truck-id": v.label, "data-cars": String(v.orders.length) } : { "data-order-id": v.label };
+        return el("li", { ...attrs, className: v.key === selected ? "selected" : "", onclick: () => select(v.key) },
+          el("span", { className: "dot", style: `background:${colorOf(v)}` }),
+          el("strong", { text: v.kind === "truck" ? `${v.label} · ${carsWord(v.orders.length)}` : v.label }),
+          el("span", { className: "muted", text: ` ${v.orders.length ? t(v.orders[0].milestone) : t("empty_truck")}` }),
+          el("div", { className: "muted small", text: [
+            v.position.at ? fixAgo(v.position.at) : "",
+            late > 0 ? `${t("late")} ${dur(late)}` : "",
+          ].filter(Boolean).join(" · ") }));
+      }));
+    };
+    $("sort").replaceChildren(...["late", "fix", "milestone", "name"].map((k) => el("option", { value: k, text: t(`sort_${k}`) })));
+    $("sort").onchange = drawList;
 
     // An alert in the viewer's language, from its data and the time now
     // (how long still, how late now).
@@ -84,9 +178,8 @@
         case "stationary": return zh ? `已停留${dur(minsSince(a.since))}` : `still for ${dur(minsSince(a.since))}`;
         case "off_route": return zh ? `偏离规划路线${d.km_off_route}公里` : `${d.km_off_route} km off the planned road`;
         case "late": {
-          const o = cars.get(a.order_id)?.order;
-          const eta = (o && o.eta) || d.eta, promised = (o && o.promised_by) || d.promised_by;
-          const late = eta && promised ? (new Date(eta) - new Date(promised)) / 60000 : d.minutes_late;
+          const o = cars.get(a.order_id);
+          const late = o && lateBy(o) > -Infinity ? lateBy(o) : d.minutes_late;
           return zh ? `预计晚到约${dur(late)}` : `expected about ${dur(late)} late`;
         }
         case "no_signal": return zh ? `已失联${dur(minsSince(d.since || a.since))}` : `no signal for ${dur(minsSince(d.since || a.since))}`;
@@ -95,21 +188,35 @@
       }
     };
 
+    // Alerts grouped per truck (one stopped truck is one group, not eight
+    // rows), each still acknowledged on its own.
     const drawAlerts = () => {
-      const list = [...alerts.values()].sort((a, b) => (b.since || "").localeCompare(a.since || ""));
-      $("alerts").replaceChildren(...list.map((a) => {
-        const acked = !!a.ack;
-        const button = acked ? null : el("button", { type: "button", className: "ack", text: t("ack"), "data-ack": a.alert_id,
-          onclick: (ev) => { ev.stopPropagation(); acknowledge(a.alert_id); } });
-        return el("li", { "data-alert-id": a.alert_id, "data-acked": String(acked), className: acked ? "acked" : "", onclick: () => details(a.order_id) },
-          el("strong", { text: `${t(a.kind)} · ${a.order_id}` }), el("div", { className: "muted", "data-alert-text": "", text: `${alertText(a)} · ${when(a.since)}` }),
-          acked ? el("div", { className: "ack-note", text: `${t("acked")} ${when(a.ack.at)}${a.ack.note ? ` · ${a.ack.note}` : ""}` }) : null,
-          button);
+      const groups = new Map();
+      for (const a of alerts.values()) {
+        const o = cars.get(a.order_id);
+        const key = o && aboard(o) ? `t:${truckKey(o)}` : `o:${a.order_id}`;
+        if (!groups.has(key)) groups.set(key, []);
+        groups.get(key).push(a);
+      }
+      const sorted = [...groups.entries()].sort((x, y) => (x[1][0].since || "").localeCompare(y[1][0].since || ""));
+      $("alerts").replaceChildren(...sorted.map(([key, list]) => {
+        const name = key.startsWith("t:") ? `${t("truck")} ${key.slice(2).split("/").slice(1).join("/")}` : key.slice(2);
+        const kinds = [...new Set(list.map((a) => t(a.kind)))].join(", ");
+        return el("li", { className: `group${list.every((a) => a.ack) ? " acked" : ""}`, "data-alert-group": key, onclick: () => select(key) },
+          el("strong", { text: `${name} · ${kinds}` }),
+          el("ul", {}, ...list.map((a) => {
+            const acked = !!a.ack;
+            return el("li", { "data-alert-id": a.alert_id, "data-acked": String(acked), className: acked ? "acked" : "" },
+              el("span", { text: `${a.order_id}: ${alertText(a)}` }),
+              acked ? el("div", { className: "ack-note", text: `${t("acked")} ${when(a.ack.at)}${a.ack.note ? ` · ${a.ack.note}` : ""}` })
+                : el("button", { type: "button", className: "ack", text: t("ack"), "data-ack": a.alert_id,
+                  onclick: (ev) => { ev.stopPropagation(); acknowledge(a.alert_id); } }));
+          })));
       }));
     };
 
-    // Their words follow the clock ("still for 2 h 10 min").
-    setInterval(drawAlerts, 30000);
+    // Words that follow the clock ("still for 2 h 10 min", "last fix 5 min ago").
+    setInterval(() => { drawAlerts(); drawList(); }, 30000);
 
     // Seen to by a dispatcher: every dispatcher's page hears it.
     const acknowledge = async (id) => {
@@ -120,47 +227,80 @@
       if (r.ok) { const a = await r.json(); alerts.set(a.alert_id, a); drawAlerts(); }
     };
 
-    const filters = (fleet) => {
+    const fitAll = () => {
+      const points = drawn.map((v) => m.at(v.position.lat, v.position.lon));
+      if (points.length) m.map.fitBounds(L.latLngBounds(points).pad(0.2), { maxZoom: 10, animate: false });
+    };
+    const Controls = L.Control.extend({
+      onAdd: () => {
+        const box = el("div", { className: "map-tools" },
+          el("button", { type: "button", text: t("fit_all"), "data-fit-all": "", onclick: () => { following = false; fitAll(); } }));
+        L.DomEvent.disableClickPropagation(box);
+        return box;
+      },
+    });
+    new Controls({ position: "topright" }).addTo(m.map);
+    const Legend = L.Control.extend({
+      onAdd: () => {
+        const rows = ["in_transit", "loaded", "arrived", "in_storage", "out_for_delivery", "on_hold"]
+          .map((s) => el("div", {}, el("span", { className: "dot", style: `background:${VP.colors[s]}` }), el("span", { text: t(s) })));
+        return el("div", { className: "legend", "data-legend": "" },
+          el("div", {}, el("span", { className: "truck-sample", text: "3" }), el("span", { text: t("legend_truck") })),
+          el("div", {}, el("span", { className: "dot ring" }), el("span", { text: t("legend_alert") })), ...rows);
+      },
+    });
+    new Legend({ position: "bottomleft" }).addTo(m.map);
+    m.map.on("dragstart", () => { following = false; });
+
+    const filters = () => {
       const ms = ["", "ordered", "produced", "released", "loaded", "in_transit", "arrived", "unloaded", "gated_in", "in_storage",
         "pdi", "in_repair", "ready_for_delivery", "out_for_delivery", "on_hold"];
       $("milestone-filter").replaceChildren(...ms.map((v) => el("option", { value: v, text: v ? t(v) : `${t("all")}` })));
-      const carriers = ["", ...new Set(fleet.map((o) => o.carrier_id))];
+      const carriers = ["", ...new Set([...cars.values()].map((o) => o.carrier_id))];
       $("carrier-filter").replaceChildren(...carriers.map((v) => el("option", { value: v, text: v || `${t("carrier")}: ${t("all")}` })));
-      for (const id of ["milestone-filter", "carrier-filter", "alert-filter"]) $(id).onchange = redraw;
-      $("search").oninput = () => {
-        redraw();
-        const hit = [...cars.values()].find((c) => c.marker);
-        if ($("search").value.trim() && hit) m.map.setView(hit.marker.getLatLng(), Math.max(m.map.getZoom(), 8));
-      };
+      // Filters and search move the map to what they leave.
+      const refit = () => { redraw(); following = false; fitAll(); };
+      for (const id of ["milestone-filter", "carrier-filter", "alert-filter"]) $(id).onchange = refit;
+      $("search").oninput = () => { redraw(); if ($("search").value.trim()) fitAll(); };
     };
 
     const snapshot = (msg) => {
-      for (const c of cars.values()) if (c.marker) c.marker.remove();
-      for (const mk of empties.values()) mk.remove();
-      cars.clear(); alerts.clear(); empties.clear();
-      for (const tr of msg.trucks || []) placeTruck(tr);
+      cars.clear(); alerts.clear(); trucks.clear();
+      for (const tr of msg.trucks || []) trucks.set(`${tr.carrier_id}/${tr.truck_id}`, tr);
       for (const o of msg.fleet) {
-        cars.set(o.order_id, { order: o, marker: null });
+        cars.set(o.order_id, o);
         for (const a of o.alerts || []) alerts.set(a.alert_id, a);
       }
-      filters(msg.fleet);
+      filters();
       redraw();
-      const drawn = [...cars.values()].filter((c) => c.marker).map((c) => c.marker.getLatLng());
-      if (drawn.length && !fitted) { m.map.fitBounds(L.latLngBounds(drawn).pad(0.3), { maxZoom: 9 }); fitted = true; }
+      if (!fitted && drawn.length) { fitAll(); fitted = true; }
     };
 
     const flush = () => {
       frame = 0;
-      for (const [id, p] of pending) {
-        const c = cars.get(id);
-        if (!c) continue;
-        c.order.position = { ...(c.order.position || {}), lat: p.lat, lon: p.lon, at: p.at };
-        if (p.milestone) c.order.milestone = p.milestone;
-        place(c);
-        $("map").dataset.lastMoved = id;
+      for (const [key, p] of pending) {
+        if (key.startsWith("o:")) {
+          const o = cars.get(key.slice(2));
+          if (!o) continue;
+          o.position = { ...(o.position || {}), lat: p.lat, lon: p.lon, at: p.at, speed_kmh: p.speed_kmh };
+          if (p.milestone) o.milestone = p.milestone;
+          $("map").dataset.lastMoved = o.order_id;
+        } else {
+          const tr = trucks.get(key.slice(2)) || { carrier_id: p.carrier_id, truck_id: p.truck_id };
+          tr.position = { lat: p.lat, lon: p.lon, at: p.at, speed_kmh: p.speed_kmh };
+          trucks.set(key.slice(2), tr);
+        }
       }
       pending.clear();
-      count();
+      // Move what is drawn; a vehicle new to the map makes a whole redraw.
+      const fresh = vehicles();
+      if (fresh.length !== drawn.length || fresh.some((v) => !markers.has(v.key))) return redraw();
+      drawn = fresh;
+      for (const v of drawn) draw(v);
+      if (following && selected) {
+        const v = drawn.find((x) => x.key === selected);
+        if (v) m.map.panTo(m.at(v.position.lat, v.position.lon), { animate: false });
+      }
     };
 
     // Orders created after the snapshot: fetched once, then live.
@@ -170,8 +310,8 @@
       asked.add(id);
       api(`/api/v1/orders/${encodeURIComponent(id)}`).then((o) => {
         if (o.milestone === "delivered" || o.milestone === "cancelled") return;
-        cars.set(id, { order: { ...o, alerts: [] }, marker: null });
-        place(cars.get(id)); count();
+        cars.set(id, { ...o, alerts: [] });
+        redraw();
       }).catch(() => asked.delete(id));
     };
 
@@ -179,8 +319,8 @@
       if (msg.type === "snapshot") return snapshot(msg);
       if (msg.type === "positions") {
         for (const v of msg.vehicles) {
-          if (v.order_id) { learn(v.order_id); pending.set(v.order_id, v); }
-          else if (empties.has(v.truck_id)) empties.get(v.truck_id).setLatLng(m.at(v.lat, v.lon));
+          if (v.order_id) { learn(v.order_id); pending.set(`o:${v.order_id}`, v); }
+          else if (v.truck_id) pending.set(`t:${v.carrier_id}/${v.truck_id}`, v);
         }
         if (!frame) frame = requestAnimationFrame(flush);
         return;
@@ -190,25 +330,33 @@
       // A correction may reopen a delivered order: learn it afresh.
       if (e.kind === "correction" && !cars.has(e.order_id)) asked.delete(e.order_id);
       if (e.order_id) learn(e.order_id);
-      const c = cars.get(e.order_id);
-      if (e.kind === "milestone" && c) {
-        c.order.milestone = e.milestone;
-        if (e.milestone === "delivered" || e.milestone === "cancelled") { if (c.marker) c.marker.remove(); cars.delete(e.order_id); }
-        else place(c);
-        count();
-      } else if (e.kind === "correction" && c) {
-        c.order.milestone = e.milestone;
-        if (e.position) c.order.position = e.position;
-        place(c); count();
-        if (shownId === e.order_id) details(e.order_id);
+      const o = cars.get(e.order_id);
+      if (e.kind === "milestone" && o) {
+        o.milestone = e.milestone;
+        o.truck_id = e.truck_id || null;
+        if (e.milestone === "delivered" || e.milestone === "cancelled") cars.delete(e.order_id);
+        redraw();
+      } else if (e.kind === "correction" && o) {
+        o.milestone = e.milestone;
+        o.truck_id = e.truck_id || null;
+        if (e.position) o.position = e.position;
+        redraw();
       } else if (e.kind === "alert") {
         if (e.state === "raised" || e.state === "acked") alerts.set(e.alert_id, { ...e, kind: e.alert_kind });
         else alerts.delete(e.alert_id);
-        drawAlerts();
+        redraw();
       }
     };
 
-    let shownId = null;
+    // Finds a vehicle: the map goes to it and follows it; its details open.
+    const select = (key) => {
+      const v = drawn.find((x) => x.key === key);
+      selected = key;
+      if (v) { following = true; m.map.setView(m.at(v.position.lat, v.position.lon), Math.max(m.map.getZoom(), 9), { animate: false }); }
+      drawList();
+      showSelected(true);
+    };
+
     const history = async (id) => {
       const events = [];
       let next = null;
@@ -217,32 +365,73 @@
         events.push(...page.events.filter((e) => e.kind !== "gps"));
         next = page.next;
       } while (next);
-      return { events };
+      return events;
     };
-    const details = async (id) => {
+
+    const closeDetails = () => { selected = null; following = false; $("details").hidden = true; drawList(); };
+    const header = (title) => el("div", { className: "details-head" }, el("h2", { text: title }),
+      el("button", { type: "button", className: "close", text: t("close"), "data-close": "", onclick: closeDetails }));
+    const fixLine = (p) => p && p.at ? el("div", { "data-last-fix": "",
+      text: `${fixAgo(p.at)}${p.speed_kmh != null ? ` · ${Math.round(p.speed_kmh)} km/h` : ""}` }) : null;
+    const etaLine = (o) => {
+      const late = lateBy(o);
+      return el("div", { className: late > 0 ? "error" : "muted",
+        text: `${t("eta")} ${when(o.eta)} · ${t("promised")} ${when(o.promised_by)}${late > 0 ? ` · ${t("late")} ${dur(late)}` : ""}` });
+    };
+
+    let shownKey = null;
+    const showSelected = async (fresh) => {
+      const key = selected;
+      if (!key) return;
       const box = $("details");
-      shownId = id;
       box.hidden = false;
-      box.replaceChildren(el("h2", { text: id }));
+      // Live numbers refresh in place; the history is read only when a
+      // vehicle is opened.
+      if (!fresh && shownKey === key) {
+        const v = drawn.find((x) => x.key === key);
+        const line = box.querySelector("[data-last-fix]");
+        if (v && line) line.replaceWith(fixLine(v.position));
+        return;
+      }
+      shownKey = key;
+      const v = drawn.find((x) => x.key === key);
+      if (key.startsWith("t:")) {
+        const orders = v ? v.orders : carsOf(key.slice(2));
+        box.replaceChildren(header(`${t("truck")} ${key.slice(2).split("/").slice(1).join("/")}`),
+          fixLine(v && v.position),
+          el("ul", { className: "aboard" }, ...orders.map((o) => el("li", { "data-order-id": o.order_id, onclick: () => openOrder(o.order_id) },
+            el("strong", { text: o.order_id }), el("span", { className: "muted", text: ` ${o.model || ""} · ${t(o.milestone)}` }), etaLine(o)))));
+        return;
+      }
+      await openOrder(key.slice(2));
+    };
+
+    const openOrder = async (id) => {
+      const box = $("details");
+      box.hidden = false;
+      shownKey = `o:${id}`;
+      box.replaceChildren(header(id));
       try {
-        const [o, h] = await Promise.all([api(`/api/v1/orders/${encodeURIComponent(id)}`), history(id)]);
-        if (shownId !== id) return;
-        const steps = h.events.filter((e) => e.status === "accepted" && !e.void && e.milestone && (e.kind === "scan" || e.kind === "geofence" || e.kind === "cancel"));
-        const voided = h.events.filter((e) => e.void && (e.kind === "scan" || e.kind === "gps" || e.kind === "geofence"));
+        const [o, events] = await Promise.all([api(`/api/v1/orders/${encodeURIComponent(id)}`), history(id)]);
+        if (shownKey !== `o:${id}`) return;
+        const steps = events.filter((e) => e.status === "accepted" && !e.void && e.milestone && (e.kind === "scan" || e.kind === "geofence" || e.kind === "cancel"));
+        const voided = events.filter((e) => e.void && (e.kind === "scan" || e.kind === "gps" || e.kind === "geofence"));
+        const to = o.destination ? (o.destination.address || o.destination.name || `${o.destination.lat}, ${o.destination.lon}`) : "—";
         box.append(el("div", { text: `${t(o.milestone)} · ${o.model} · ${o.vin || ""}` }),
-          el("div", { className: "muted", text: `${t("eta")}: ${when(o.eta)} · ${t("promised")}: ${when(o.promised_by)}` }),
+          fixLine(o.position), etaLine(o),
+          el("div", { className: "muted", text: `${t("to")} ${to}` }),
           o.truck_id ? el("div", { text: `${t("truck")}: ${o.truck_id}` }) : null,
           el("ol", {}, ...steps.map((e) => el("li", { "data-milestone": e.milestone, text: `${t(e.milestone)} · ${when(e.occurred_at)}${e.gap ? " · " + t("gap") : ""}` }))),
           ...voided.map((e) => el("div", { className: "muted", "data-voided": e.event_id, text: `${t("voided")}: ${e.milestone ? t(e.milestone) : t("fix")} · ${when(e.occurred_at)} · ${e.void.reason}` })));
         for (const a of alerts.values()) if (a.order_id === id) box.append(el("div", { className: "error", text: `${t(a.kind)}: ${alertText(a)}` }));
-        for (const c of h.events.filter((e) => e.kind === "clip").reverse()) {
+        for (const c of events.filter((e) => e.kind === "clip").reverse()) {
           const r = await fetch(`/api/v1/orders/${encodeURIComponent(id)}/clips/${c.clip_id}`, { headers: auth });
-          if (!r.ok || shownId !== id) continue;
+          if (!r.ok || shownKey !== `o:${id}`) continue;
           const video = el("video", { controls: true, preload: "metadata", src: URL.createObjectURL(await r.blob()) });
           box.append(el("figure", { "data-clip-id": c.clip_id }, video, el("figcaption", { className: "muted", text: `${t(c.clip_kind)} · ${when(c.captured_at)}` })));
         }
       } catch (status) {
-        box.append(el("p", { className: "error", text: String(status) }));
+        box.append(el("p", { className: "error", text: `${t("not_loaded")} (${status})` }));
       }
     };
 
@@ -256,7 +445,8 @@
     if (!r.ok) {
       sessionStorage.removeItem("vinpath-token");
       $("login").hidden = false; $("app").hidden = true;
-      $("login-error").hidden = false; $("login-error").textContent = `${r.status}`;
+      $("login-error").hidden = false;
+      $("login-error").textContent = r.status === 401 || r.status === 403 ? t("bad_token") : `${t("not_loaded")} (${r.status})`;
       return;
     }
     sessionStorage.setItem("vinpath-token", token);
