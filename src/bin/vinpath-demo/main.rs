@@ -3,6 +3,7 @@
 
 mod devices;
 mod fleet;
+mod plan;
 
 use std::process::ExitCode;
 
@@ -27,8 +28,9 @@ struct Args {
     /// The demo carrier's id.
     #[arg(long, default_value = "sf-auto")]
     carrier: String,
-    /// Simulated seconds per real second.
-    #[arg(long, default_value_t = 900.0)]
+    /// Simulated seconds per real second (until the simulated clock
+    /// reaches now; real time after).
+    #[arg(long, default_value_t = 40.0)]
     speed: f64,
     /// vinpath's JT/T 808 listener (one truck reports through a
     /// terminal), or `off`.
