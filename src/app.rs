@@ -161,7 +161,10 @@ impl Application {
         let new_admin_token = store
             .ensure_admin_token(settings.admin_token.as_deref())
             .await?;
-        store.ensure_secret(settings.secret.as_deref()).await?;
+        let secret: std::sync::Arc<str> = store
+            .ensure_secret(settings.secret.as_deref())
+            .await?
+            .into();
         // Scans are placed at their sites from this copy: start with one.
         store.current_sites().await?;
 
@@ -206,6 +209,7 @@ impl Application {
             max_clip_bytes: settings.max_clip_bytes,
             clip_redirect: settings.clip_redirect,
             look: settings.look.clone(),
+            secret,
             live: settings.live.clone(),
             webhook_allow_private: settings.webhooks.allow_private,
         };

@@ -5,6 +5,7 @@ mod admin;
 mod audit;
 mod auth;
 mod body;
+mod clip_links;
 mod clips;
 mod corrections;
 mod devices;
@@ -56,6 +57,8 @@ pub struct AppState {
     pub clip_redirect: bool,
     /// How the pages look: map tiles, the seller's name and support.
     pub look: pages::PageLook,
+    /// The instance secret (shared by every instance): signs clip links.
+    pub secret: std::sync::Arc<str>,
     pub live: LiveOptions,
     /// Webhook URLs on loopback or private addresses are allowed.
     pub webhook_allow_private: bool,
@@ -152,6 +155,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(
                 "/orders/{id}/clips/{clip}",
                 web::get().to(playback::play_for_order),
+            )
+            .route(
+                "/orders/{id}/clips/{clip}/link",
+                web::get().to(clip_links::link),
             )
             .route(
                 "/track/{token}/clips/{clip}",

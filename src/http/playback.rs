@@ -20,6 +20,8 @@ use crate::store::clips::ClipMeta;
     params(
         ("id" = String, Path),
         ("clip" = String, Path),
+        ("expires" = Option<i64>, Query, description = "With `sig`: a signed link from `GET .../link`, played without a token"),
+        ("sig" = Option<String>, Query),
     ),
     responses(
         (status = 200, description = "The clip", content_type = "video/mp4"),
@@ -30,19 +32,29 @@ use crate::store::clips::ClipMeta;
     security(("bearer" = []))
 )]
 pub async fn play_for_order(
-    caller: Caller,
+    caller: Option<Caller>,
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(String, String)>,
+    signed: web::Query<super::clip_links::Signed>,
 ) -> Result<HttpResponse, ApiError> {
     let (order, clip_id) = path.into_inner();
     let id = super::orders::order_id(&order)?;
+    // A signed link (`GET .../link`) plays without a token, for a while.
+    let by_link = signed.opens(&state.secret, id.as_str(), &clip_id, state.clock.now());
+    let caller = match (caller, by_link) {
+        (_, true) => None,
+        (Some(c), false) => Some(c),
+        (None, false) => return Err(ApiError::Unauthorized),
+    };
     let state_ = state
         .store
         .order(&id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no order {id}")))?;
-    caller.may_read(&state_)?;
+    if let Some(caller) = caller {
+        caller.may_read(&state_)?;
+    }
     let meta = clip_of(&state, &clip_id, id.as_str()).await?;
     play(&state, &req, meta).await
 }
@@ -83,7 +95,11 @@ pub async fn play_for_customer(
     play(&state, &req, meta).await
 }
 
-async fn clip_of(state: &AppState, clip_id: &str, order: &str) -> Result<ClipMeta, ApiError> {
+pub(super) async fn clip_of(
+    state: &AppState,
+    clip_id: &str,
+    order: &str,
+) -> Result<ClipMeta, ApiError> {
     state
         .store
         .clip(clip_id)

@@ -697,3 +697,72 @@ async fn an_object_stored_but_never_recorded_is_swept() {
         "the recorded clip stays"
     );
 }
+
+/// Staff pages play clips by streaming from a short-lived signed link (a
+/// `<video>` sends no token): the link plays, by range too, without a
+/// token; it opens that clip of that order only; a changed one is refused.
+#[actix_web::test]
+async fn a_signed_link_plays_a_clip_without_a_token_and_nothing_else() {
+    let redis = TestRedis::start();
+    let app = TestApp::spawn(&redis).await;
+    let key = app.carrier("sf-auto").await;
+    let other_key = app.carrier("other").await;
+    app.order("JD-L1", "sf-auto").await;
+    app.order("JD-L2", "sf-auto").await;
+    let r = upload(
+        &app,
+        &key,
+        &clips_path("JD-L1", "transport", -5),
+        MP4,
+        "video/mp4",
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let clip = r.body["clip_id"].as_str().unwrap().to_owned();
+    let dispatcher = app.dispatcher().await;
+    let link_path = format!("/api/v1/orders/JD-L1/clips/{clip}/link");
+    let bearer = |t: &str| format!("Bearer {t}");
+    let r = get(&app, &link_path, &[("Authorization", &bearer(&dispatcher))]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    let url = r.body["url"].as_str().unwrap().to_owned();
+    assert!(r.body["expires_at"].is_string());
+    let path = url
+        .strip_prefix(&app.base)
+        .expect("on this vinpath")
+        .to_owned();
+
+    // No token: it plays, whole and by range.
+    let whole = get(&app, &path, &[]).await;
+    assert_eq!(whole.status, 200);
+    assert_eq!(whole.bytes, MP4);
+    let part = get(&app, &path, &[("Range", "bytes=0-99")]).await;
+    assert_eq!(part.status, 206);
+    assert_eq!(part.bytes, &MP4[..100]);
+
+    // Changed, or used for another order, it opens nothing.
+    let tampered = path.replace("sig=", "sig=00");
+    get(&app, &tampered, &[])
+        .await
+        .assert_problem(401, "unauthorized");
+    let elsewhere = path.replace("/orders/JD-L1/", "/orders/JD-L2/");
+    get(&app, &elsewhere, &[])
+        .await
+        .assert_problem(401, "unauthorized");
+    let later = path.replace("expires=", "expires=9");
+    get(&app, &later, &[])
+        .await
+        .assert_problem(401, "unauthorized");
+    // Without a link, a token is still needed; another carrier gets none.
+    let plain = format!("/api/v1/orders/JD-L1/clips/{clip}");
+    get(&app, &plain, &[])
+        .await
+        .assert_problem(401, "unauthorized");
+    get(&app, &link_path, &[("Authorization", &bearer(&other_key))])
+        .await
+        .assert_problem(403, "forbidden");
+    get(&app, &link_path, &[])
+        .await
+        .assert_problem(401, "unauthorized");
+}

@@ -454,6 +454,54 @@ async fn the_dispatcher_map_shows_moves_and_alerts() {
         js(&c, "return document.getElementById('details').hidden").await,
         json!(true)
     );
+    // An order's details play its clips by streaming from a signed link.
+    upload(&app, &key, "JD-6", WEBM).await;
+    c.find(Locator::Css("[data-truck-id=\"T5\"]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(
+        until(
+            &c,
+            "return document.querySelector('#details [data-order-id=\"JD-6\"]') !== null",
+            Duration::from_secs(3)
+        )
+        .await
+    );
+    c.find(Locator::Css("#details [data-order-id=\"JD-6\"]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(
+        until(
+            &c,
+            "const v = document.querySelector('#details video'); return v !== null && v.src.includes('sig=') && v.readyState >= 1",
+            Duration::from_secs(10)
+        )
+        .await,
+        "the clip streams from a signed link: {}",
+        js(&c, "return document.getElementById('details').innerText").await
+    );
+    assert!(
+        js(
+            &c,
+            "return document.querySelector('#details [data-last-fix]') !== null"
+        )
+        .await
+            == json!(true),
+        "the last fix is shown"
+    );
+    screenshot(&c, "dispatcher-details").await;
+    c.find(Locator::Css("[data-close]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
 
     // A fix moves its car.
     app.post_expect(

@@ -49,6 +49,7 @@ use utoipa::{Modify, OpenApi};
         crate::http::clips::upload_for_order,
         crate::http::clips::upload_for_truck,
         crate::http::playback::play_for_order,
+        crate::http::clip_links::link,
         crate::http::playback::play_for_customer,
         crate::http::ops::healthz,
         crate::http::ops::readyz

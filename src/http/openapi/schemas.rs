@@ -252,6 +252,13 @@ pub struct AckRequest {
     note: Option<String>,
 }
 
+/// A link that plays a clip without a token until `expires_at`.
+#[derive(ToSchema)]
+pub struct ClipLink {
+    url: String,
+    expires_at: String,
+}
+
 #[derive(ToSchema)]
 pub struct ClipStored {
     clip_id: String,
