@@ -195,9 +195,15 @@ impl Inner {
                 return;
             }
         };
-        if let Live::Order(c) = &live {
+        // An order's own sockets hear its changes and its alerts.
+        let order = match &live {
+            Live::Order(c) => Some(c.order_id.as_str()),
+            Live::Alert(a) => a.alert.get("order_id").and_then(|o| o.as_str()),
+            _ => None,
+        };
+        if let Some(order) = order {
             let orders = self.orders.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(tx) = orders.get(&c.order_id) {
+            if let Some(tx) = orders.get(order) {
                 let _ = tx.send(live.clone());
             }
         }

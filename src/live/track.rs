@@ -11,7 +11,7 @@ use super::{Hub, LiveOptions, messages};
 use crate::clock::Clock;
 use crate::domain::OrderId;
 use crate::store::history::{HistoryEntry, cursor_key};
-use crate::store::live_wire::Change;
+use crate::store::live_wire::{AlertState, Change};
 use crate::store::{Store, StoreError};
 
 struct Track {
@@ -94,6 +94,30 @@ impl Track {
         Some(serde_json::json!({"type": "event", "cursor": cursor, "event": event}).to_string())
     }
 
+    /// A car standing still unusually long is a standing notice for its
+    /// customer (raised and cleared with its `stationary` alert); sent with
+    /// the last cursor, as it is no entry of the order's history.
+    async fn on_alert(&mut self, a: &crate::store::live_wire::AlertChange) -> bool {
+        let about = |k: &str| a.alert.get(k).and_then(|v| v.as_str());
+        if about("order_id") != Some(self.order.as_str()) || about("kind") != Some("stationary") {
+            return true;
+        }
+        let event = match a.state {
+            AlertState::Raised => {
+                serde_json::json!({"kind": "notice", "notice": "stopped", "since": about("since"),
+                    "text": "Your car has stood still for a while"})
+            }
+            AlertState::Cleared => {
+                serde_json::json!({"kind": "notice", "notice": "stopped", "cleared": true,
+                    "text": "Your car is moving again"})
+            }
+            AlertState::Acked => return true,
+        };
+        let text =
+            serde_json::json!({"type": "event", "cursor": self.last, "event": event}).to_string();
+        self.peer.send(text).await
+    }
+
     /// Everything after the last cursor, or a reset snapshot when that
     /// cursor has left the kept history.
     async fn catch_up(&mut self) -> Result<bool, StoreError> {
@@ -147,7 +171,8 @@ impl Track {
                 self.last = c.cursor.clone();
                 Ok(true)
             }
-            Ok(Live::Truck(_) | Live::Alert(_) | Live::Revoked(_)) => Ok(true),
+            Ok(Live::Alert(a)) => Ok(self.on_alert(&a).await),
+            Ok(Live::Truck(_) | Live::Revoked(_)) => Ok(true),
             Ok(Live::LinkChanged) => self.check_link().await,
             Ok(Live::Resync) | Err(RecvError::Lagged(_)) => {
                 // A rotation may have been missed too.

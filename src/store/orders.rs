@@ -9,7 +9,9 @@ use super::functions::{Create, Function, Patch};
 use super::links::TrackingToken;
 use super::state::{ms, parse_state, parse_timeline, place_json};
 use super::{Result, Store, StoreError, auth, keys};
-use crate::domain::{ClipListing, NewOrder, OrderId, OrderPatch, OrderState, TimelineEntry};
+use crate::domain::{
+    Alert, AlertKind, ClipListing, NewOrder, OrderId, OrderPatch, OrderState, TimelineEntry,
+};
 
 /// Why an order could not be created.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +46,9 @@ pub struct OrderSnapshot {
     pub track: Vec<[f64; 2]>,
     /// The cursor of the latest history entry ("0-0" for none).
     pub cursor: String,
+    /// Since when the car has stood still on the road, while that is
+    /// unusually long (its `stationary` alert is open).
+    pub stopped_since: Option<String>,
 }
 
 impl OrderSnapshot {
@@ -53,6 +58,11 @@ impl OrderSnapshot {
             .state
             .public_view(&self.timeline, &self.clips, clip_url);
         v["track"] = serde_json::json!(self.track);
+        if let (Some(since), Some(notices)) = (&self.stopped_since, v["notices"].as_array_mut())
+            && !self.state.milestone.is_final()
+        {
+            notices.push(serde_json::json!({"kind": "stopped", "since": since}));
+        }
         v
     }
 }
@@ -166,11 +176,21 @@ impl Store {
             .cmd("ZRANGE")
             .arg(keys::order_track(id))
             .arg(-500)
-            .arg(-1);
+            .arg(-1)
+            .cmd("HGET")
+            .arg(keys::alerts_of(id.as_str()))
+            .arg(AlertKind::Stationary.id(id.as_str()));
         type Fields = HashMap<String, String>;
         type Latest = Vec<(String, Fields)>;
-        type Read = (Fields, Vec<String>, Fields, Latest, Vec<String>);
-        let (h, tl, clips, latest, track): Read = self.query(&pipe).await?;
+        type Read = (
+            Fields,
+            Vec<String>,
+            Fields,
+            Latest,
+            Vec<String>,
+            Option<String>,
+        );
+        let (h, tl, clips, latest, track, stopped): Read = self.query(&pipe).await?;
         let cursor = latest
             .into_iter()
             .next()
@@ -188,6 +208,9 @@ impl Store {
                 })
                 .collect(),
             cursor,
+            stopped_since: stopped
+                .and_then(|a| serde_json::from_str::<Alert>(&a).ok())
+                .map(|a| a.since),
         }))
     }
 

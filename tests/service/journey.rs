@@ -189,3 +189,78 @@ async fn the_customer_follows_the_whole_journey_and_is_told_when_it_runs_late() 
     screenshot(&c, "customer-arriving-phone-zh").await;
     c.close().await.unwrap();
 }
+
+/// A truck standing still unusually long is told to its cars' customers,
+/// kindly, live and whenever the page opens; it goes when the car moves.
+#[actix_web::test]
+async fn a_car_stopped_unusually_long_is_told_and_untold() {
+    let redis = TestRedis::start();
+    let app = TestApp::spawn(&redis).await;
+    let key = app.carrier("sf-auto").await;
+    let token = order_promised(&app, "JD-S1", at(3000)).await;
+    load(&app, &key, "JD-S1", "YUE-A-9", -120).await;
+    app.post_expect(
+        &key,
+        json!([
+            scan("s1-road", "JD-S1", "in_transit", -110),
+            truck_fix("s1-g0", "YUE-A-9", -100, 23.10, 113.50),
+        ]),
+        "accepted",
+    )
+    .await;
+    let mut ws = app.ws(&format!("/ws/track/{token}")).await.expect("opens");
+    let snap = ws.next().await;
+    assert_eq!(snap["order"]["notices"], json!([]));
+    // Standing still for an hour (the default limit is 45 minutes).
+    let still: Vec<_> = (1..=12)
+        .map(|i| truck_fix(&format!("s1-s{i}"), "YUE-A-9", -100 + 5 * i, 23.10, 113.50))
+        .collect();
+    app.post_expect(&key, json!(still), "accepted").await;
+    let told = loop {
+        let f = ws
+            .next_within(std::time::Duration::from_secs(5))
+            .await
+            .expect("the customer is told");
+        if f["event"]["notice"] == "stopped" {
+            break f;
+        }
+    };
+    assert!(told["event"]["since"].is_string(), "{told}");
+    let view = app
+        .call("GET", &format!("/api/v1/track/{token}"), None, None)
+        .await;
+    let notices = view.body["notices"].as_array().expect("notices").clone();
+    assert!(
+        notices.iter().any(|n| n["kind"] == "stopped"),
+        "a page opened now shows it: {notices:?}"
+    );
+    let driver = Driver::start();
+    let c = driver.browser(true, "en-US").await;
+    c.goto(&format!("{}/t/{token}", app.base)).await.unwrap();
+    assert!(
+        until(
+            &c,
+            "return document.querySelector('[data-notice=\"stopped\"]') !== null",
+            Duration::from_secs(10)
+        )
+        .await
+    );
+    screenshot(&c, "customer-stopped-phone-en").await;
+    // It drives on: the notice goes, live.
+    app.post_expect(
+        &key,
+        json!([truck_fix("s1-go", "YUE-A-9", -30, 23.14, 113.52)]),
+        "accepted",
+    )
+    .await;
+    assert!(
+        until(
+            &c,
+            "return document.querySelector('[data-notice=\"stopped\"]') === null",
+            Duration::from_secs(5)
+        )
+        .await,
+        "moving again, it is no longer stopped"
+    );
+    c.close().await.unwrap();
+}

@@ -77,8 +77,14 @@
 
   // A span of minutes in words: "25 min", "3 h", "2 days".
   const span = (mins) => {
-    const [n, unit] = mins < 60 ? [Math.max(mins, 1), "min"] : mins < 2880 ? [Math.round(mins / 60), "h"] : [Math.round(mins / 1440), "days"];
-    return zh ? `${n}${t(unit)}` : `${n} ${t(unit)}`;
+    const word = (n, unit) => zh ? `${n}${t(unit)}` : `${n} ${t(unit)}`;
+    if (mins < 60) return word(Math.max(mins, 1), "min");
+    // Under ten hours, to the ten minutes ("1 h 40 min").
+    if (mins < 600 && Math.round((mins % 60) / 10) * 10 % 60) {
+      const h = Math.floor(mins / 60), m = Math.round((mins % 60) / 10) * 10;
+      return zh ? `${word(h, "h")}${word(m, "min")}` : `${word(h, "h")} ${word(m, "min")}`;
+    }
+    return mins < 2880 ? word(Math.round(mins / 60), "h") : word(Math.round(mins / 1440), "days");
   };
 
   // When in words, from now: "today about 16:40, in 3 h".
@@ -92,6 +98,14 @@
     const mins = Math.round((d - now) / 60000);
     if (mins <= 0) return zh ? `${date} ${time}左右，随时到达` : `${date} about ${time}, any moment now`;
     return zh ? `${date} ${time}左右，约${span(mins)}后` : `${date} about ${time}, in ${span(mins)}`;
+  };
+
+  // A standing notice in words, from the time now.
+  const noticeText = (n) => {
+    if (n.kind !== "stopped") return t(n.kind);
+    const still = span(Math.round((Date.now() - new Date(n.since).getTime()) / 60000));
+    return zh ? `车辆已停留约${still}：司机需要休息，也可能遇到拥堵或排队。车辆一开动，这里会马上更新。`
+      : `Stopped for about ${still}: drivers must rest, and traffic and queues happen. This page updates as soon as it moves again.`;
   };
 
   const drawNow = () => {
@@ -114,7 +128,7 @@
         : `Running about ${by} later than promised. We're sorry, and we'll keep this page up to date.`;
     }
     const notices = done ? [] : (order.notices || []);
-    $("notices").replaceChildren(...notices.map((n) => el("div", { className: "notice", "data-notice": n.kind, text: t(n.kind) })));
+    $("notices").replaceChildren(...notices.map((n) => el("div", { className: `notice ${n.kind}`, "data-notice": n.kind, text: noticeText(n) })));
     const to = order.destination && order.destination.address;
     $("to").hidden = !to;
     $("destination").textContent = to || "";
@@ -183,6 +197,11 @@
       order.milestone = e.milestone; order.milestone_at = e.at;
       order.timeline.push({ milestone: e.milestone, at: e.at, gap: e.gap });
     } else if (e.kind === "position") {
+      // Moving again (not a fix of the same stop): no longer stopped.
+      const p = order.position;
+      if (p && Math.abs(p.lat - e.lat) + Math.abs(p.lon - e.lon) > 0.003) {
+        order.notices = (order.notices || []).filter((n) => n.kind !== "stopped");
+      }
       order.position = e; track.push([e.lat, e.lon]);
     } else if (e.kind === "eta") {
       order.eta = e.eta;
@@ -192,6 +211,9 @@
       // A dispatcher voided a wrong scan or fix: the order as corrected.
       order = e.order; track = order.track || [];
       if (order.position) track.push([order.position.lat, order.position.lon]);
+    } else if (e.kind === "notice" && e.notice === "stopped") {
+      order.notices = (order.notices || []).filter((n) => n.kind !== "stopped");
+      if (!e.cleared) order.notices.push({ kind: "stopped", since: e.since });
     } else if (e.kind === "notice") {
       order.notices = order.notices || [];
       if (!order.notices.some((n) => n.kind === "arriving")) order.notices.push({ kind: "arriving" });
