@@ -5,6 +5,8 @@
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use rust_embed::RustEmbed;
+use sha2::Digest;
+use std::sync::LazyLock;
 
 use super::{ApiError, AppState};
 
@@ -111,24 +113,37 @@ pub async fn dispatch(state: web::Data<AppState>) -> HttpResponse {
     )
 }
 
+/// The cities the map names, picked from GeoNames at build time (see
+/// `build.rs`).
+const CITIES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/cities.json"));
+
 /// `GET /assets/{path}`: the pages' scripts, styles and map data.
 pub async fn asset(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
     let path = path.into_inner();
-    let key = if path.starts_with("node_modules/") {
-        path
+    let (data, hash, mime) = if path == "cities.json" {
+        static HASH: LazyLock<[u8; 32]> = LazyLock::new(|| sha2::Sha256::digest(CITIES).into());
+        (
+            std::borrow::Cow::Borrowed(CITIES),
+            *HASH,
+            "application/json".to_owned(),
+        )
     } else {
-        format!("pages/{path}")
-    };
-    let Some(file) = Web::get(&key) else {
-        return HttpResponse::NotFound()
-            .content_type("text/plain")
-            .body("not found");
+        let key = if path.starts_with("node_modules/") {
+            path
+        } else {
+            format!("pages/{path}")
+        };
+        let Some(file) = Web::get(&key) else {
+            return HttpResponse::NotFound()
+                .content_type("text/plain")
+                .body("not found");
+        };
+        let mime = file.metadata.mimetype().to_owned();
+        (file.data, file.metadata.sha256_hash(), mime)
     };
     let etag = format!(
         "\"{}\"",
-        file.metadata
-            .sha256_hash()
-            .iter()
+        hash.iter()
             .take(8)
             .map(|b| format!("{b:02x}"))
             .collect::<String>()
@@ -143,7 +158,6 @@ pub async fn asset(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
             .insert_header((header::ETAG, etag))
             .finish();
     }
-    let mime = file.metadata.mimetype().to_owned();
     HttpResponse::Ok()
         .insert_header((
             header::CONTENT_TYPE,
@@ -152,5 +166,5 @@ pub async fn asset(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
         ))
         .insert_header((header::ETAG, etag))
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .body(file.data.into_owned())
+        .body(data.into_owned())
 }

@@ -5,6 +5,7 @@ mod archive;
 mod binary;
 mod clips;
 mod cluster;
+mod console;
 mod corrections;
 mod credentials;
 mod devices;

@@ -84,24 +84,106 @@ const VP = (() => {
     return [lat + dLat, lon + dLon];
   };
 
+  // Natural Earth's land crosses the antimeridian (Chukotka, Antarctica):
+  // a ring that jumps from +180 to -180 is drawn as a stripe across the
+  // world. Unwrapped, each ring runs on past 180 instead, placed where
+  // most of it lies within -180..180 (Eurasia stays where it is).
+  const unwrap = (ring) => {
+    let shift = 0;
+    const out = ring.map(([lon, lat], i) => {
+      if (i) {
+        const prev = ring[i - 1][0];
+        if (lon - prev > 180) shift -= 360; else if (prev - lon > 180) shift += 360;
+      }
+      return [lon + shift, lat];
+    });
+    const inside = (k) => out.reduce((n, [lon]) => n + (Math.abs(lon + k) <= 180), 0);
+    const k = [0, 360, -360].reduce((best, k) => inside(k) > inside(best) ? k : best, 0);
+    return k ? out.map(([lon, lat]) => [lon + k, lat]) : out;
+  };
+  const unwrapped = (geometry) => {
+    const polygons = geometry.type === "Polygon" ? [geometry.coordinates] : geometry.coordinates;
+    return { type: "MultiPolygon", coordinates: polygons.map((p) => p.map(unwrap)) };
+  };
+
+  // The cities the map names (GeoNames, picked at build time), largest
+  // first: [lon, lat, English, Chinese, min zoom].
+  const cities = fetch("/assets/cities.json").then((r) => r.json())
+    .then((list) => list.filter((c) => zh ? c[3] : c[2])).catch(() => []);
+  const cityName = (c) => zh ? c[3] : c[2];
+
+  // The nearest city people know (300,000 people or more, named in both
+  // languages, so both say the same place) and how far it is, for "12 km
+  // from Shaoguan".
+  const near = async (lat, lon) => {
+    let best = null, bestKm = Infinity;
+    const k = Math.cos(lat * Math.PI / 180);
+    for (const c of await cities) {
+      if (!c[2] || !c[3] || c[4] > 7) continue;
+      const km = 111.2 * Math.hypot(c[1] - lat, (c[0] - lon) * k);
+      if (km < bestKm) { best = c; bestKm = km; }
+    }
+    return best && { name: cityName(best), km: Math.round(bestKm) };
+  };
+  const nearWords = (p) => {
+    if (!p) return "";
+    if (p.km < 5) return zh ? `${p.name}` : `in ${p.name}`;
+    return zh ? `${p.name}附近（${p.km}公里）` : `${p.km} km from ${p.name}`;
+  };
+
+  // City names over the land, placed largest first where they find room:
+  // the map says where things are without any tiles.
+  const placeNames = (m, datum) => {
+    m.createPane("places").style.zIndex = 450;
+    const layer = L.layerGroup().addTo(m);
+    let list = [];
+    const draw = () => {
+      layer.clearLayers();
+      const z = m.getZoom(), view = m.getBounds().pad(0.05), taken = [];
+      for (const c of list) {
+        if (c[4] > z || taken.length >= 60) continue;
+        const at = datum(c[1], c[0]);
+        if (!view.contains(at)) continue;
+        const p = m.latLngToContainerPoint(at), name = cityName(c);
+        const w = name.length * (zh ? 13 : 7) + 10;
+        const box = [p.x - w / 2, p.y - 18, p.x + w / 2, p.y + 4];
+        if (taken.some((b) => b[0] < box[2] && box[0] < b[2] && b[1] < box[3] && box[1] < b[3])) continue;
+        taken.push(box);
+        const label = document.createElement("span");
+        label.textContent = name;
+        L.marker(at, { pane: "places", interactive: false, keyboard: false,
+          icon: L.divIcon({ className: `place${c[4] <= 4 ? " major" : ""}`, html: label, iconSize: null }) }).addTo(layer);
+      }
+      m.getContainer().dataset.places = String(taken.length);
+    };
+    cities.then((c) => { list = c; draw(); });
+    m.on("zoomend moveend", draw);
+    return () => { m.off("zoomend moveend", draw); layer.remove(); m.getContainer().dataset.places = "0"; };
+  };
+
   // A map that is never blank: land outlines from Natural Earth drawn
-  // offline (land only, so no borders are drawn at all), tiles on top when
-  // a tile server is configured and reachable.
+  // offline (land only, so no borders are drawn at all) with city names,
+  // tiles on top (and no names of ours) when a tile server is configured
+  // and reachable.
   const map = (el, atlas) => {
     const cfg = document.body.dataset;
     const datum = cfg.tileDatum === "gcj02" ? gcj02 : (lat, lon) => [lat, lon];
-    const m = L.map(el, { preferCanvas: true, worldCopyJump: true, zoomControl: true }).setView([31, 112], 4);
+    const m = L.map(el, { preferCanvas: true, worldCopyJump: true, zoomControl: true, minZoom: 2 }).setView([31, 112], 4);
     m.getContainer().style.background = "#cfe3f2";
     // The land sits in a pane of its own, under tiles and markers.
     m.createPane("land").style.zIndex = 150;
     const landRenderer = L.canvas({ pane: "land" });
     fetch(atlas).then((r) => r.json()).then((topo) => {
       const land = topojson.feature(topo, topo.objects.land);
-      L.geoJSON(land, { pane: "land", renderer: landRenderer, interactive: false,
+      const shapes = (land.features || [land]).map((f) => ({ type: "Feature", properties: {}, geometry: unwrapped(f.geometry) }));
+      L.geoJSON({ type: "FeatureCollection", features: shapes }, { pane: "land", renderer: landRenderer, interactive: false,
         style: { color: "#b9c4a8", weight: 1, fillColor: "#eef1e6", fillOpacity: 1 } }).addTo(m);
     }).catch(() => {});
+    // Names until tiles (which carry their own) actually arrive: a tile
+    // server out of reach leaves the offline map readable.
+    const unname = placeNames(m, datum);
     if (cfg.tileUrl) {
-      L.tileLayer(cfg.tileUrl, { attribution: cfg.tileAttribution || "", maxZoom: 18 }).addTo(m);
+      L.tileLayer(cfg.tileUrl, { attribution: cfg.tileAttribution || "", maxZoom: 18 }).once("tileload", unname).addTo(m);
     }
     return { map: m, at: (lat, lon) => datum(lat, lon) };
   };
@@ -150,5 +232,5 @@ const VP = (() => {
     in_repair: "#eb5757", ready_for_delivery: "#6fcf97", out_for_delivery: "#27ae60", on_hold: "#eb5757",
   };
 
-  return { t, lang, when, ago, map, socket, wsUrl, el, colors, gcj02 };
+  return { t, lang, when, ago, map, near, nearWords, socket, wsUrl, el, colors, gcj02 };
 })();

@@ -215,8 +215,12 @@
       }));
     };
 
-    // Words that follow the clock ("still for 2 h 10 min", "last fix 5 min ago").
-    setInterval(() => { drawAlerts(); drawList(); }, 30000);
+    // Words that follow the clock ("still for 2 h 10 min", "last fix 5 min
+    // ago"): every half minute, and at once when the dispatcher comes back
+    // to the tab.
+    const reword = () => { drawAlerts(); drawList(); };
+    setInterval(reword, 30000);
+    document.addEventListener("visibilitychange", () => { if (!document.hidden) reword(); });
 
     // Seen to by a dispatcher: every dispatcher's page hears it.
     const acknowledge = async (id) => {
@@ -373,6 +377,13 @@
       el("button", { type: "button", className: "close", text: t("close"), "data-close": "", onclick: closeDetails }));
     const fixLine = (p) => p && p.at ? el("div", { "data-last-fix": "",
       text: `${fixAgo(p.at)}${p.speed_kmh != null ? ` · ${Math.round(p.speed_kmh)} km/h` : ""}` }) : null;
+    // Where it is, in words: "12 km from Shaoguan".
+    const placeLine = (p) => {
+      if (!p || p.lat == null) return null;
+      const line = el("div", { className: "muted", "data-place": "" });
+      VP.near(p.lat, p.lon).then((n) => { line.textContent = VP.nearWords(n); });
+      return line;
+    };
     const etaLine = (o) => {
       const late = lateBy(o);
       return el("div", { className: late > 0 ? "error" : "muted",
@@ -389,8 +400,9 @@
       // vehicle is opened.
       if (!fresh && shownKey === key) {
         const v = drawn.find((x) => x.key === key);
-        const line = box.querySelector("[data-last-fix]");
+        const line = box.querySelector("[data-last-fix]"), place = box.querySelector("[data-place]");
         if (v && line) line.replaceWith(fixLine(v.position));
+        if (v && place) place.replaceWith(placeLine(v.position));
         return;
       }
       shownKey = key;
@@ -398,7 +410,7 @@
       if (key.startsWith("t:")) {
         const orders = v ? v.orders : carsOf(key.slice(2));
         box.replaceChildren(header(`${t("truck")} ${key.slice(2).split("/").slice(1).join("/")}`),
-          fixLine(v && v.position),
+          fixLine(v && v.position), placeLine(v && v.position),
           el("ul", { className: "aboard" }, ...orders.map((o) => el("li", { "data-order-id": o.order_id, onclick: () => openOrder(o.order_id) },
             el("strong", { text: o.order_id }), el("span", { className: "muted", text: ` ${o.model || ""} · ${t(o.milestone)}` }), etaLine(o)))));
         return;
@@ -418,7 +430,7 @@
         const voided = events.filter((e) => e.void && (e.kind === "scan" || e.kind === "gps" || e.kind === "geofence"));
         const to = o.destination ? (o.destination.address || o.destination.name || `${o.destination.lat}, ${o.destination.lon}`) : "—";
         box.append(el("div", { text: `${t(o.milestone)} · ${o.model} · ${o.vin || ""}` }),
-          fixLine(o.position), etaLine(o),
+          fixLine(o.position), placeLine(o.position), etaLine(o),
           el("div", { className: "muted", text: `${t("to")} ${to}` }),
           o.truck_id ? el("div", { text: `${t("truck")}: ${o.truck_id}` }) : null,
           el("ol", {}, ...steps.map((e) => el("li", { "data-milestone": e.milestone, text: `${t(e.milestone)} · ${when(e.occurred_at)}${e.gap ? " · " + t("gap") : ""}` }))),

@@ -129,6 +129,10 @@
     }
     const notices = done ? [] : (order.notices || []);
     $("notices").replaceChildren(...notices.map((n) => el("div", { className: `notice ${n.kind}`, "data-notice": n.kind, text: noticeText(n) })));
+    // Where the car is now, in words, while it is on its way.
+    const p = !done && order.position;
+    $("place").hidden = !p;
+    if (p) VP.near(p.lat, p.lon).then((n) => { if (n) $("place").textContent = zh ? `当前位置：${VP.nearWords(n)}` : `Now ${VP.nearWords(n)}`; });
     const to = order.destination && order.destination.address;
     $("to").hidden = !to;
     $("destination").textContent = to || "";
