@@ -15,21 +15,23 @@ use crate::stats::{Figure, Samples};
 use crate::ticks::{Ticks, order_fix, truck_fix};
 
 /// When each event (by its tick) was posted.
-type Sent = Rc<RefCell<HashMap<u64, Instant>>>;
+pub(crate) type Sent = Rc<RefCell<HashMap<u64, Instant>>>;
 
-/// Posts `per_tick` events every 10 ms for `dur`, made by `event`.
-async fn steady<F>(
+/// Posts `per_second` events for `dur`, made by `event`, in a request
+/// every `every`.
+pub(crate) async fn steady<F>(
     api: &Api,
     key: &str,
     dur: Duration,
     per_second: usize,
+    every: Duration,
     sent: &Sent,
     mut event: F,
 ) where
     F: FnMut() -> (u64, Value),
 {
-    let per_tick = (per_second / 100).max(1);
-    let mut interval = tokio::time::interval(Duration::from_millis(10));
+    let per_tick = ((per_second as f64 * every.as_secs_f64()) as usize).max(1);
+    let mut interval = tokio::time::interval(every);
     let deadline = Instant::now() + dur;
     let mut posts = Vec::new();
     while Instant::now() < deadline {
@@ -86,15 +88,23 @@ pub async fn to_customers(
         }));
     }
     let mut i = 0usize;
-    steady(api, key, sizes.dur, sizes.rate, &sent, || {
-        let tick = ticks.borrow_mut().tick();
-        i += 1;
-        let at = ticks.borrow().at(tick);
-        (
-            tick,
-            order_fix(&format!("w-{tick}"), &format!("W-{}", i % n), &at, 0.0),
-        )
-    })
+    steady(
+        api,
+        key,
+        sizes.dur,
+        sizes.rate,
+        Duration::from_millis(10),
+        &sent,
+        || {
+            let tick = ticks.borrow_mut().tick();
+            i += 1;
+            let at = ticks.borrow().at(tick);
+            (
+                tick,
+                order_fix(&format!("w-{tick}"), &format!("W-{}", i % n), &at, 0.0),
+            )
+        },
+    )
     .await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     for r in readers {
@@ -186,14 +196,22 @@ pub async fn to_dispatchers(
     let last_sent: Rc<RefCell<HashMap<String, u64>>> = Rc::default();
     let mut i = 0usize;
     let started = Instant::now();
-    steady(api, key, sizes.dur, n / 5, &sent, || {
-        let tick = ticks.borrow_mut().tick();
-        let truck = format!("FT-{}", i % n);
-        i += 1;
-        last_sent.borrow_mut().insert(truck.clone(), tick);
-        let at = ticks.borrow().at(tick);
-        (tick, truck_fix(&format!("f-{tick}"), &truck, &at, 0.0))
-    })
+    steady(
+        api,
+        key,
+        sizes.dur,
+        n / 5,
+        Duration::from_millis(10),
+        &sent,
+        || {
+            let tick = ticks.borrow_mut().tick();
+            let truck = format!("FT-{}", i % n);
+            i += 1;
+            last_sent.borrow_mut().insert(truck.clone(), tick);
+            let at = ticks.borrow().at(tick);
+            (tick, truck_fix(&format!("f-{tick}"), &truck, &at, 0.0))
+        },
+    )
     .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let span = started.elapsed().as_secs_f64();

@@ -8,6 +8,7 @@ mod devices;
 mod fanout;
 mod ingest;
 mod memory;
+mod page;
 mod scale;
 mod scenarios;
 mod stats;
@@ -46,7 +47,7 @@ struct Args {
     /// Where to write the figures as JSON.
     #[arg(long)]
     json: Option<PathBuf>,
-    /// Only these figures (1 to 14), comma-separated.
+    /// Only these figures (1 to 15), comma-separated.
     #[arg(long, value_delimiter = ',')]
     only: Vec<u8>,
     /// The vinpath instances on a Redis Cluster (figures 8 and 10),

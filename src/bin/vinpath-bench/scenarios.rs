@@ -10,7 +10,7 @@ use vinpath::client::Api;
 
 use crate::stats::{self, Figure};
 use crate::ticks::Ticks;
-use crate::{devices, fanout, ingest, memory, scale, trips, webhooks};
+use crate::{devices, fanout, ingest, memory, page, scale, trips, webhooks};
 
 /// How big each scenario is.
 pub struct Sizes {
@@ -30,6 +30,9 @@ pub struct Sizes {
     pub device_dur: Duration,
     /// Figure 14: orders walked through 11 milestones, per phase.
     pub webhook_orders: usize,
+    /// Figure 15: trucks on the dispatcher's page, and how long they move.
+    pub page_trucks: usize,
+    pub page_dur: Duration,
 }
 
 impl Sizes {
@@ -49,6 +52,8 @@ impl Sizes {
             report_every: Duration::from_secs(30),
             device_dur: Duration::from_secs(60),
             webhook_orders: 2_000,
+            page_trucks: 5_000,
+            page_dur: Duration::from_secs(30),
         }
     }
 
@@ -68,6 +73,8 @@ impl Sizes {
             report_every: Duration::from_secs(2),
             device_dur: Duration::from_secs(4),
             webhook_orders: 100,
+            page_trucks: 200,
+            page_dur: Duration::from_secs(4),
         }
     }
 }
@@ -185,6 +192,14 @@ pub async fn run(target: &Target, sizes: &Sizes, only: &[u8]) -> Result<Vec<Figu
             webhooks::webhooks(&fresh(), &key, &ticks, sizes)
                 .await
                 .map_err(label(14))?,
+        );
+    }
+    if want(15) {
+        step(15, "the dispatcher's page in Chromium");
+        figures.extend(
+            page::dispatcher_page(&fresh(), &key, &ticks, sizes)
+                .await
+                .map_err(label(15))?,
         );
     }
     if let Some(cluster) = &target.cluster {

@@ -19,6 +19,12 @@ impl Samples {
         self.0.len()
     }
 
+    /// How many samples are longer than `d`.
+    pub fn count_over(&self, d: Duration) -> usize {
+        let limit = d.as_micros() as u64;
+        self.0.iter().filter(|&&s| s > limit).count()
+    }
+
     /// The `q` quantile (0..=1) in milliseconds.
     pub fn quantile_ms(&mut self, q: f64) -> f64 {
         if self.0.is_empty() {
