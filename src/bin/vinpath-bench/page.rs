@@ -138,7 +138,10 @@ async fn measure(
         .await
         .map_err(|e| e.to_string())?;
     form.submit().await.map_err(|e| e.to_string())?;
-    let drawn = format!("return document.getElementById('map')?.dataset.trucks === '{n}'");
+    // This figure's trucks (earlier figures' may be on the map too).
+    let drawn = format!(
+        "return document.querySelectorAll('[data-truck-marker^=\"bench/PT-\"]').length === {n}"
+    );
     let deadline = Instant::now() + Duration::from_secs(120);
     while js(c, &drawn).await? != Value::Bool(true) {
         if Instant::now() > deadline {
@@ -193,7 +196,7 @@ async fn measure(
         c,
         "return { work: window.vpBench.work, paint: window.vpBench.paint,
                   heap: performance.memory ? performance.memory.usedJSHeapSize : 0,
-                  trucks: Number(document.getElementById('map').dataset.trucks) }",
+                  trucks: document.querySelectorAll('[data-truck-marker^=\"bench/PT-\"]').length }",
     )
     .await?;
     let samples = |k: &str| {
