@@ -131,4 +131,23 @@ async fn alerts_are_worded_from_now_and_places_are_named() {
     );
     screenshot(&c, "dispatcher-zoomed-out-zh").await;
     c.close().await.unwrap();
+
+    // On a phone, in English: the same console, stacked.
+    let p = driver.browser(true, "en-US").await;
+    p.goto(&format!("{}/dispatch", app.base)).await.unwrap();
+    let form = p.form(Locator::Css("form")).await.unwrap();
+    form.set_by_name("token", &dispatcher).await.unwrap();
+    form.submit().await.unwrap();
+    assert!(
+        until(
+            &p,
+            "return (document.querySelector('[data-alert-id=\"stationary:JD-S\"] span')?.textContent || '').startsWith('JD-S: still for 1 h')",
+            Duration::from_secs(10)
+        )
+        .await,
+        "worded in English: {}",
+        js(&p, "return document.getElementById('alerts').textContent").await
+    );
+    screenshot(&p, "dispatcher-phone-en").await;
+    p.close().await.unwrap();
 }

@@ -150,7 +150,8 @@
       const nTrucks = drawn.filter((v) => v.kind === "truck").length;
       $("map").dataset.vehicles = String(drawn.length);
       $("map").dataset.trucks = String(nTrucks);
-      $("count").textContent = `${nTrucks} ${t("trucks")} · ${drawn.length - nTrucks} ${t("lone_cars")} · ${cars.size} ${t("orders")}`;
+      const lone = drawn.length - nTrucks;
+      $("count").textContent = `${nTrucks} ${t(nTrucks === 1 ? "truck_one" : "trucks")} · ${lone} ${t(lone === 1 ? "lone_car" : "lone_cars")} · ${cars.size} ${t(cars.size === 1 ? "order_one" : "orders")}`;
       drawList(); drawAlerts();
       if (selected) showSelected();
     };
