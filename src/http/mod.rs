@@ -8,6 +8,7 @@ mod body;
 mod clip_links;
 mod clips;
 mod corrections;
+mod damage;
 mod devices;
 mod error;
 mod events;
@@ -141,6 +142,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/track/{token}", web::get().to(track::view))
             .route("/sites", web::post().to(sites::create))
             .route("/sites", web::get().to(sites::list))
+            .route("/damage-codes", web::get().to(damage::codes))
             .route("/orders/{id}/route", web::put().to(sites::put_route))
             .route("/alerts", web::get().to(sites::alerts))
             .route("/alerts/{alert_id}/ack", web::post().to(sites::ack))

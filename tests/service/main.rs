@@ -13,6 +13,7 @@ mod events;
 mod functions;
 mod geo;
 mod ingest;
+mod inspections;
 mod journey;
 mod legs;
 mod live;

@@ -51,6 +51,7 @@ use utoipa::{Modify, OpenApi};
         crate::http::playback::play_for_order,
         crate::http::clip_links::link,
         crate::http::playback::play_for_customer,
+        crate::http::damage::codes,
         crate::http::ops::healthz,
         crate::http::ops::readyz
     ),
@@ -63,6 +64,7 @@ use utoipa::{Modify, OpenApi};
         (name = "tracking", description = "What a customer's link shows"),
         (name = "clips", description = "Videos of transport and storage"),
         (name = "sites", description = "Plants, warehouses and compounds"),
+        (name = "inspections", description = "The car's condition at each change of custody"),
         (name = "devices", description = "Trackers that report straight to vinpath"),
         (name = "webhooks", description = "Standard Webhooks for the retailer's systems"),
         (name = "credentials", description = "Carrier keys, dispatcher tokens and the audit log"),

@@ -207,6 +207,27 @@ pub struct Site {
     area: Option<Value>,
 }
 
+/// A damage code with its names.
+#[derive(ToSchema)]
+pub struct DamageCode {
+    #[schema(example = "03")]
+    code: String,
+    #[schema(example = "Bumper/Cover/Ext - Front")]
+    name: String,
+    #[schema(example = "前保险杠/饰板")]
+    name_zh: String,
+}
+
+/// The AIAG / ECG damage codes.
+#[derive(ToSchema)]
+pub struct DamageCodes {
+    /// Where the tables come from.
+    source: String,
+    areas: Vec<DamageCode>,
+    types: Vec<DamageCode>,
+    severities: Vec<DamageCode>,
+}
+
 #[derive(ToSchema)]
 pub struct Sites {
     sites: Vec<Site>,
