@@ -20,6 +20,7 @@ mod orders;
 pub mod osmand;
 mod page;
 pub mod pages;
+mod photos;
 mod playback;
 mod receive;
 mod sites;
@@ -143,6 +144,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/sites", web::post().to(sites::create))
             .route("/sites", web::get().to(sites::list))
             .route("/damage-codes", web::get().to(damage::codes))
+            .route("/orders/{id}/photos", web::post().to(photos::upload))
+            .route("/orders/{id}/photos/{photo_id}", web::get().to(photos::get))
+            .route(
+                "/track/{token}/photos/{photo_id}",
+                web::get().to(photos::get_for_customer),
+            )
             .route("/orders/{id}/route", web::put().to(sites::put_route))
             .route("/alerts", web::get().to(sites::alerts))
             .route("/alerts/{alert_id}/ack", web::post().to(sites::ack))

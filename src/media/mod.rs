@@ -2,6 +2,7 @@
 //! URL. Uploads stream into storage in parts (a clip is never held whole in
 //! memory) and vanish when refused or broken; reads serve byte ranges.
 
+pub mod photo;
 pub mod sniff;
 
 use std::path::Path as FsPath;

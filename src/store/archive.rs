@@ -31,6 +31,10 @@ pub struct ArchivedOrder {
     pub clips: HashMap<String, String>,
     /// The planned route (JSON), if any.
     pub route: Option<String>,
+    /// Inspection photo records by photo id (archives made before photos
+    /// existed have none).
+    #[serde(default)]
+    pub photos: HashMap<String, String>,
 }
 
 impl ArchivedOrder {
@@ -101,7 +105,9 @@ impl Store {
             .cmd("HGETALL")
             .arg(keys::order_clips(id))
             .cmd("GET")
-            .arg(keys::order_route(id));
+            .arg(keys::order_route(id))
+            .cmd("HGETALL")
+            .arg(keys::order_photos(id));
         type Whole = (
             HashMap<String, String>,
             Vec<String>,
@@ -109,8 +115,10 @@ impl Store {
             Vec<(String, f64)>,
             HashMap<String, String>,
             Option<String>,
+            HashMap<String, String>,
         );
-        let (fields, timeline, history, track, clips, route): Whole = self.query(&pipe).await?;
+        let (fields, timeline, history, track, clips, route, photos): Whole =
+            self.query(&pipe).await?;
         if fields.is_empty() {
             return Ok(None);
         }
@@ -122,6 +130,7 @@ impl Store {
             track,
             clips,
             route,
+            photos,
         }))
     }
 

@@ -215,6 +215,11 @@ pub fn order_clips(id: &(impl std::fmt::Display + ?Sized)) -> String {
     format!("{}:o:{id}:clips", tag(&id.to_string()))
 }
 
+/// An order's inspection photos: photo id to its record.
+pub fn order_photos(id: &(impl std::fmt::Display + ?Sized)) -> String {
+    format!("{}:o:{id}:photos", tag(&id.to_string()))
+}
+
 /// A stored clip's record.
 pub fn clip(id: &str) -> String {
     format!("vp:clip:{id}")

@@ -21,6 +21,7 @@ pub mod links;
 pub mod live_wire;
 pub mod orders;
 pub mod pending;
+pub mod photos;
 pub mod routes;
 pub mod seats;
 pub mod sites;

@@ -94,6 +94,16 @@ async fn an_ended_order_leaves_redis_and_reads_the_same_from_the_archive() {
         )
         .await;
     assert_eq!(clip.status, 201, "{}", clip.body);
+    // A photo of its inspections: its record goes to the archive with it.
+    let photo = app
+        .raw(
+            "/api/v1/orders/JD-1/photos",
+            &key,
+            "image/jpeg",
+            include_bytes!("../../fixtures/photos/front.jpg").to_vec(),
+        )
+        .await;
+    assert_eq!(photo.status, 201, "{}", photo.body);
     let order = app.get_order("JD-1").await;
     let history = pages(&app, "JD-1", 4).await;
     assert!(history.len() > 2, "several pages: {history:?}");
@@ -153,6 +163,16 @@ async fn an_ended_order_leaves_redis_and_reads_the_same_from_the_archive() {
     assert!(
         clips.path().join("archive/orders/JD-1.json").exists(),
         "one object in the clip store"
+    );
+    let archived: Value = serde_json::from_slice(
+        &std::fs::read(clips.path().join("archive/orders/JD-1.json")).unwrap(),
+    )
+    .unwrap();
+    let photo_id = photo.body["photo_id"].as_str().unwrap();
+    assert!(
+        archived["photos"][photo_id].is_string(),
+        "its photos' records are archived: {}",
+        archived["photos"]
     );
     let parts = clips.path().join("archive/history/JD-1").read_dir();
     assert!(

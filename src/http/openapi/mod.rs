@@ -52,6 +52,9 @@ use utoipa::{Modify, OpenApi};
         crate::http::clip_links::link,
         crate::http::playback::play_for_customer,
         crate::http::damage::codes,
+        crate::http::photos::upload,
+        crate::http::photos::get,
+        crate::http::photos::get_for_customer,
         crate::http::ops::healthz,
         crate::http::ops::readyz
     ),

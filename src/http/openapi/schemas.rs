@@ -207,6 +207,21 @@ pub struct Site {
     area: Option<Value>,
 }
 
+/// A photo kept for an order's inspections.
+#[derive(ToSchema)]
+pub struct PhotoStored {
+    #[schema(example = "ph_3f2a9c0d1e4b5a6978877665")]
+    photo_id: String,
+    #[schema(example = "image/jpeg")]
+    content_type: String,
+    width: u32,
+    height: u32,
+    /// When and where it was taken, from its EXIF (null without).
+    taken_at: Option<String>,
+    lat: Option<f64>,
+    lon: Option<f64>,
+}
+
 /// A damage code with its names.
 #[derive(ToSchema)]
 pub struct DamageCode {

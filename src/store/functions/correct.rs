@@ -1,4 +1,4 @@
-//! `vinpath5_correct` and `vinpath5_void_truck_fix` (`lua/correct.lua`):
+//! `vinpath6_correct` and `vinpath6_void_truck_fix` (`lua/correct.lua`):
 //! an order rewritten without a voided event.
 
 use redis::Value;

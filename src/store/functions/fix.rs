@@ -1,4 +1,4 @@
-//! `vinpath5_fix`, `vinpath5_carried_fix` and `vinpath5_truck_fix`: GPS.
+//! `vinpath6_fix`, `vinpath6_carried_fix` and `vinpath6_truck_fix`: GPS.
 
 use chrono::{DateTime, Utc};
 use redis::Value;

@@ -439,7 +439,7 @@ impl Function for Forget<'_> {
     #[rustfmt::skip]
     const KEYS: &'static [&'static str] = &[
         "order_key", "log", "timeline", "track", "clips", "route", "pending", "ended", "active",
-        "ids_prev", "ids_this", "ids_next", "spilled", "archived",
+        "ids_prev", "ids_this", "ids_next", "spilled", "archived", "photos",
     ];
     #[rustfmt::skip]
     const ARGV: &'static [&'static str] = &[
@@ -462,6 +462,7 @@ impl Function for Forget<'_> {
         k.extend(self.ids.iter().cloned());
         k.push(keys::order_spilled(o));
         k.push(keys::archived_of(o));
+        k.push(keys::order_photos(o));
         k
     }
 

@@ -42,8 +42,8 @@ pub const LIBRARY: &str = concat!(
     include_str!("../lua/small.lua"),
 );
 
-/// The library's version prefix: every function is `vinpath5_<name>`.
-pub const PREFIX: &str = "vinpath5_";
+/// The library's version prefix: every function is `vinpath6_<name>`.
+pub const PREFIX: &str = "vinpath6_";
 
 /// A Redis function: its name, its keys and arguments in order.
 pub trait Function {

@@ -1,4 +1,4 @@
-//! `vinpath5_scan` and `vinpath5_cancel`: a milestone reached.
+//! `vinpath6_scan` and `vinpath6_cancel`: a milestone reached.
 
 use chrono::{DateTime, Utc};
 use redis::Value;

@@ -170,7 +170,7 @@ end
 local function forget(keys, argv)
   local order_key, log, timeline, track, clips, route, pending = keys[1], keys[2], keys[3], keys[4], keys[5], keys[6], keys[7]
   local ended, active, ids_prev, ids_this, ids_next, spilled = keys[8], keys[9], keys[10], keys[11], keys[12], keys[13]
-  local archived = keys[14]
+  local archived, photos = keys[14], keys[15]
   local order_id, last = argv[1], argv[2]
   local f = redis.call('HMGET', order_key, 'm', 'link_hash', 'm_at')
   if f[1] ~= 'delivered' and f[1] ~= 'cancelled' then return {0, ''} end
@@ -178,7 +178,7 @@ local function forget(keys, argv)
   local now = ''
   if newest[1] then now = newest[1][1] end
   if now ~= last then return {0, ''} end
-  redis.call('DEL', order_key, log, timeline, track, clips, route, pending, ids_prev, ids_this, ids_next, spilled)
+  redis.call('DEL', order_key, log, timeline, track, clips, route, pending, ids_prev, ids_this, ids_next, spilled, photos)
   redis.call('ZREM', ended, order_id)
   -- When it ended stays: its clips keep their own retention from then.
   redis.call('HSET', archived, order_id, str(f[3]))
@@ -217,29 +217,29 @@ local function seat(keys, argv)
   return 1
 end
 
-redis.register_function('vinpath5_claim', claim)
-redis.register_function('vinpath5_enqueue', enqueue)
-redis.register_function('vinpath5_take', take)
-redis.register_function('vinpath5_attempt', attempt)
-redis.register_function('vinpath5_redeliver', redeliver)
-redis.register_function('vinpath5_seat', seat)
-redis.register_function('vinpath5_spill', spill)
-redis.register_function('vinpath5_forget', forget)
-redis.register_function('vinpath5_unclaim', unclaim)
-redis.register_function('vinpath5_scan', scan)
-redis.register_function('vinpath5_cancel', cancel)
-redis.register_function('vinpath5_fix', fix)
-redis.register_function('vinpath5_carried_fix', carried_fix)
-redis.register_function('vinpath5_truck_fix', truck_fix)
-redis.register_function('vinpath5_bind', bind)
-redis.register_function('vinpath5_unbind', unbind)
-redis.register_function('vinpath5_settle', settle)
-redis.register_function('vinpath5_alert', alert)
-redis.register_function('vinpath5_quiet', quiet)
-redis.register_function('vinpath5_clip', clip)
-redis.register_function('vinpath5_create', create)
-redis.register_function('vinpath5_patch', patch)
-redis.register_function('vinpath5_rotate', rotate)
-redis.register_function('vinpath5_correct', correct)
-redis.register_function('vinpath5_ack_alert', ack_alert)
-redis.register_function('vinpath5_void_truck_fix', void_truck_fix)
+redis.register_function('vinpath6_claim', claim)
+redis.register_function('vinpath6_enqueue', enqueue)
+redis.register_function('vinpath6_take', take)
+redis.register_function('vinpath6_attempt', attempt)
+redis.register_function('vinpath6_redeliver', redeliver)
+redis.register_function('vinpath6_seat', seat)
+redis.register_function('vinpath6_spill', spill)
+redis.register_function('vinpath6_forget', forget)
+redis.register_function('vinpath6_unclaim', unclaim)
+redis.register_function('vinpath6_scan', scan)
+redis.register_function('vinpath6_cancel', cancel)
+redis.register_function('vinpath6_fix', fix)
+redis.register_function('vinpath6_carried_fix', carried_fix)
+redis.register_function('vinpath6_truck_fix', truck_fix)
+redis.register_function('vinpath6_bind', bind)
+redis.register_function('vinpath6_unbind', unbind)
+redis.register_function('vinpath6_settle', settle)
+redis.register_function('vinpath6_alert', alert)
+redis.register_function('vinpath6_quiet', quiet)
+redis.register_function('vinpath6_clip', clip)
+redis.register_function('vinpath6_create', create)
+redis.register_function('vinpath6_patch', patch)
+redis.register_function('vinpath6_rotate', rotate)
+redis.register_function('vinpath6_correct', correct)
+redis.register_function('vinpath6_ack_alert', ack_alert)
+redis.register_function('vinpath6_void_truck_fix', void_truck_fix)
