@@ -16,15 +16,18 @@ pub enum AlertKind {
     NoSignal,
     /// The truck's (or car's) tracker raised its emergency alarm.
     Emergency,
+    /// An inspection found damage no earlier stage saw.
+    Damage,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 5] = [
+    pub const ALL: [AlertKind; 6] = [
         AlertKind::Stationary,
         AlertKind::OffRoute,
         AlertKind::Late,
         AlertKind::NoSignal,
         AlertKind::Emergency,
+        AlertKind::Damage,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -34,6 +37,7 @@ impl AlertKind {
             AlertKind::Late => "late",
             AlertKind::NoSignal => "no_signal",
             AlertKind::Emergency => "emergency",
+            AlertKind::Damage => "damage",
         }
     }
 

@@ -13,6 +13,7 @@ mod devices;
 mod error;
 mod events;
 mod fleet;
+mod inspections;
 pub mod metrics;
 pub mod openapi;
 mod ops;
@@ -145,6 +146,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/sites", web::get().to(sites::list))
             .route("/damage-codes", web::get().to(damage::codes))
             .route("/orders/{id}/photos", web::post().to(photos::upload))
+            .route(
+                "/orders/{id}/inspections",
+                web::post().to(inspections::create),
+            )
+            .route("/orders/{id}/inspections", web::get().to(inspections::list))
             .route("/orders/{id}/photos/{photo_id}", web::get().to(photos::get))
             .route(
                 "/track/{token}/photos/{photo_id}",

@@ -44,7 +44,11 @@ fn answer(p: &PhotoRecord) -> serde_json::Value {
 }
 
 /// The order a caller names, if it exists and the caller may see it.
-async fn readable(caller: &Caller, state: &AppState, raw: &str) -> Result<OrderId, ApiError> {
+pub(super) async fn readable(
+    caller: &Caller,
+    state: &AppState,
+    raw: &str,
+) -> Result<OrderId, ApiError> {
     let id = super::orders::order_id(raw)?;
     let order = state
         .store

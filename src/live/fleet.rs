@@ -86,7 +86,8 @@ async fn fold(
                         latest.remove(&format!("o:{}", c.order_id));
                         let _ = tx.send(FleetFrame::Text(messages::fleet_correction(&c).into()));
                     }
-                    Change::Eta | Change::Notice => {}
+                    // (A damage an inspection found reaches dispatchers as its alert.)
+                    Change::Eta | Change::Notice | Change::Inspection => {}
                 },
                 Ok(Live::Alert(a)) => {
                     let _ = tx.send(FleetFrame::Text(messages::fleet_alert(&a).into()));

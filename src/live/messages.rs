@@ -66,6 +66,14 @@ pub fn track_event_object(
                 "url": format!("{clip_base}{id}"),
             })
         }
+        Change::Inspection => json!({
+            "kind": "inspection",
+            "inspection_id": record.get("inspection_id"),
+            "stage": record.get("stage"),
+            "at": at,
+            "damages": record.get("damages"),
+            "new_damages": record.get("new_damages"),
+        }),
         // The customer's socket adds the corrected order (`order`).
         Change::Correction => json!({
             "kind": "correction",

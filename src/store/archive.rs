@@ -35,6 +35,9 @@ pub struct ArchivedOrder {
     /// existed have none).
     #[serde(default)]
     pub photos: HashMap<String, String>,
+    /// Inspection records by inspection id.
+    #[serde(default)]
+    pub inspections: HashMap<String, String>,
 }
 
 impl ArchivedOrder {
@@ -107,7 +110,9 @@ impl Store {
             .cmd("GET")
             .arg(keys::order_route(id))
             .cmd("HGETALL")
-            .arg(keys::order_photos(id));
+            .arg(keys::order_photos(id))
+            .cmd("HGETALL")
+            .arg(keys::order_inspections(id));
         type Whole = (
             HashMap<String, String>,
             Vec<String>,
@@ -116,8 +121,9 @@ impl Store {
             HashMap<String, String>,
             Option<String>,
             HashMap<String, String>,
+            HashMap<String, String>,
         );
-        let (fields, timeline, history, track, clips, route, photos): Whole =
+        let (fields, timeline, history, track, clips, route, photos, inspections): Whole =
             self.query(&pipe).await?;
         if fields.is_empty() {
             return Ok(None);
@@ -131,6 +137,7 @@ impl Store {
             clips,
             route,
             photos,
+            inspections,
         }))
     }
 

@@ -220,6 +220,11 @@ pub fn order_photos(id: &(impl std::fmt::Display + ?Sized)) -> String {
     format!("{}:o:{id}:photos", tag(&id.to_string()))
 }
 
+/// An order's inspections: inspection id to its record.
+pub fn order_inspections(id: &(impl std::fmt::Display + ?Sized)) -> String {
+    format!("{}:o:{id}:insp", tag(&id.to_string()))
+}
+
 /// A stored clip's record.
 pub fn clip(id: &str) -> String {
     format!("vp:clip:{id}")

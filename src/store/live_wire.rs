@@ -33,6 +33,9 @@ pub enum Change {
     /// A dispatcher voided an event: the order was recomputed.
     #[serde(rename = "v")]
     Correction,
+    /// An inspection was recorded.
+    #[serde(rename = "i")]
+    Inspection,
 }
 
 impl Change {
@@ -46,6 +49,7 @@ impl Change {
             "n" => Change::Notice,
             "c" => Change::Clip,
             "v" => Change::Correction,
+            "i" => Change::Inspection,
             _ => return None,
         })
     }

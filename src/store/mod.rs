@@ -16,6 +16,7 @@ pub mod embedded;
 pub mod fleet;
 pub mod functions;
 pub mod history;
+pub mod inspections;
 mod keys;
 pub mod links;
 pub mod live_wire;

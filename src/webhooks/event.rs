@@ -37,6 +37,7 @@ pub fn reported(message: &str, public_url: &str) -> Option<Reported> {
                 Change::Eta => "order.eta",
                 Change::Clip => "order.clip",
                 Change::Correction => "order.correction",
+                Change::Inspection => "order.inspection",
                 _ => return None,
             };
             let clip_base = format!("{public_url}/api/v1/orders/{}/clips/", c.order_id);

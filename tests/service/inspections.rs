@@ -199,3 +199,221 @@ async fn a_photo_keeps_where_and_when_and_customers_get_it_without() {
         .await;
     assert_eq!(missing.status, 404);
 }
+
+/// Sends the six views of a fixture car for an order; their photo ids by view.
+async fn six_views(app: &TestApp, key: &str, order: &str, tint: u8) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for view in ["front", "rear", "left", "right", "interior", "odometer"] {
+        let mut bytes = std::fs::read(format!(
+            "{}/fixtures/photos/{view}.jpg",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        // Another stage's photos are other photos: a byte after the JPEG's end.
+        bytes.push(tint);
+        let r = app
+            .raw(
+                &format!("/api/v1/orders/{order}/photos"),
+                key,
+                "image/jpeg",
+                bytes,
+            )
+            .await;
+        assert!(r.status == 201 || r.status == 200, "{}", r.body);
+        out.push((
+            view.to_owned(),
+            r.body["photo_id"].as_str().unwrap().to_owned(),
+        ));
+    }
+    out
+}
+
+fn inspection(
+    id: &str,
+    stage: &str,
+    at: &str,
+    views: &[(String, String)],
+    damages: serde_json::Value,
+) -> serde_json::Value {
+    let photos: Vec<_> = views
+        .iter()
+        .map(|(v, p)| json!({"photo_id": p, "view": v}))
+        .collect();
+    json!({"inspection_id": id, "stage": stage, "at": at, "lat": 23.03, "lon": 113.47,
+        "inspector": "Wang Qiang", "odometer_km": 12, "battery_soc_pct": 80, "keys": 2,
+        "items": ["charging cable"], "photos": photos, "damages": damages})
+}
+
+#[actix_web::test]
+async fn new_damage_at_delivery_is_found_told_and_alerted() {
+    let redis = TestRedis::start();
+    let app = TestApp::spawn(&redis).await;
+    let key = app.carrier("sf-auto").await;
+    let dispatcher = app.dispatcher().await;
+    let token = app.order("JD-I1", "sf-auto").await;
+    app.order("JD-I2", "sf-auto").await;
+    let pickup_views = six_views(&app, &key, "JD-I1", 1).await;
+    let scratch = json!({"area": "03", "type": "12", "severity": "1", "note": "small scratch"});
+    let pickup = inspection(
+        "ins-p",
+        "pickup",
+        &at(-600),
+        &pickup_views,
+        json!([scratch]),
+    );
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/orders/JD-I1/inspections",
+            Some(&key),
+            Some(pickup.clone()),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(
+        r.body["new_damages"].as_array().unwrap().len(),
+        1,
+        "nothing before pickup"
+    );
+    // A retry answers the first answer; another body with its id is a conflict.
+    let again = app
+        .call(
+            "POST",
+            "/api/v1/orders/JD-I1/inspections",
+            Some(&key),
+            Some(pickup.clone()),
+        )
+        .await;
+    assert_eq!((again.status, again.body.clone()), (200, r.body.clone()));
+    let mut changed = pickup.clone();
+    changed["odometer_km"] = json!(13);
+    let conflict = app
+        .call(
+            "POST",
+            "/api/v1/orders/JD-I1/inspections",
+            Some(&key),
+            Some(changed),
+        )
+        .await;
+    assert_eq!(conflict.status, 409);
+    assert_eq!(conflict.body["code"], "inspection_conflict");
+
+    // Bad input names its field and records nothing.
+    let mut bad = inspection(
+        "ins-bad",
+        "delivery",
+        &at(-10),
+        &pickup_views,
+        json!([{"area": "99", "type": "12", "severity": "1"}]),
+    );
+    bad["photos"][0]["view"] = json!("roof");
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/orders/JD-I1/inspections",
+            Some(&key),
+            Some(bad),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    let fields: Vec<&str> = r.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    assert!(
+        fields.contains(&"damages[0].area") && fields.contains(&"photos[0].view"),
+        "{fields:?}"
+    );
+    // A photo of another order.
+    let theirs = six_views(&app, &key, "JD-I2", 2).await;
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/orders/JD-I1/inspections",
+            Some(&key),
+            Some(inspection(
+                "ins-x",
+                "delivery",
+                &at(-10),
+                &theirs,
+                json!([]),
+            )),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.body["errors"][0]["field"], "photos[0].photo_id");
+
+    // At the door: the old scratch and a new dent on the left front door.
+    let door = six_views(&app, &key, "JD-I1", 3).await;
+    let mut ws = app.ws(&format!("/ws/track/{token}")).await.expect("opens");
+    ws.next().await;
+    let dent = json!({"area": "10", "type": "14", "severity": "2", "photo_ids": [door[2].1]});
+    let delivery = inspection("ins-d", "delivery", &at(-5), &door, json!([scratch, dent]));
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/orders/JD-I1/inspections",
+            Some(&key),
+            Some(delivery),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let new = r.body["new_damages"].as_array().unwrap();
+    assert_eq!(new.len(), 1);
+    assert_eq!(
+        (new[0]["area"].clone(), new[0]["type"].clone()),
+        (json!("10"), json!("14"))
+    );
+    // Told live to the customer, and the dispatchers get a damage alert.
+    let told = loop {
+        let f = ws
+            .next_within(std::time::Duration::from_secs(5))
+            .await
+            .expect("told");
+        if f["event"]["kind"] == "inspection" {
+            break f;
+        }
+    };
+    assert_eq!(told["event"]["stage"], "delivery");
+    assert_eq!(told["event"]["new_damages"][0]["area"], "10");
+    let alerts = app
+        .call("GET", "/api/v1/alerts", Some(&dispatcher), None)
+        .await;
+    let damage = alerts.body["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "damage")
+        .cloned()
+        .expect("a damage alert");
+    assert_eq!(damage["order_id"], "JD-I1");
+    assert_eq!(damage["detail"]["damages"][0]["area"], "10");
+    let list = app
+        .call(
+            "GET",
+            "/api/v1/orders/JD-I1/inspections",
+            Some(&dispatcher),
+            None,
+        )
+        .await;
+    let stages: Vec<&str> = list.body["inspections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["stage"].as_str())
+        .collect();
+    assert_eq!(stages, ["pickup", "delivery"]);
+    assert!(list.body["inspections"][0].get("digest").is_none());
+    let other = app.carrier("other-carrier").await;
+    let r = app
+        .call(
+            "GET",
+            "/api/v1/orders/JD-I1/inspections",
+            Some(&other),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 403);
+}

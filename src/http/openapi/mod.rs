@@ -53,6 +53,8 @@ use utoipa::{Modify, OpenApi};
         crate::http::playback::play_for_customer,
         crate::http::damage::codes,
         crate::http::photos::upload,
+        crate::http::inspections::create,
+        crate::http::inspections::list,
         crate::http::photos::get,
         crate::http::photos::get_for_customer,
         crate::http::ops::healthz,

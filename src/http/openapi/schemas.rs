@@ -222,6 +222,66 @@ pub struct PhotoStored {
     lon: Option<f64>,
 }
 
+/// A photo of an inspection and the view it shows.
+#[derive(ToSchema)]
+pub struct InspectionPhoto {
+    photo_id: String,
+    /// front, rear, left, right, interior, odometer, vin, keys or damage
+    #[schema(example = "front")]
+    view: String,
+}
+
+/// A damage in AIAG codes (`GET /api/v1/damage-codes`).
+#[derive(ToSchema)]
+pub struct Damage {
+    #[schema(example = "10")]
+    area: String,
+    #[schema(example = "12")]
+    r#type: String,
+    #[schema(example = "2")]
+    severity: String,
+    photo_ids: Option<Vec<String>>,
+    note: Option<String>,
+}
+
+/// An inspection at a change of custody. Pickup and delivery need photos
+/// of front, rear, left, right, interior and odometer.
+#[derive(ToSchema)]
+pub struct InspectionBody {
+    #[schema(example = "sf-insp-0001")]
+    inspection_id: String,
+    /// pickup, gate_in, gate_out or delivery
+    #[schema(example = "pickup")]
+    stage: String,
+    #[schema(example = "2026-11-25T08:05:00+08:00")]
+    at: String,
+    lat: Option<f64>,
+    lon: Option<f64>,
+    #[schema(example = "Wang Qiang")]
+    inspector: String,
+    odometer_km: Option<f64>,
+    battery_soc_pct: Option<f64>,
+    keys: Option<i64>,
+    items: Option<Vec<String>>,
+    photos: Vec<InspectionPhoto>,
+    damages: Option<Vec<Damage>>,
+}
+
+/// An inspection recorded: the damages no earlier stage saw.
+#[derive(ToSchema)]
+pub struct InspectionRecorded {
+    inspection_id: String,
+    stage: String,
+    at: String,
+    new_damages: Vec<Damage>,
+}
+
+/// An order's inspections, oldest first.
+#[derive(ToSchema)]
+pub struct Inspections {
+    inspections: Vec<serde_json::Value>,
+}
+
 /// A damage code with its names.
 #[derive(ToSchema)]
 pub struct DamageCode {

@@ -326,6 +326,79 @@ impl Function for Clip<'_> {
     }
 }
 
+/// Records an inspection (`lua/small.lua`'s `inspect`).
+#[derive(Debug, Clone)]
+pub struct Inspect<'a> {
+    pub order: &'a str,
+    /// The carrier the order must belong to; `None`: any (staff).
+    pub carrier: Option<&'a str>,
+    pub inspection_id: &'a str,
+    /// The record kept (JSON, with its `digest`).
+    pub kept: &'a str,
+    pub digest: &'a str,
+    /// The history entry (JSON).
+    pub record: &'a str,
+    /// The damage alert to raise, replacing one open (its id and JSON;
+    /// `None`: no new damage).
+    pub alert: Option<(&'a str, &'a str)>,
+}
+
+impl Function for Inspect<'_> {
+    const NAME: &'static str = "inspect";
+    #[rustfmt::skip]
+    const KEYS: &'static [&'static str] = &[
+        "order_key", "log", "inspections", "alerts",
+    ];
+    #[rustfmt::skip]
+    const ARGV: &'static [&'static str] = &[
+        "carrier", "inspection_id", "kept", "digest", "rec", "channel", "alert_id", "alert",
+    ];
+
+    fn keys(&self) -> Vec<String> {
+        vec![
+            keys::order(self.order),
+            keys::order_log(self.order),
+            keys::order_inspections(self.order),
+            keys::alerts_of(self.order),
+        ]
+    }
+
+    fn argv(&self) -> Vec<String> {
+        vec![
+            self.carrier.unwrap_or_default().to_owned(),
+            self.inspection_id.to_owned(),
+            self.kept.to_owned(),
+            self.digest.to_owned(),
+            self.record.to_owned(),
+            keys::live_of(self.order),
+            self.alert.map(|a| a.0).unwrap_or_default().to_owned(),
+            self.alert.map(|a| a.1).unwrap_or_default().to_owned(),
+        ]
+    }
+}
+
+/// What `inspect` answers: accepted with the history cursor, a duplicate
+/// with the record kept first, or rejected with a code.
+#[derive(Debug, Clone)]
+pub struct InspectAnswer {
+    pub status: Status,
+    pub code: Option<String>,
+    /// The cursor (accepted) or the record kept (duplicate).
+    pub value: Option<String>,
+}
+
+impl InspectAnswer {
+    pub fn parse(v: Value) -> Result<Self, StoreError> {
+        let w = "inspect answer";
+        let i = items(v, 3, w)?;
+        Ok(Self {
+            status: status(&i[0], w)?,
+            code: opt(&i[1], w)?,
+            value: opt(&i[2], w)?,
+        })
+    }
+}
+
 /// What `clip` answers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClipAnswer {
@@ -439,7 +512,7 @@ impl Function for Forget<'_> {
     #[rustfmt::skip]
     const KEYS: &'static [&'static str] = &[
         "order_key", "log", "timeline", "track", "clips", "route", "pending", "ended", "active",
-        "ids_prev", "ids_this", "ids_next", "spilled", "archived", "photos",
+        "ids_prev", "ids_this", "ids_next", "spilled", "archived", "photos", "inspections",
     ];
     #[rustfmt::skip]
     const ARGV: &'static [&'static str] = &[
@@ -463,6 +536,7 @@ impl Function for Forget<'_> {
         k.push(keys::order_spilled(o));
         k.push(keys::archived_of(o));
         k.push(keys::order_photos(o));
+        k.push(keys::order_inspections(o));
         k
     }
 

@@ -17,8 +17,8 @@ use redis::{Pipeline, Value};
 pub use correct::{Correct, CorrectAnswer, VoidTruckFix};
 pub use fix::{CarriedFix, Conclusions, Fix, FixAnswer, FixCore, TruckFix, TruckFixAnswer};
 pub use misc::{
-    AckAlert, AlertOp, AlertOps, Bind, Claim, ClaimAnswer, Clip, ClipAnswer, Create, Forget, Patch,
-    Quiet, Rotate, Seat, Settle, Spill, Unbind, Unclaim,
+    AckAlert, AlertOp, AlertOps, Bind, Claim, ClaimAnswer, Clip, ClipAnswer, Create, Forget,
+    Inspect, InspectAnswer, Patch, Quiet, Rotate, Seat, Settle, Spill, Unbind, Unclaim,
 };
 pub use scan::{Cancel, PendingWork, Scan, ScanAnswer, SitePlacement};
 pub use webhooks::{Attempt, Enqueue, Redeliver, Take};

@@ -80,6 +80,7 @@ fn every_function_binds_the_names_its_rust_type_lists() {
     agree::<Seat>("seat");
     agree::<Correct>("correct");
     agree::<AckAlert>("ack_alert");
+    agree::<Inspect>("inspect");
     agree::<VoidTruckFix>("void_truck_fix");
     agree::<Enqueue>("enqueue");
     agree::<Take>("take");

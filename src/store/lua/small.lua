@@ -93,6 +93,34 @@ local function clip(keys, argv)
   return {'accepted', '', id}
 end
 
+-- Records an inspection of an order: kept by its id, told in the order's
+-- history and live (change 'i'), and, when it found damage no earlier
+-- stage saw, the order's damage alert raised (replacing one still open:
+-- the newest damage is what a dispatcher must see), all at once. A repeated id
+-- answers the record kept first ({'duplicate', '', kept}) when its body
+-- is the same (its digest), {'rejected', 'inspection_conflict', ''} when
+-- not.
+local function inspect(keys, argv)
+  local order_key, log, inspections, alerts = keys[1], keys[2], keys[3], keys[4]
+  local carrier, inspection_id, kept, digest, rec = argv[1], argv[2], argv[3], argv[4], argv[5]
+  local channel, alert_id, alert = argv[6], argv[7], argv[8]
+  local o = read_order(order_key)
+  if not o then return {'rejected', 'unknown_order', ''} end
+  if carrier ~= '' and o.carrier_id ~= carrier then return {'rejected', 'not_your_order', ''} end
+  local prior = redis.call('HGET', inspections, inspection_id)
+  if prior then
+    if cjson.decode(prior).digest == digest then return {'duplicate', '', prior} end
+    return {'rejected', 'inspection_conflict', ''}
+  end
+  redis.call('HSET', inspections, inspection_id, kept)
+  local cursor = tell(o, log, channel, 'i', false, rec)
+  if alert ~= '' then
+    redis.call('HSET', alerts, alert_id, alert)
+    publish_alert(channel, 'raised', alert)
+  end
+  return {'accepted', '', cursor}
+end
+
 -- Creates an order unless it exists.
 local function create(keys, argv)
   local order_key, timeline, archived = keys[1], keys[2], keys[3]
@@ -170,7 +198,7 @@ end
 local function forget(keys, argv)
   local order_key, log, timeline, track, clips, route, pending = keys[1], keys[2], keys[3], keys[4], keys[5], keys[6], keys[7]
   local ended, active, ids_prev, ids_this, ids_next, spilled = keys[8], keys[9], keys[10], keys[11], keys[12], keys[13]
-  local archived, photos = keys[14], keys[15]
+  local archived, photos, inspections = keys[14], keys[15], keys[16]
   local order_id, last = argv[1], argv[2]
   local f = redis.call('HMGET', order_key, 'm', 'link_hash', 'm_at')
   if f[1] ~= 'delivered' and f[1] ~= 'cancelled' then return {0, ''} end
@@ -178,7 +206,7 @@ local function forget(keys, argv)
   local now = ''
   if newest[1] then now = newest[1][1] end
   if now ~= last then return {0, ''} end
-  redis.call('DEL', order_key, log, timeline, track, clips, route, pending, ids_prev, ids_this, ids_next, spilled, photos)
+  redis.call('DEL', order_key, log, timeline, track, clips, route, pending, ids_prev, ids_this, ids_next, spilled, photos, inspections)
   redis.call('ZREM', ended, order_id)
   -- When it ended stays: its clips keep their own retention from then.
   redis.call('HSET', archived, order_id, str(f[3]))
@@ -237,6 +265,7 @@ redis.register_function('vinpath6_settle', settle)
 redis.register_function('vinpath6_alert', alert)
 redis.register_function('vinpath6_quiet', quiet)
 redis.register_function('vinpath6_clip', clip)
+redis.register_function('vinpath6_inspect', inspect)
 redis.register_function('vinpath6_create', create)
 redis.register_function('vinpath6_patch', patch)
 redis.register_function('vinpath6_rotate', rotate)
