@@ -76,6 +76,11 @@ impl AppState {
     pub fn clip_base(&self, token: &str) -> String {
         format!("{}/api/v1/track/{token}/clips/", self.public_url)
     }
+
+    /// Where a customer's link reads its car's photos.
+    pub fn photo_base(&self, token: &str) -> String {
+        format!("{}/api/v1/track/{token}/photos/", self.public_url)
+    }
 }
 
 /// Registers every route.

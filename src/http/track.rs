@@ -61,7 +61,8 @@ pub async fn view(
         return Err(not_found());
     }
     let base = state.clip_base(&path);
-    let view = snap.public_view(|c| format!("{base}{c}"));
+    let photos = state.photo_base(&path);
+    let view = snap.public_view(|c| format!("{base}{c}"), |p| format!("{photos}{p}"));
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -103,6 +104,7 @@ pub async fn socket(
         order: id,
         after: query.into_inner().after,
         clip_base: state.clip_base(&path),
+        photo_base: state.photo_base(&path),
         opts: state.live.clone(),
         // The link this socket was opened with (not the order's, read
         // again: a rotation may have come between).

@@ -20,8 +20,10 @@ struct Track {
     order: OrderId,
     /// The cursor of the last thing this client has seen.
     last: String,
-    /// The customer's URL prefix for clips (it holds their token).
+    /// The customer's URL prefixes for clips and photos (they hold their
+    /// token).
     clip_base: String,
+    photo_base: String,
     /// The hash of the link the socket was opened with, and when that link
     /// stops working (a set number of days after delivery).
     link_hash: String,
@@ -39,7 +41,10 @@ impl Track {
         let Some(snap) = self.store.order_snapshot(&self.order).await? else {
             return Ok(false);
         };
-        let view = snap.public_view(|id| format!("{}{id}", self.clip_base));
+        let view = snap.public_view(
+            |id| format!("{}{id}", self.clip_base),
+            |id| format!("{}{id}", self.photo_base),
+        );
         self.last = snap.cursor;
         if snap.state.milestone == crate::domain::Milestone::Delivered
             && let Some(d) = snap.state.delivered_at
@@ -80,7 +85,10 @@ impl Track {
         let mut event = messages::track_event_object(Change::Correction, gap, record, "")?;
         match self.store.order_snapshot(&self.order).await {
             Ok(Some(snap)) => {
-                event["order"] = snap.public_view(|id| format!("{}{id}", self.clip_base));
+                event["order"] = snap.public_view(
+                    |id| format!("{}{id}", self.clip_base),
+                    |id| format!("{}{id}", self.photo_base),
+                );
                 // A voided delivery gives the link back its life.
                 self.expires_at = snap
                     .state
@@ -191,6 +199,8 @@ pub struct TrackSocket {
     /// Resume after this cursor; `None` starts with a snapshot.
     pub after: Option<String>,
     pub clip_base: String,
+    /// Where the link reads its car's photos.
+    pub photo_base: String,
     pub opts: LiveOptions,
     /// The hash of the link it was opened with.
     pub link_hash: String,
@@ -215,6 +225,7 @@ pub async fn serve(
         order,
         after,
         clip_base,
+        photo_base,
         opts,
         link_hash,
         expires_at,
@@ -230,6 +241,7 @@ pub async fn serve(
         order,
         last: after.clone().unwrap_or_default(),
         clip_base,
+        photo_base,
         link_hash,
         expires_at,
         link_days,

@@ -34,6 +34,47 @@ pub enum Recorded {
     NoOrder,
 }
 
+impl InspectionRecord {
+    /// As a customer sees it: when and where in the car's custody, its
+    /// photos (copies without metadata, under the link's token) and its
+    /// damages in words, those new at this stage marked.
+    pub fn public_view(&self, photo_url: impl Fn(&str) -> String) -> serde_json::Value {
+        let codes = crate::domain::DamageCodes::get();
+        let i = &self.inspection;
+        let damages: Vec<_> = i
+            .damages
+            .iter()
+            .map(|d| {
+                let name = |c: Option<&crate::domain::DamageCode>| {
+                    c.map(|c| (c.name.clone(), c.name_zh.clone()))
+                        .unwrap_or_default()
+                };
+                let (area, kind, size) = (
+                    name(codes.area(&d.area)),
+                    name(codes.kind(&d.kind)),
+                    name(codes.severity(&d.severity)),
+                );
+                json!({
+                    "area": d.area, "type": d.kind, "severity": d.severity, "note": d.note,
+                    "new": self.new_damages.contains(d),
+                    "photos": d.photo_ids.iter().map(|p| photo_url(p)).collect::<Vec<_>>(),
+                    "text": {
+                        "en": format!("{}: {}, {}", area.0, kind.0, size.0),
+                        "zh": format!("{}：{}，{}", area.1, kind.1, size.1),
+                    },
+                })
+            })
+            .collect();
+        json!({
+            "inspection_id": i.inspection_id,
+            "stage": i.stage,
+            "at": i.at,
+            "photos": i.photos.iter().map(|p| json!({"view": p.view, "url": photo_url(&p.photo_id)})).collect::<Vec<_>>(),
+            "damages": damages,
+        })
+    }
+}
+
 fn parse(raw: &str) -> Result<InspectionRecord> {
     serde_json::from_str(raw).map_err(|e| StoreError::Corrupt(format!("inspection {raw:?}: {e}")))
 }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use super::functions::{Create, Function, Patch};
+use super::inspections::InspectionRecord;
 use super::links::TrackingToken;
 use super::state::{ms, parse_state, parse_timeline, place_json};
 use super::{Result, Store, StoreError, auth, keys};
@@ -49,15 +50,28 @@ pub struct OrderSnapshot {
     /// Since when the car has stood still on the road, while that is
     /// unusually long (its `stationary` alert is open).
     pub stopped_since: Option<String>,
+    /// Its inspections, oldest first.
+    pub inspections: Vec<InspectionRecord>,
 }
 
 impl OrderSnapshot {
     /// What the customer sees, with the road travelled.
-    pub fn public_view(&self, clip_url: impl Fn(&str) -> String) -> serde_json::Value {
+    /// What a customer's link shows; `clip_url` and `photo_url` make the
+    /// links under its token.
+    pub fn public_view(
+        &self,
+        clip_url: impl Fn(&str) -> String,
+        photo_url: impl Fn(&str) -> String,
+    ) -> serde_json::Value {
         let mut v = self
             .state
             .public_view(&self.timeline, &self.clips, clip_url);
         v["track"] = serde_json::json!(self.track);
+        v["inspections"] = self
+            .inspections
+            .iter()
+            .map(|r| r.public_view(&photo_url))
+            .collect();
         if let (Some(since), Some(notices)) = (&self.stopped_since, v["notices"].as_array_mut())
             && !self.state.milestone.is_final()
         {
@@ -179,7 +193,9 @@ impl Store {
             .arg(-1)
             .cmd("HGET")
             .arg(keys::alerts_of(id.as_str()))
-            .arg(AlertKind::Stationary.id(id.as_str()));
+            .arg(AlertKind::Stationary.id(id.as_str()))
+            .cmd("HVALS")
+            .arg(keys::order_inspections(id));
         type Fields = HashMap<String, String>;
         type Latest = Vec<(String, Fields)>;
         type Read = (
@@ -189,8 +205,17 @@ impl Store {
             Latest,
             Vec<String>,
             Option<String>,
+            Vec<String>,
         );
-        let (h, tl, clips, latest, track, stopped): Read = self.query(&pipe).await?;
+        let (h, tl, clips, latest, track, stopped, inspections): Read = self.query(&pipe).await?;
+        let mut inspections: Vec<InspectionRecord> = inspections
+            .iter()
+            .filter_map(|r| serde_json::from_str(r).ok())
+            .collect();
+        inspections.sort_by(|a, b| {
+            (a.inspection.at(), &a.inspection.inspection_id)
+                .cmp(&(b.inspection.at(), &b.inspection.inspection_id))
+        });
         let cursor = latest
             .into_iter()
             .next()
@@ -211,6 +236,7 @@ impl Store {
             stopped_since: stopped
                 .and_then(|a| serde_json::from_str::<Alert>(&a).ok())
                 .map(|a| a.since),
+            inspections,
         }))
     }
 

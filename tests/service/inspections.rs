@@ -416,4 +416,34 @@ async fn new_damage_at_delivery_is_found_told_and_alerted() {
         )
         .await;
     assert_eq!(r.status, 403);
+
+    // The customer's view: both stages, the dent marked new and named in
+    // both languages, photos under the link's token.
+    let view = app
+        .call("GET", &format!("/api/v1/track/{token}"), None, None)
+        .await;
+    let at_door = &view.body["inspections"][1];
+    assert_eq!(at_door["stage"], "delivery");
+    let damages = at_door["damages"].as_array().unwrap();
+    let dent = damages.iter().find(|d| d["area"] == "10").unwrap();
+    let old = damages.iter().find(|d| d["area"] == "03").unwrap();
+    assert_eq!(
+        (dent["new"].clone(), old["new"].clone()),
+        (json!(true), json!(false))
+    );
+    assert_eq!(
+        dent["text"]["zh"],
+        "左前门：凹陷（漆面/镀铬未损），2.5–7.5厘米"
+    );
+    assert!(
+        dent["text"]["en"]
+            .as_str()
+            .unwrap()
+            .starts_with("Door - Left Front: Dented")
+    );
+    let url = at_door["photos"][0]["url"].as_str().unwrap();
+    let path = &url[url.find("/api/").unwrap()..];
+    let photo = app.call("GET", path, None, None).await;
+    assert_eq!(photo.status, 200, "{path}");
+    assert_eq!(photo.header("content-type"), Some("image/jpeg"));
 }
