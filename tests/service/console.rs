@@ -103,6 +103,28 @@ async fn alerts_are_worded_from_now_and_places_are_named() {
     );
     screenshot(&c, "dispatcher-places-zh").await;
 
+    // An order opened from the truck's list stays open while the truck
+    // moves on.
+    c.find(Locator::Css("#details [data-order-id=\"JD-S\"]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let heading = "return document.querySelector('#details h2')?.textContent";
+    assert!(
+        until(&c, &format!("{heading} === 'JD-S'"), Duration::from_secs(5)).await,
+        "the order opens"
+    );
+    app.post_expect(
+        &key,
+        json!([truck_fix("s-moves", "YUE-B-1", -1, 24.75, 113.62)]),
+        "accepted",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(js(&c, heading).await, json!("JD-S"), "still the order");
+
     // Zoomed out to the whole of China and beyond: land without stripes,
     // only the largest cities named, never crowded.
     for _ in 0..6 {
@@ -130,6 +152,16 @@ async fn alerts_are_worded_from_now_and_places_are_named() {
         "zoomed out, the largest cities only: {names:?}"
     );
     screenshot(&c, "dispatcher-zoomed-out-zh").await;
+    // The truck moved on: its stationary alert is gone.
+    assert!(
+        until(
+            &c,
+            "return document.querySelector('[data-alert-id=\"stationary:JD-S\"]') === null",
+            Duration::from_secs(5)
+        )
+        .await,
+        "the alert clears when the truck moves"
+    );
     c.close().await.unwrap();
 
     // On a phone, in English: the same console, stacked.
@@ -141,12 +173,12 @@ async fn alerts_are_worded_from_now_and_places_are_named() {
     assert!(
         until(
             &p,
-            "return (document.querySelector('[data-alert-id=\"stationary:JD-S\"] span')?.textContent || '').startsWith('JD-S: still for 1 h')",
+            "return document.getElementById('count').textContent === '1 truck · 0 cars on their own · 1 order'",
             Duration::from_secs(10)
         )
         .await,
         "worded in English: {}",
-        js(&p, "return document.getElementById('alerts').textContent").await
+        js(&p, "return document.getElementById('count').textContent").await
     );
     screenshot(&p, "dispatcher-phone-en").await;
     p.close().await.unwrap();

@@ -109,7 +109,19 @@
       const alarmed = alertsOf(v.orders).some((a) => !a.ack);
       const color = colorOf(v);
       let mk = markers.get(v.key);
-      if (v.kind === "truck") {
+      if (v.kind === "truck" && !v.orders.length) {
+        // An empty truck: a small grey dot on the canvas, never over a car.
+        if (mk && !mk._vpEmpty) { mk.remove(); mk = null; }
+        if (!mk) {
+          mk = L.circleMarker(at, { renderer, radius: 4, weight: 1, color: "#fff", fillColor: "#9aa5b1", fillOpacity: .9 })
+            .on("click", () => select(v.key)).addTo(m.map);
+          mk._vpEmpty = true;
+          mk.bringToBack();
+        } else {
+          mk.setLatLng(at);
+        }
+      } else if (v.kind === "truck") {
+        if (mk && mk._vpEmpty) { mk.remove(); mk = null; }
         const html = `<span>${v.orders.length || ""}</span>`;
         const icon = L.divIcon({ className: `truck-marker${alarmed ? " alarmed" : ""}${v.orders.length ? "" : " empty"}`, html, iconSize: [26, 26] });
         if (!mk) {
@@ -195,6 +207,11 @@
         }
         case "no_signal": return zh ? `已失联${dur(minsSince(d.since || a.since))}` : `no signal for ${dur(minsSince(d.since || a.since))}`;
         case "emergency": return zh ? `设备 ${d.device_id || ""} 紧急报警` : `alarm from device ${d.device_id || ""}`;
+        case "damage": {
+          const n = (d.damages || []).length;
+          const stage = t(`stage_${d.stage}`);
+          return zh ? `${stage}发现${n}处新损伤` : `${n} new damage${n === 1 ? "" : "s"} found at ${stage}`;
+        }
         default: return typeof a.detail === "string" ? a.detail : "";
       }
     };
@@ -261,7 +278,8 @@
           .map((s) => el("div", {}, el("span", { className: "dot", style: `background:${VP.colors[s]}` }), el("span", { text: t(s) })));
         return el("div", { className: "legend", "data-legend": "" },
           el("div", {}, el("span", { className: "truck-sample", text: "3" }), el("span", { text: t("legend_truck") })),
-          el("div", {}, el("span", { className: "dot ring" }), el("span", { text: t("legend_alert") })), ...rows);
+          el("div", {}, el("span", { className: "dot ring" }), el("span", { text: t("legend_alert") })), ...rows,
+          el("div", {}, el("span", { className: "dot empty" }), el("span", { text: t("empty_truck_legend") })));
       },
     });
     new Legend({ position: "bottomleft" }).addTo(m.map);
@@ -447,6 +465,8 @@
       box.hidden = false;
       // Live numbers refresh in place; the history is read only when a
       // vehicle is opened.
+      // An order opened from a truck's list stays open.
+      if (!fresh && shownKey !== key) return;
       if (!fresh && shownKey === key) {
         const v = drawnByKey.get(key);
         const line = box.querySelector("[data-last-fix]"), place = box.querySelector("[data-place]");
@@ -478,7 +498,7 @@
         const steps = events.filter((e) => e.status === "accepted" && !e.void && e.milestone && (e.kind === "scan" || e.kind === "geofence" || e.kind === "cancel"));
         const voided = events.filter((e) => e.void && (e.kind === "scan" || e.kind === "gps" || e.kind === "geofence"));
         const to = o.destination ? (o.destination.address || o.destination.name || `${o.destination.lat}, ${o.destination.lon}`) : "—";
-        box.append(el("div", { text: `${t(o.milestone)} · ${o.model} · ${o.vin || ""}` }),
+        box.append(el("div", { text: [t(o.milestone), o.model, o.vin].filter(Boolean).join(" · ") }),
           fixLine(o.position), placeLine(o.position), etaLine(o),
           el("div", { className: "muted", text: `${t("to")} ${to}` }),
           o.truck_id ? el("div", { text: `${t("truck")}: ${o.truck_id}` }) : null,

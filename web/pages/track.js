@@ -96,7 +96,12 @@
     const date = days === 0 ? t("today") : days === 1 ? t("tomorrow")
       : d.toLocaleDateString(zh ? "zh-CN" : undefined, { weekday: "short", month: "short", day: "numeric" });
     const mins = Math.round((d - now) / 60000);
-    if (mins <= 0) return zh ? `${date} ${time}左右，随时到达` : `${date} about ${time}, any moment now`;
+    if (mins <= 0) {
+      // Only a car out for delivery arrives "any moment"; a time passed
+      // anywhere else (it waited in a warehouse) is being worked out anew.
+      if (order.milestone === "out_for_delivery" && mins > -60) return zh ? `${date} ${time}左右，随时到达` : `${date} about ${time}, any moment now`;
+      return t("eta_pending");
+    }
     return zh ? `${date} ${time}左右，约${span(mins)}后` : `${date} about ${time}, in ${span(mins)}`;
   };
 
@@ -127,7 +132,10 @@
       $("late").textContent = zh ? `比承诺时间晚约${by}。非常抱歉，我们会在这里随时更新。`
         : `Running about ${by} later than promised. We're sorry, and we'll keep this page up to date.`;
     }
-    const notices = done ? [] : (order.notices || []);
+    // "Arriving soon" belongs to the last stretch, not to a car resting
+    // in a warehouse on the way.
+    const near = ["in_transit", "arrived", "out_for_delivery"].includes(order.milestone);
+    const notices = done ? [] : (order.notices || []).filter((n) => n.kind !== "arriving" || near);
     $("notices").replaceChildren(...notices.map((n) => el("div", { className: `notice ${n.kind}`, "data-notice": n.kind, text: noticeText(n) })));
     // Where the car is now, in words, while it is on its way.
     const p = !done && order.position;
@@ -135,6 +143,9 @@
     if (p) VP.near(p.lat, p.lon).then((n) => { if (n) $("place").textContent = zh ? `当前位置：${VP.nearWords(n)}` : `Now ${VP.nearWords(n)}`; });
     const to = order.destination && order.destination.address;
     $("to").hidden = !to;
+    $("to-label").textContent = delivered() ? t("delivered_to") : t("to");
+    document.querySelector("[data-follow]")?.toggleAttribute("hidden", done);
+    $("vin-sep").hidden = !order.vin_masked;
     $("destination").textContent = to || "";
     $("status").hidden = done;
     $("updated").textContent = ago(order.updated_at);
