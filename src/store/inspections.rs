@@ -37,8 +37,13 @@ pub enum Recorded {
 impl InspectionRecord {
     /// As a customer sees it: when and where in the car's custody, its
     /// photos (copies without metadata, under the link's token) and its
-    /// damages in words, those new at this stage marked.
-    pub fn public_view(&self, photo_url: impl Fn(&str) -> String) -> serde_json::Value {
+    /// damages in words, those new at this stage marked (at the first
+    /// inspection nothing is: there is nothing to be new against).
+    pub fn public_view(
+        &self,
+        photo_url: impl Fn(&str) -> String,
+        first: bool,
+    ) -> serde_json::Value {
         let codes = crate::domain::DamageCodes::get();
         let i = &self.inspection;
         let damages: Vec<_> = i
@@ -56,7 +61,7 @@ impl InspectionRecord {
                 );
                 json!({
                     "area": d.area, "type": d.kind, "severity": d.severity, "note": d.note,
-                    "new": self.new_damages.contains(d),
+                    "new": !first && self.new_damages.contains(d),
                     "photos": d.photo_ids.iter().map(|p| photo_url(p)).collect::<Vec<_>>(),
                     "text": {
                         "en": format!("{}: {}, {}", area.0, kind.0, size.0),

@@ -70,7 +70,8 @@ impl OrderSnapshot {
         v["inspections"] = self
             .inspections
             .iter()
-            .map(|r| r.public_view(&photo_url))
+            .enumerate()
+            .map(|(n, r)| r.public_view(&photo_url, n == 0))
             .collect();
         if let (Some(since), Some(notices)) = (&self.stopped_since, v["notices"].as_array_mut())
             && !self.state.milestone.is_final()

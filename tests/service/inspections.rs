@@ -201,7 +201,7 @@ async fn a_photo_keeps_where_and_when_and_customers_get_it_without() {
 }
 
 /// Sends the six views of a fixture car for an order; their photo ids by view.
-async fn six_views(app: &TestApp, key: &str, order: &str, tint: u8) -> Vec<(String, String)> {
+pub async fn six_views(app: &TestApp, key: &str, order: &str, tint: u8) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for view in ["front", "rear", "left", "right", "interior", "odometer"] {
         let mut bytes = std::fs::read(format!(
@@ -228,7 +228,7 @@ async fn six_views(app: &TestApp, key: &str, order: &str, tint: u8) -> Vec<(Stri
     out
 }
 
-fn inspection(
+pub fn inspection(
     id: &str,
     stage: &str,
     at: &str,

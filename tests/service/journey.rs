@@ -264,3 +264,76 @@ async fn a_car_stopped_unusually_long_is_told_and_untold() {
     );
     c.close().await.unwrap();
 }
+
+/// The car's condition checks on the customer's phone: each stage's
+/// photos (thumbnails that load, without metadata) and the damage found,
+/// what is new at delivery marked, in Chinese.
+#[actix_web::test]
+async fn the_customer_sees_the_condition_checks_with_new_damage_marked() {
+    let redis = TestRedis::start();
+    let app = TestApp::spawn(&redis).await;
+    let key = app.carrier("sf-auto").await;
+    let token = app.order("JD-C1", "sf-auto").await;
+    let scratch = json!({"area": "03", "type": "12", "severity": "1"});
+    let views = crate::inspections::six_views(&app, &key, "JD-C1", 1).await;
+    let pickup =
+        crate::inspections::inspection("c-p", "pickup", &at(-600), &views, json!([scratch]));
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/orders/JD-C1/inspections",
+            Some(&key),
+            Some(pickup),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let door = crate::inspections::six_views(&app, &key, "JD-C1", 2).await;
+    let dent = json!({"area": "10", "type": "14", "severity": "2", "photo_ids": [door[2].1]});
+    let delivery =
+        crate::inspections::inspection("c-d", "delivery", &at(-5), &door, json!([scratch, dent]));
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/orders/JD-C1/inspections",
+            Some(&key),
+            Some(delivery),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+
+    let driver = Driver::start();
+    let c = driver.browser(true, "zh-CN").await;
+    c.goto(&format!("{}/t/{token}", app.base)).await.unwrap();
+    assert!(
+        until(
+            &c,
+            "const imgs = [...document.querySelectorAll('[data-inspection] img')];
+             return imgs.length === 12 && imgs.every((i) => i.complete && i.naturalWidth > 0)",
+            Duration::from_secs(10)
+        )
+        .await,
+        "both stages' thumbnails load: {}",
+        js(
+            &c,
+            "return document.getElementById('inspections').outerHTML.slice(0, 400)"
+        )
+        .await
+    );
+    let new = js(
+        &c,
+        "return [...document.querySelectorAll('[data-inspection=\"delivery\"] [data-new=\"true\"]')].map((l) => l.textContent)",
+    )
+    .await;
+    assert_eq!(
+        new,
+        json!(["新增左前门：凹陷（漆面/镀铬未损），2.5–7.5厘米"]),
+        "the dent is new at delivery, the scratch is not"
+    );
+    js(
+        &c,
+        "document.getElementById('inspections-box').scrollIntoView(); return true",
+    )
+    .await;
+    screenshot(&c, "customer-inspections-phone-zh").await;
+    c.close().await.unwrap();
+}

@@ -17,7 +17,7 @@
     "in_storage", "pdi", "ready_for_delivery", "out_for_delivery", "delivered"];
 
   for (const [id, key] of [["eta-label", "eta"], ["promised-label", "promised"], ["updated-label", "updated"],
-    ["timeline-title", "timeline"], ["clips-title", "clips"], ["no-clips", "no_clips"], ["order-label", "order"],
+    ["timeline-title", "timeline"], ["clips-title", "clips"], ["inspections-title", "inspections"], ["no-clips", "no_clips"], ["order-label", "order"],
     ["to-label", "to"], ["support-label", "support"]]) $(id).textContent = t(key);
   $("brand").textContent = brand;
   if (cfg.support) { $("support-contact").textContent = cfg.support; $("support").hidden = false; }
@@ -195,7 +195,26 @@
     }
   };
 
-  const draw = () => { drawNow(); drawTimeline(); drawMap(); drawClips(); };
+  // The car's condition at each change of custody: its photos and any
+  // damage, what is new at that stage marked.
+  const drawInspections = () => {
+    const all = order.inspections || [];
+    $("inspections-box").hidden = !all.length;
+    $("inspections").replaceChildren(...all.map((i) => el("div", { className: "inspection", "data-inspection": i.stage },
+      el("div", { className: "caption", text: `${t(`check_${i.stage}`)} · ${when(i.at)}` }),
+      el("div", { className: "photos" }, ...i.photos.map((p) => {
+        const u = new URL(p.url, location.href);
+        const link = el("a", { href: u.pathname, target: "_blank", rel: "noopener" },
+          el("img", { src: `${u.pathname}?copy=thumb`, alt: t(`view_${p.view}`), loading: "lazy" }));
+        return link;
+      })),
+      i.damages.length ? el("ul", { className: "damages" }, ...i.damages.map((d) => el("li", { "data-new": String(d.new) },
+        d.new ? el("span", { className: "new", text: t("new_damage") }) : null,
+        el("span", { text: d.text[zh ? "zh" : "en"] + (d.note ? ` (${d.note})` : "") }))))
+        : el("div", { className: "muted", text: t("no_damage") }))));
+  };
+
+  const draw = () => { drawNow(); drawTimeline(); drawMap(); drawInspections(); drawClips(); };
 
   const apply = (msg) => {
     if (msg.type === "snapshot") {
@@ -232,6 +251,10 @@
     } else if (e.kind === "notice") {
       order.notices = order.notices || [];
       if (!order.notices.some((n) => n.kind === "arriving")) order.notices.push({ kind: "arriving" });
+    } else if (e.kind === "inspection") {
+      // Its photos and names come with the view.
+      fetch(`/api/v1/track/${encodeURIComponent(token)}`).then((r) => r.ok ? r.json() : null)
+        .then((v) => { if (v) { order.inspections = v.inspections; drawInspections(); } }).catch(() => {});
     }
     draw();
   };
