@@ -315,10 +315,13 @@ impl Application {
         let started = Instant::now();
         let jobs = self.jobs.start();
         // Its own connection: its reads of every partition never queue
-        // in front of a request's.
+        // in front of a request's; its round trips are the jobs' (counted
+        // as a request's, they made a request's count depend on when the
+        // worker's tick fell).
         let hooks = webhooks::start(
             self.store
                 .own_connection()
+                .map(|s| s.for_jobs())
                 .unwrap_or_else(|_| self.store.for_jobs()),
             self.devices.clock.clone(),
             self.webhook_options,
