@@ -336,4 +336,43 @@ async fn the_customer_sees_the_condition_checks_with_new_damage_marked() {
     .await;
     screenshot(&c, "customer-inspections-phone-zh").await;
     c.close().await.unwrap();
+
+    // The dispatcher: the damage alert, and a click on it opens the order
+    // with its checks, the dent marked new.
+    let dispatcher = app.dispatcher().await;
+    let d = driver.browser(false, "zh-CN").await;
+    d.goto(&format!("{}/dispatch", app.base)).await.unwrap();
+    let form = d.form(fantoccini::Locator::Css("form")).await.unwrap();
+    form.set_by_name("token", &dispatcher).await.unwrap();
+    form.submit().await.unwrap();
+    assert!(
+        until(
+            &d,
+            "return (document.querySelector('[data-alert-id=\"damage:JD-C1\"]')?.textContent || '').includes('交付检查发现1处新损伤')",
+            Duration::from_secs(10)
+        )
+        .await,
+        "the damage alert, worded: {}",
+        js(&d, "return document.getElementById('alerts').textContent").await
+    );
+    d.find(fantoccini::Locator::Css(
+        "[data-alert-group=\"o:JD-C1\"] strong",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    assert!(
+        until(
+            &d,
+            "return [...document.querySelectorAll('#details [data-inspection=\"delivery\"] [data-new=\"true\"]')].map((l) => l.textContent).join() === '新增 · 左前门：凹陷（漆面/镀铬未损），2.5–7.5厘米' && !document.getElementById('details').textContent.includes('null')",
+            Duration::from_secs(10)
+        )
+        .await,
+        "the order's checks in its details: {}",
+        js(&d, "return document.getElementById('details').textContent").await
+    );
+    screenshot(&d, "dispatcher-damage-zh").await;
+    d.close().await.unwrap();
 }

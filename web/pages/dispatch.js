@@ -478,13 +478,35 @@
       const v = drawnByKey.get(key);
       if (key.startsWith("t:")) {
         const orders = v ? v.orders : carsOf(key.slice(2));
-        box.replaceChildren(header(`${t("truck")} ${key.slice(2).split("/").slice(1).join("/")}`),
+        box.replaceChildren(...[header(`${t("truck")} ${key.slice(2).split("/").slice(1).join("/")}`),
           fixLine(v && v.position), placeLine(v && v.position),
           el("ul", { className: "aboard" }, ...orders.map((o) => el("li", { "data-order-id": o.order_id, onclick: () => openOrder(o.order_id) },
-            el("strong", { text: o.order_id }), el("span", { className: "muted", text: ` ${o.model || ""} · ${t(o.milestone)}` }), etaLine(o)))));
+            el("strong", { text: o.order_id }), el("span", { className: "muted", text: ` ${[o.model, t(o.milestone)].filter(Boolean).join(" · ")}` }), etaLine(o))))].filter(Boolean));
         return;
       }
       await openOrder(key.slice(2));
+    };
+
+    // Its condition checks: each stage, its damage named in the viewer's
+    // language, what was new there marked (not at the first check: there
+    // is nothing before it).
+    let codesOnce = null;
+    const showInspections = async (box, id) => {
+      let inspections, codes;
+      try {
+        codesOnce = codesOnce || api("/api/v1/damage-codes");
+        [{ inspections }, codes] = await Promise.all([api(`/api/v1/orders/${encodeURIComponent(id)}/inspections`), codesOnce]);
+      } catch (_) { return; }
+      if (shownKey !== `o:${id}`) return;
+      const name = (table, code) => { const c = codes[table].find((x) => x.code === code); return c ? (zh ? c.name_zh : c.name) : code; };
+      inspections.forEach((i, n) => {
+        const isNew = (d) => n > 0 && i.new_damages.some((x) => x.area === d.area && x.type === d.type);
+        box.append(el("div", { className: "inspection", "data-inspection": i.stage },
+          el("strong", { text: `${t(`check_${i.stage}`)} · ${when(i.at)} · ${i.inspector}` }),
+          i.damages.length ? el("ul", {}, ...i.damages.map((d) => el("li", { className: isNew(d) ? "error" : "", "data-new": String(isNew(d)),
+            text: `${isNew(d) ? `${t("new_damage")} · ` : ""}${name("areas", d.area)}${zh ? "：" : ": "}${name("types", d.type)}${zh ? "，" : ", "}${name("severities", d.severity)}` })))
+            : el("div", { className: "muted", text: t("no_damage") })));
+      });
     };
 
     const openOrder = async (id) => {
@@ -498,13 +520,16 @@
         const steps = events.filter((e) => e.status === "accepted" && !e.void && e.milestone && (e.kind === "scan" || e.kind === "geofence" || e.kind === "cancel"));
         const voided = events.filter((e) => e.void && (e.kind === "scan" || e.kind === "gps" || e.kind === "geofence"));
         const to = o.destination ? (o.destination.address || o.destination.name || `${o.destination.lat}, ${o.destination.lon}`) : "—";
-        box.append(el("div", { text: [t(o.milestone), o.model, o.vin].filter(Boolean).join(" · ") }),
+        // (append would write a missing line as the text "null")
+        box.append(...[el("div", { text: [t(o.milestone), o.model, o.vin].filter(Boolean).join(" · ") }),
           fixLine(o.position), placeLine(o.position), etaLine(o),
           el("div", { className: "muted", text: `${t("to")} ${to}` }),
           o.truck_id ? el("div", { text: `${t("truck")}: ${o.truck_id}` }) : null,
           el("ol", {}, ...steps.map((e) => el("li", { "data-milestone": e.milestone, text: `${t(e.milestone)} · ${when(e.occurred_at)}${e.gap ? " · " + t("gap") : ""}` }))),
-          ...voided.map((e) => el("div", { className: "muted", "data-voided": e.event_id, text: `${t("voided")}: ${e.milestone ? t(e.milestone) : t("fix")} · ${when(e.occurred_at)} · ${e.void.reason}` })));
+          ...voided.map((e) => el("div", { className: "muted", "data-voided": e.event_id, text: `${t("voided")}: ${e.milestone ? t(e.milestone) : t("fix")} · ${when(e.occurred_at)} · ${e.void.reason}` }))].filter(Boolean));
         for (const a of alerts.values()) if (a.order_id === id) box.append(el("div", { className: "error", text: `${t(a.kind)}: ${alertText(a)}` }));
+        await showInspections(box, id);
+        if (shownKey !== `o:${id}`) return;
         // Played by streaming from a short-lived signed link (a <video>
         // sends no token), never downloaded whole first.
         for (const c of events.filter((e) => e.kind === "clip").reverse()) {
