@@ -240,6 +240,22 @@ pub async fn run(s: Simulation) -> Result<(), String> {
                             )
                             .await;
                         }
+                        // Checked and photographed as each car is loaded,
+                        // the first car of the first truck with a small
+                        // scratch on its front bumper already.
+                        if milestone == "loaded" {
+                            for (c, order) in leg.orders.iter().enumerate() {
+                                let damages = if i == 0 && c == 0 {
+                                    json!([{"area": "03", "type": "12", "severity": "1", "note": "factory scuff"}])
+                                } else {
+                                    json!([])
+                                };
+                                crate::custody::inspect(
+                                    &sim.api, &sim.key, order, "pickup", minute, damages,
+                                )
+                                .await;
+                            }
+                        }
                         if milestone == "loaded" && i == 0 {
                             sim.clip(
                                 &format!("/api/v1/trucks/{}/clips", leg.truck),
@@ -284,6 +300,21 @@ pub async fn run(s: Simulation) -> Result<(), String> {
                             "occurred_at": iso(minute), "lat": lat, "lon": lon, "speed_kmh": 30.0, "hdop": 1.0}));
                     }
                     Step::Handover => {
+                        // At the door; the first car of the first truck
+                        // arrives with a new scratch on its left front door.
+                        for (c, order) in leg.orders.iter().enumerate() {
+                            let damages = match (i, c) {
+                                (0, 0) => json!([
+                                    {"area": "03", "type": "12", "severity": "1", "note": "factory scuff"},
+                                    {"area": "10", "type": "12", "severity": "2", "note": "new scratch"},
+                                ]),
+                                _ => json!([]),
+                            };
+                            crate::custody::inspect(
+                                &sim.api, &sim.key, order, "delivery", minute, damages,
+                            )
+                            .await;
+                        }
                         if i == 0 {
                             sim.clip(
                                 &format!("/api/v1/orders/{}/clips", leg.orders[0]),
