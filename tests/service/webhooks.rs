@@ -501,3 +501,45 @@ async fn deliveries_pending_when_an_instance_is_killed_are_sent_by_another() {
     );
     assert!(got.iter().all(|d| d["verified"] == true), "{got:?}");
 }
+
+/// An inspection that found new damage is reported twice, as the sales
+/// system would want it: the inspection itself and the damage alert.
+#[actix_web::test]
+async fn an_inspection_and_its_damage_alert_are_delivered() {
+    let redis = TestRedis::start();
+    let rx = Receiver::start();
+    let app = TestApp::with(hook_settings(&redis)).await;
+    let key = app.carrier("sf-auto").await;
+    app.order("WH-I", "sf-auto").await;
+    subscribe(&app, &rx, "/ok/inspections", &["order.inspection", "alert"]).await;
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/orders/WH-I/inspections",
+            Some(&key),
+            Some(
+                json!({"inspection_id": "wh-gate", "stage": "gate_in", "at": at(-5),
+                "inspector": "Li Na", "damages": [{"area": "27", "type": "04", "severity": "3"}]}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let got = rx
+        .wait_for("/ok/inspections", 2, Duration::from_secs(20))
+        .await;
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(got.iter().all(|d| d["verified"] == true), "{got:?}");
+    let of = |kind: &str| {
+        got.iter()
+            .find(|d| d["body"]["type"] == kind)
+            .unwrap_or_else(|| panic!("a {kind} delivery: {got:?}"))["body"]["data"]
+            .clone()
+    };
+    let inspection = of("order.inspection");
+    assert_eq!(inspection["order_id"], "WH-I");
+    assert_eq!(inspection["stage"], "gate_in");
+    assert_eq!(inspection["new_damages"][0]["area"], "27");
+    let alert = of("alert");
+    assert_eq!(alert["alert_kind"], "damage");
+    assert_eq!(alert["state"], "raised");
+}
