@@ -37,22 +37,33 @@ pub(super) fn require_json(req: &HttpRequest) -> Result<(), ApiError> {
 /// Reads the body up to `MAX_BODY`, refusing early from Content-Length.
 pub(super) async fn read_body(
     req: &HttpRequest,
-    mut payload: web::Payload,
+    payload: web::Payload,
 ) -> Result<web::BytesMut, ApiError> {
-    let too_large = || ApiError::TooLarge(format!("a batch is at most {MAX_BODY} bytes"));
+    read_body_up_to(req, payload, MAX_BODY, "a batch").await
+}
+
+/// Reads a body of at most `max` bytes (`what` it is, for the refusal),
+/// refusing early from Content-Length.
+pub(super) async fn read_body_up_to(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    max: usize,
+    what: &str,
+) -> Result<web::BytesMut, ApiError> {
+    let too_large = || ApiError::TooLarge(format!("{what} is at most {max} bytes"));
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY) {
+    if declared.is_some_and(|n| n > max) {
         return Err(too_large());
     }
-    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(8192));
+    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(8192).min(max));
     while let Some(chunk) = payload.next().await {
         let chunk =
             chunk.map_err(|e| ApiError::BadRequest(format!("could not read the body: {e}")))?;
-        if body.len() + chunk.len() > MAX_BODY {
+        if body.len() + chunk.len() > max {
             return Err(too_large());
         }
         body.extend_from_slice(&chunk);

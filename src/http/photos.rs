@@ -4,7 +4,6 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -59,10 +58,6 @@ pub(super) async fn readable(
     Ok(id)
 }
 
-fn too_large() -> ApiError {
-    ApiError::TooLarge(format!("a photo is at most {MAX_PHOTO_BYTES} bytes"))
-}
-
 #[utoipa::path(
     post,
     path = "/api/v1/orders/{id}/photos",
@@ -83,26 +78,12 @@ pub async fn upload(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    mut payload: web::Payload,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let id = readable(&caller, &state, &path).await?;
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_PHOTO_BYTES) {
-        return Err(too_large());
-    }
-    let mut bytes = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::invalid("body", e.to_string()))?;
-        if bytes.len() + chunk.len() > MAX_PHOTO_BYTES {
-            return Err(too_large());
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    let bytes = bytes.freeze();
+    let bytes = super::events::read_body_up_to(&req, payload, MAX_PHOTO_BYTES, "a photo")
+        .await?
+        .freeze();
     if photo::image_type(&bytes).is_none() {
         return Err(ApiError::UnsupportedMediaType(
             "a photo is a JPEG, PNG or WebP image".into(),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use fantoccini::Locator;
 use serde_json::json;
 
-use crate::pages::{Driver, js, screenshot, until};
+use crate::pages::{Driver, js, screenshot, sign_in, until};
 use crate::support::*;
 
 #[actix_web::test]
@@ -32,10 +32,7 @@ async fn alerts_are_worded_from_now_and_places_are_named() {
 
     let driver = Driver::start();
     let c = driver.browser(false, "zh-CN").await;
-    c.goto(&format!("{}/dispatch", app.base)).await.unwrap();
-    let form = c.form(Locator::Css("form")).await.unwrap();
-    form.set_by_name("token", &dispatcher).await.unwrap();
-    form.submit().await.unwrap();
+    sign_in(&c, &app.base, &dispatcher).await;
     let alert =
         "(document.querySelector('[data-alert-id=\"stationary:JD-S\"] span')?.textContent || '')";
     let text = format!("return {alert}");
@@ -166,10 +163,7 @@ async fn alerts_are_worded_from_now_and_places_are_named() {
 
     // On a phone, in English: the same console, stacked.
     let p = driver.browser(true, "en-US").await;
-    p.goto(&format!("{}/dispatch", app.base)).await.unwrap();
-    let form = p.form(Locator::Css("form")).await.unwrap();
-    form.set_by_name("token", &dispatcher).await.unwrap();
-    form.submit().await.unwrap();
+    sign_in(&p, &app.base, &dispatcher).await;
     assert!(
         until(
             &p,

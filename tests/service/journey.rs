@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::pages::{Driver, js, screenshot, until};
+use crate::pages::{Driver, js, screenshot, sign_in, until};
 use crate::support::*;
 
 async fn order_promised(app: &TestApp, id: &str, promised_by: String) -> String {
@@ -341,10 +341,7 @@ async fn the_customer_sees_the_condition_checks_with_new_damage_marked() {
     // with its checks, the dent marked new.
     let dispatcher = app.dispatcher().await;
     let d = driver.browser(false, "zh-CN").await;
-    d.goto(&format!("{}/dispatch", app.base)).await.unwrap();
-    let form = d.form(fantoccini::Locator::Css("form")).await.unwrap();
-    form.set_by_name("token", &dispatcher).await.unwrap();
-    form.submit().await.unwrap();
+    sign_in(&d, &app.base, &dispatcher).await;
     assert!(
         until(
             &d,
@@ -375,4 +372,60 @@ async fn the_customer_sees_the_condition_checks_with_new_damage_marked() {
     );
     screenshot(&d, "dispatcher-damage-zh").await;
     d.close().await.unwrap();
+}
+
+/// A delivered car: drawn at its door, "Delivered to", no live badge and
+/// nothing to follow.
+#[actix_web::test]
+async fn a_delivered_car_is_shown_at_its_door() {
+    let redis = TestRedis::start();
+    let app = TestApp::spawn(&redis).await;
+    let key = app.carrier("sf-auto").await;
+    let token = app.order("JD-D1", "sf-auto").await;
+    load(&app, &key, "JD-D1", "YUE-A-3", -120).await;
+    app.post_expect(
+        &key,
+        json!([truck_fix("d1-g", "YUE-A-3", -100, 30.6, 114.1)]),
+        "accepted",
+    )
+    .await;
+    for (i, m) in ["arrived", "unloaded", "out_for_delivery", "delivered"]
+        .iter()
+        .enumerate()
+    {
+        let id = format!("d1-s{i}");
+        app.post_expect(
+            &key,
+            json!([scan(&id, "JD-D1", m, -60 + i as i64 * 10)]),
+            "accepted",
+        )
+        .await;
+    }
+    let driver = Driver::start();
+    let c = driver.browser(true, "en-US").await;
+    c.goto(&format!("{}/t/{token}", app.base)).await.unwrap();
+    assert!(
+        until(
+            &c,
+            "return document.body.dataset.milestone === 'delivered'",
+            Duration::from_secs(10)
+        )
+        .await
+    );
+    let seen = js(
+        &c,
+        "return {lat: document.getElementById('map').dataset.carLat,
+                 inView: document.getElementById('map').dataset.carInView,
+                 to: document.getElementById('to-label').textContent,
+                 follow: document.querySelector('[data-follow]').hidden,
+                 live: document.getElementById('status').hidden}",
+    )
+    .await;
+    assert_eq!(
+        seen,
+        json!({"lat": "39.9200", "inView": "true", "to": "Delivered to", "follow": true, "live": true}),
+        "drawn at its door (the destination), not where the truck last was"
+    );
+    screenshot(&c, "customer-delivered-phone-en").await;
+    c.close().await.unwrap();
 }

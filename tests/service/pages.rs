@@ -63,6 +63,14 @@ impl Driver {
     }
 }
 
+/// Opens the dispatcher console and signs in with `token`.
+pub async fn sign_in(c: &Client, base: &str, token: &str) {
+    c.goto(&format!("{base}/dispatch")).await.unwrap();
+    let form = c.form(Locator::Css("form")).await.unwrap();
+    form.set_by_name("token", token).await.unwrap();
+    form.submit().await.unwrap();
+}
+
 pub async fn js(c: &Client, script: &str) -> Value {
     c.execute(script, vec![]).await.expect("the script runs")
 }
@@ -556,10 +564,7 @@ async fn the_dispatcher_map_shows_moves_and_alerts() {
     // A dispatcher acknowledges it with a note; another's page (in
     // Chinese) shows it acknowledged, live.
     let other = driver.browser(false, "zh-CN").await;
-    other.goto(&format!("{}/dispatch", app.base)).await.unwrap();
-    let form = other.form(Locator::Css("form")).await.unwrap();
-    form.set_by_name("token", &dispatcher).await.unwrap();
-    form.submit().await.unwrap();
+    sign_in(&other, &app.base, &dispatcher).await;
     let listed =
         "return document.querySelector('[data-alert-id=\"off_route:JD-2\"]')?.dataset.acked";
     assert!(
