@@ -12,6 +12,13 @@ use crate::http::pages::PageLook;
 use crate::store::StoreOptions;
 use crate::webhooks::WebhookOptions;
 
+/// Whether a delivery needs the customer's proof (`VINPATH_PROOF_OF_DELIVERY`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProofOfDelivery {
+    Required,
+    Optional,
+}
+
 /// Everything `vinpath serve` (and `sweep`) can be told: a flag each, with
 /// an environment variable of the same meaning.
 #[derive(Debug, Args)]
@@ -119,6 +126,10 @@ pub struct ServeArgs {
     /// Multiplies the webhook retry schedule (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h).
     #[arg(long, env = "VINPATH_WEBHOOK_RETRY_SCALE", default_value_t = 1.0)]
     pub webhook_retry_scale: f64,
+    /// `required`: a delivered scan needs the customer's handover code or a
+    /// customer-not-available record with photos; `optional`: it does not.
+    #[arg(long, env = "VINPATH_PROOF_OF_DELIVERY", value_enum, default_value_t = ProofOfDelivery::Required)]
+    pub proof_of_delivery: ProofOfDelivery,
     /// Allow webhook URLs on loopback or private addresses.
     #[arg(long, env = "VINPATH_WEBHOOK_ALLOW_PRIVATE", default_value_t = false)]
     pub webhook_allow_private: bool,
@@ -159,6 +170,7 @@ impl From<ServeArgs> for Settings {
             store: StoreOptions {
                 history_limit: a.history_limit.max(1),
                 durable_replicas: a.durable_replicas,
+                proof_required: a.proof_of_delivery == ProofOfDelivery::Required,
                 geo: GeoOptions {
                     stationary: chrono::Duration::minutes(a.stationary_minutes),
                     off_route_m: a.off_route_km * 1000.0,

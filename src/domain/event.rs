@@ -9,6 +9,7 @@ mod wire;
 
 use wire::Wire;
 
+use super::handover::Proof;
 use super::{EventId, Milestone, OrderId, Position, SiteId, TruckId, Vin, utc};
 
 /// How far in the future an `occurred_at` may be (device clocks drift).
@@ -44,6 +45,8 @@ pub struct Scan {
     pub position: Option<Position>,
     pub note: Option<String>,
     pub vin: Option<Vin>,
+    /// A `delivered` scan's proof that the customer has the car.
+    pub proof: Option<Proof>,
 }
 
 /// What a GPS fix locates: a truck (and every car on it) or one car.
@@ -151,6 +154,16 @@ impl CarrierEvent {
                 put("lon", json!(s.position.map(|p| p.lon)));
                 put("note", json!(s.note));
                 put("vin", json!(s.vin));
+                // The code itself is the customer's secret, and spent once
+                // used: history keeps that one was given, not the digits.
+                match &s.proof {
+                    Some(Proof::Code(_)) => put("handover", json!("code")),
+                    Some(Proof::CustomerAway { photo_ids }) => {
+                        put("customer_not_available", json!(true));
+                        put("photo_ids", json!(photo_ids));
+                    }
+                    None => {}
+                }
             }
             EventBody::Fix(f) => {
                 put("kind", json!("gps"));
@@ -213,6 +226,13 @@ fn parse_scan(w: Wire) -> Result<Scan, EventRejection> {
         .map(|v| Vin::parse(v).map(|(vin, _)| vin))
         .transpose()
         .map_err(|m| EventRejection::field(format!("vin: {m}")))?;
+    let proof = Proof::read(w.handover_code, w.customer_not_available, w.photo_ids)
+        .map_err(EventRejection::field)?;
+    if proof.is_some() && milestone != Milestone::Delivered {
+        return Err(EventRejection::field(
+            "handover_code and customer_not_available go with a delivered scan",
+        ));
+    }
     Ok(Scan {
         order_id,
         milestone,
@@ -221,6 +241,7 @@ fn parse_scan(w: Wire) -> Result<Scan, EventRejection> {
         position: parse_position(w.lat, w.lon)?,
         note: w.note,
         vin,
+        proof,
     })
 }
 

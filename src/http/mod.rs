@@ -13,6 +13,7 @@ mod devices;
 mod error;
 mod events;
 mod fleet;
+mod handover;
 mod inspections;
 pub mod metrics;
 pub mod openapi;
@@ -156,6 +157,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::post().to(inspections::create),
             )
             .route("/orders/{id}/inspections", web::get().to(inspections::list))
+            .route(
+                "/orders/{id}/pod.pdf",
+                web::get().to(handover::pdf_for_staff),
+            )
+            .route("/track/{token}/handover", web::post().to(handover::sign))
+            .route(
+                "/track/{token}/pod.pdf",
+                web::get().to(handover::pdf_for_customer),
+            )
             .route("/orders/{id}/photos/{photo_id}", web::get().to(photos::get))
             .route(
                 "/track/{token}/photos/{photo_id}",

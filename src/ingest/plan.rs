@@ -208,9 +208,30 @@ fn rejected(
         ),
         "event_id_reused" => reused(a.detail.as_deref()),
         "illegal_transition" => illegal(order, to, current, a.detail.as_deref()),
+        "handover_required" => format!(
+            "order {order} is delivered only with the customer's handover_code, or with customer_not_available and photo_ids of where the car was left"
+        ),
+        "handover_code_mismatch" => mismatch(order, a.detail.as_deref()),
         other => other.to_owned(),
     };
     Outcome::rejected(code, message)
+}
+
+/// The `handover_code_mismatch` message: why the code does not open this
+/// delivery.
+fn mismatch(order: &str, detail: Option<&str>) -> String {
+    use crate::domain::handover::MAX_TRIES;
+    match detail {
+        Some("locked") => format!(
+            "order {order}'s handover code is locked after {MAX_TRIES} wrong tries; the customer can sign again for a new one, or record customer_not_available"
+        ),
+        Some("none") | None => format!(
+            "order {order} has no handover code open for this delivery: the customer signs on their tracking page once the car is out for delivery"
+        ),
+        Some(n) => format!(
+            "this is not the code the customer was given for order {order} (wrong try {n} of {MAX_TRIES})"
+        ),
+    }
 }
 
 /// The `event_id_reused` message: what the id named before.

@@ -1,7 +1,7 @@
 //! A run of scans: one round trip of `scan` calls, then the follow-ups
 //! they left (truck bindings, alerts their milestones end).
 
-use crate::domain::{CarrierEvent, EventBody, EventStatus, Outcome, Scan as ScanEvent};
+use crate::domain::{CarrierEvent, EventBody, EventStatus, Outcome, Proof, Scan as ScanEvent, utc};
 use crate::store::functions::{Function, IdSpace, Identity, Scan, ScanAnswer, Status};
 use crate::store::{Result, StoreError};
 
@@ -13,13 +13,23 @@ pub(super) async fn apply(
     outcomes: &mut [Option<Outcome>],
 ) -> Result<()> {
     let store = req.store;
-    let scans: Vec<(usize, &CarrierEvent, &ScanEvent)> = segment
-        .iter()
-        .filter_map(|(i, e)| match &e.body {
-            EventBody::Scan(s) => Some((*i, e, s)),
-            EventBody::Fix(_) => None,
-        })
-        .collect();
+    let mut scans: Vec<(usize, &CarrierEvent, &ScanEvent)> = Vec::new();
+    let mut proofs: Vec<String> = Vec::new();
+    for (i, e) in segment {
+        let EventBody::Scan(s) = &e.body else {
+            continue;
+        };
+        match proof_arg(store, s, e, req.received_at).await? {
+            Ok(proof) => {
+                scans.push((*i, e, s));
+                proofs.push(proof);
+            }
+            Err(refused) => outcomes[*i] = Some(refused),
+        }
+    }
+    if scans.is_empty() {
+        return Ok(());
+    }
     // Scans place cars at sites from this instance's copy of them; a site
     // it has not heard of (created on another instance) refreshes it first.
     let mut sites = store.cached_sites();
@@ -55,8 +65,8 @@ pub(super) async fn apply(
         })
         .collect();
     let mut pipe = redis::pipe();
-    for ((_, e, s), (identity, position, placement, record, letters, leg)) in
-        scans.iter().zip(&prepared)
+    for (((_, e, s), (identity, position, placement, record, letters, leg)), proof) in
+        scans.iter().zip(&prepared).zip(&proofs)
     {
         Scan {
             order: s.order_id.as_str(),
@@ -76,6 +86,8 @@ pub(super) async fn apply(
             site: placement,
             crossing: None,
             leg: leg.as_deref(),
+            proof,
+            proof_required: options.proof_required,
         }
         .push(&mut pipe);
     }
@@ -100,4 +112,39 @@ pub(super) async fn apply(
         done.extend(a.followup);
     }
     followup::after(store, done, retried).await
+}
+
+/// A delivered scan's proof as the `scan` function takes it: its code, or
+/// its customer-not-available record once every photo it names is one of
+/// the order's (a refusal naming the photo otherwise).
+async fn proof_arg(
+    store: &crate::store::Store,
+    s: &ScanEvent,
+    e: &CarrierEvent,
+    received_at: chrono::DateTime<chrono::Utc>,
+) -> Result<std::result::Result<String, Outcome>> {
+    Ok(Ok(match &s.proof {
+        None => String::new(),
+        Some(Proof::Code(code)) => format!("code:{code}"),
+        Some(Proof::CustomerAway { photo_ids }) => {
+            let photos = store.photos(&s.order_id).await?;
+            if let Some(stranger) = photo_ids.iter().find(|p| !photos.contains_key(*p)) {
+                return Ok(Err(Outcome::rejected(
+                    "invalid_field",
+                    format!(
+                        "photo_ids: no photo of order {} has id {stranger:?}",
+                        s.order_id
+                    ),
+                )));
+            }
+            let away = serde_json::json!({
+                "event_id": e.event_id,
+                "at": utc(e.occurred_at),
+                "recorded_at": utc(received_at),
+                "photo_ids": photo_ids,
+                "position": s.position.map(|p| [p.lat, p.lon]),
+            });
+            format!("away:{away}")
+        }
+    }))
 }

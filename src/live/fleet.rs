@@ -87,7 +87,7 @@ async fn fold(
                         let _ = tx.send(FleetFrame::Text(messages::fleet_correction(&c).into()));
                     }
                     // (A damage an inspection found reaches dispatchers as its alert.)
-                    Change::Eta | Change::Notice | Change::Inspection => {}
+                    Change::Eta | Change::Notice | Change::Inspection | Change::Handover => {}
                 },
                 Ok(Live::Alert(a)) => {
                     let _ = tx.send(FleetFrame::Text(messages::fleet_alert(&a).into()));

@@ -74,6 +74,12 @@ pub fn track_event_object(
             "damages": record.get("damages"),
             "new_damages": record.get("new_damages"),
         }),
+        Change::Handover => json!({
+            "kind": "handover",
+            "accepted": record.get("accepted"),
+            "exceptions": record.get("exceptions"),
+            "at": at,
+        }),
         // The customer's socket adds the corrected order (`order`).
         Change::Correction => json!({
             "kind": "correction",

@@ -3,6 +3,7 @@
 //! memory) and vanish when refused or broken; reads serve byte ranges.
 
 pub mod photo;
+pub mod pod;
 pub mod sniff;
 
 use std::path::Path as FsPath;

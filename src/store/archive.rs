@@ -38,6 +38,9 @@ pub struct ArchivedOrder {
     /// Inspection records by inspection id.
     #[serde(default)]
     pub inspections: HashMap<String, String>,
+    /// The handover hash, field by field (signature, code, proof).
+    #[serde(default)]
+    pub handover: HashMap<String, String>,
 }
 
 impl ArchivedOrder {
@@ -112,7 +115,9 @@ impl Store {
             .cmd("HGETALL")
             .arg(keys::order_photos(id))
             .cmd("HGETALL")
-            .arg(keys::order_inspections(id));
+            .arg(keys::order_inspections(id))
+            .cmd("HGETALL")
+            .arg(keys::order_handover(id));
         type Whole = (
             HashMap<String, String>,
             Vec<String>,
@@ -122,8 +127,9 @@ impl Store {
             Option<String>,
             HashMap<String, String>,
             HashMap<String, String>,
+            HashMap<String, String>,
         );
-        let (fields, timeline, history, track, clips, route, photos, inspections): Whole =
+        let (fields, timeline, history, track, clips, route, photos, inspections, handover): Whole =
             self.query(&pipe).await?;
         if fields.is_empty() {
             return Ok(None);
@@ -138,6 +144,7 @@ impl Store {
             route,
             photos,
             inspections,
+            handover,
         }))
     }
 

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::functions::{Function, Inspect, InspectAnswer, Status};
+use super::functions::{Function, Inspect, RecordAnswer, Status};
 use super::{Result, Store, StoreError, keys};
 use crate::domain::{Alert, AlertKind, Damage, EventStatus, Inspection, OrderId, utc};
 
@@ -155,7 +155,7 @@ impl Store {
         }
         .push(&mut pipe);
         let (raw,): (redis::Value,) = self.query(&pipe).await?;
-        let answer = InspectAnswer::parse(raw)?;
+        let answer = RecordAnswer::parse(raw)?;
         Ok(match (answer.status, answer.code.as_deref()) {
             (Status::Event(EventStatus::Accepted), _) => Recorded::New(record),
             (Status::Event(EventStatus::Duplicate), _) => {

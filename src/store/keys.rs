@@ -225,6 +225,12 @@ pub fn order_inspections(id: &(impl std::fmt::Display + ?Sized)) -> String {
     format!("{}:o:{id}:insp", tag(&id.to_string()))
 }
 
+/// An order's handover at the door: the customer's signature and code,
+/// then how the delivery was proved.
+pub fn order_handover(id: &(impl std::fmt::Display + ?Sized)) -> String {
+    format!("{}:o:{id}:hand", tag(&id.to_string()))
+}
+
 /// A stored clip's record.
 pub fn clip(id: &str) -> String {
     format!("vp:clip:{id}")

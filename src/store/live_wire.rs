@@ -36,6 +36,9 @@ pub enum Change {
     /// An inspection was recorded.
     #[serde(rename = "i")]
     Inspection,
+    /// The customer signed for the car at the door.
+    #[serde(rename = "h")]
+    Handover,
 }
 
 impl Change {
@@ -50,6 +53,7 @@ impl Change {
             "c" => Change::Clip,
             "v" => Change::Correction,
             "i" => Change::Inspection,
+            "h" => Change::Handover,
             _ => return None,
         })
     }

@@ -15,6 +15,7 @@ pub mod devices;
 pub mod embedded;
 pub mod fleet;
 pub mod functions;
+pub mod handover;
 pub mod history;
 pub mod inspections;
 mod keys;
@@ -100,6 +101,9 @@ pub struct StoreOptions {
     /// Audit log entries kept in Redis; the sweep moves older ones to the
     /// clip store (still read by `GET /api/v1/audit`).
     pub audit_kept: usize,
+    /// A delivery needs the customer's handover code or a
+    /// customer-not-available record (`VINPATH_PROOF_OF_DELIVERY`).
+    pub proof_required: bool,
 }
 
 impl Default for StoreOptions {
@@ -111,6 +115,7 @@ impl Default for StoreOptions {
             redis_ca_pem: None,
             audit_kept: 100_000,
             durable_replicas: 0,
+            proof_required: true,
         }
     }
 }

@@ -6,12 +6,14 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use super::functions::{Create, Function, Patch};
+use super::handover::HandoverRecord;
 use super::inspections::InspectionRecord;
 use super::links::TrackingToken;
 use super::state::{ms, parse_state, parse_timeline, place_json};
 use super::{Result, Store, StoreError, auth, keys};
 use crate::domain::{
-    Alert, AlertKind, ClipListing, NewOrder, OrderId, OrderPatch, OrderState, TimelineEntry,
+    Alert, AlertKind, ClipListing, Milestone, NewOrder, OrderId, OrderPatch, OrderState, Stage,
+    TimelineEntry,
 };
 
 /// Why an order could not be created.
@@ -52,9 +54,38 @@ pub struct OrderSnapshot {
     pub stopped_since: Option<String>,
     /// Its inspections, oldest first.
     pub inspections: Vec<InspectionRecord>,
+    /// The handover at the door, once signed or proved.
+    pub handover: Option<HandoverRecord>,
 }
 
 impl OrderSnapshot {
+    /// Whether the customer may sign for the car now: it is out for
+    /// delivery, the driver recorded its delivery inspection, and no code
+    /// of this run still stands.
+    pub fn handover_ready(&self) -> bool {
+        let s = &self.state;
+        s.milestone == Milestone::OutForDelivery
+            && self
+                .inspections
+                .iter()
+                .any(|i| i.inspection.stage == Stage::Delivery)
+            && !self
+                .handover
+                .as_ref()
+                .is_some_and(|h| h.code_open(s.milestone, s.milestone_at))
+    }
+
+    /// The handover as the customer's page shows it.
+    fn handover_view(&self, photo_url: impl Fn(&str) -> String) -> serde_json::Value {
+        let s = &self.state;
+        let mut v = match &self.handover {
+            Some(h) => h.public_view(s.milestone, s.milestone_at, photo_url),
+            None => serde_json::json!({"signed": null, "proof": null}),
+        };
+        v["ready"] = self.handover_ready().into();
+        v
+    }
+
     /// What the customer sees, with the road travelled.
     /// What a customer's link shows; `clip_url` and `photo_url` make the
     /// links under its token.
@@ -73,6 +104,7 @@ impl OrderSnapshot {
             .enumerate()
             .map(|(n, r)| r.public_view(&photo_url, n == 0))
             .collect();
+        v["handover"] = self.handover_view(&photo_url);
         if let (Some(since), Some(notices)) = (&self.stopped_since, v["notices"].as_array_mut())
             && !self.state.milestone.is_final()
         {
@@ -196,7 +228,10 @@ impl Store {
             .arg(keys::alerts_of(id.as_str()))
             .arg(AlertKind::Stationary.id(id.as_str()))
             .cmd("HVALS")
-            .arg(keys::order_inspections(id));
+            .arg(keys::order_inspections(id))
+            .cmd("HMGET")
+            .arg(keys::order_handover(id))
+            .arg(&super::handover::VIEW_FIELDS);
         type Fields = HashMap<String, String>;
         type Latest = Vec<(String, Fields)>;
         type Read = (
@@ -207,8 +242,10 @@ impl Store {
             Vec<String>,
             Option<String>,
             Vec<String>,
+            Vec<Option<String>>,
         );
-        let (h, tl, clips, latest, track, stopped, inspections): Read = self.query(&pipe).await?;
+        let (h, tl, clips, latest, track, stopped, inspections, handover): Read =
+            self.query(&pipe).await?;
         let mut inspections: Vec<InspectionRecord> = inspections
             .iter()
             .filter_map(|r| serde_json::from_str(r).ok())
@@ -222,6 +259,7 @@ impl Store {
             .next()
             .map(|(id, _)| id)
             .unwrap_or_else(|| "0-0".into());
+        let handover = HandoverRecord::read(&handover)?;
         Ok(parse_state(&h)?.map(|state| OrderSnapshot {
             state,
             timeline: parse_timeline(tl),
@@ -238,6 +276,7 @@ impl Store {
                 .and_then(|a| serde_json::from_str::<Alert>(&a).ok())
                 .map(|a| a.since),
             inspections,
+            handover,
         }))
     }
 

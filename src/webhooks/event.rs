@@ -38,6 +38,7 @@ pub fn reported(message: &str, public_url: &str) -> Option<Reported> {
                 Change::Clip => "order.clip",
                 Change::Correction => "order.correction",
                 Change::Inspection => "order.inspection",
+                Change::Handover => "order.handover",
                 _ => return None,
             };
             let clip_base = format!("{public_url}/api/v1/orders/{}/clips/", c.order_id);

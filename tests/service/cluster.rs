@@ -182,12 +182,23 @@ async fn a_primary_killed_under_load_loses_no_acknowledged_event() {
     // page gets a change made after it. (A socket whose catch-up failed
     // during the outage was closed; the page opens it again from its last
     // cursor, as here.)
-    a.post_expect(
-        &key,
-        json!([scan("after", "JD-0", "produced", -1)]),
-        "accepted",
-    )
-    .await;
+    // Posted as a carrier would: a 503 (the failed-over shard's second
+    // replica may still be syncing with its new primary, so a write that
+    // waits for one replica can time out) is sent again.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = a
+            .events(&key, json!([scan("after", "JD-0", "produced", -1)]))
+            .await;
+        if r.status == 503 {
+            assert!(Instant::now() < deadline, "the shard takes writes again");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            continue;
+        }
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["results"][0]["status"], "accepted", "{}", r.body);
+        break;
+    }
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut cursor: Option<String> = None;
     loop {

@@ -113,6 +113,8 @@ async fn every_function_and_message_round_trips() {
         site: &SitePlacement::Left,
         crossing: None,
         leg: None,
+        proof: "",
+        proof_required: false,
     };
     let a = ScanAnswer::parse(call(&store, &scan).await).expect("a scan answer");
     assert_eq!(

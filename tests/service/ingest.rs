@@ -253,6 +253,8 @@ async fn load_without_follow_up(redis: &TestRedis, raw: &Value) {
         site: &vinpath::store::functions::SitePlacement::Left,
         crossing: None,
         leg: None,
+        proof: "",
+        proof_required: false,
     }
     .push(&mut pipe);
     let v = store

@@ -12,6 +12,7 @@ mod devices;
 mod events;
 mod functions;
 mod geo;
+mod handover;
 mod ingest;
 mod inspections;
 mod journey;

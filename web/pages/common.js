@@ -34,6 +34,16 @@ const VP = (() => {
       legend_alert: "has an open alert", sort_late: "Most late first", sort_fix: "Oldest fix first", sort_milestone: "By milestone",
       sort_name: "By name", bad_token: "That token was not accepted. Ask your administrator for a dispatcher token.",
       not_loaded: "Could not load",
+      hand_title: "Your car is at your door", hand_intro: "Look the car over with the driver: these are the photos the driver just took. Then sign to receive it.",
+      hand_accept: "I accept the car", hand_accept_exc: "I accept it, with notes", hand_refuse: "I do not accept the car",
+      hand_exceptions: "What is wrong?", hand_name: "Your name", hand_sign: "Sign here with your finger",
+      hand_clear: "Clear", hand_submit: "Sign and get my code", hand_code: "Tell the driver this code:",
+      hand_code_hint: "The code works once, for this delivery only. Never tell it to anyone before you have seen your car.",
+      hand_need_sign: "Please sign in the box first.", hand_need_name: "Please write your name.",
+      hand_need_exc: "Please write what is wrong.", hand_locked: "Too many wrong codes were tried. Sign again for a new code.",
+      hand_signed: "Signed by", hand_error: "That did not go through. Please try again.",
+      proof_code: "Handed over to you with your code", proof_away: "You were not there: the driver left the car and took these photos",
+      pod: "Proof of delivery (PDF)", hand_refused: "Not accepted", hand_notes: "Your notes",
     },
     zh: {
       ordered: "已下单", produced: "已生产", released: "待发运", loaded: "已装车", in_transit: "运输中",
@@ -61,6 +71,16 @@ const VP = (() => {
       alerts: "告警", all: "全部", search: "订单号或车架号", stationary: "长时间停留", off_route: "偏离路线",
       late: "可能延误", no_signal: "无信号", emergency: "紧急报警", vehicles: "辆车", with_alerts: "有告警", carrier: "承运商",
       close: "关闭", history: "历史", truck: "板车",
+      hand_title: "您的爱车已送到门口", hand_intro: "请与司机一起查看车辆：以下是司机刚刚拍摄的照片。确认后签名收车。",
+      hand_accept: "确认收车", hand_accept_exc: "收车，但有异议", hand_refuse: "拒绝收车",
+      hand_exceptions: "请写下问题", hand_name: "您的姓名", hand_sign: "请用手指在此签名",
+      hand_clear: "重写", hand_submit: "签名并获取交付码", hand_code: "请将此交付码告诉司机：",
+      hand_code_hint: "交付码仅限本次交付使用一次。看到车辆之前，请勿告诉任何人。",
+      hand_need_sign: "请先在框内签名。", hand_need_name: "请填写您的姓名。",
+      hand_need_exc: "请写下问题。", hand_locked: "错误交付码尝试次数过多。请重新签名获取新的交付码。",
+      hand_signed: "签收人", hand_error: "提交未成功，请重试。",
+      proof_code: "已凭您的交付码交付", proof_away: "您不在场：司机已放下车辆并拍摄了以下照片",
+      pod: "交付证明（PDF）", hand_refused: "拒收", hand_notes: "您的异议",
     },
   };
   const lang = zh ? "zh" : "en";
@@ -247,5 +267,12 @@ const VP = (() => {
     in_repair: "#eb5757", ready_for_delivery: "#6fcf97", out_for_delivery: "#27ae60", on_hold: "#eb5757",
   };
 
-  return { t, lang, when, ago, map, near, nearWords, socket, wsUrl, el, colors, gcj02 };
+  // A photo under a customer's link: its thumbnail, opening the full copy.
+  const photoLink = (url, alt) => {
+    const u = new URL(url, location.href);
+    return el("a", { href: u.pathname, target: "_blank", rel: "noopener" },
+      el("img", { src: `${u.pathname}?copy=thumb`, alt, loading: "lazy" }));
+  };
+
+  return { t, lang, when, ago, map, near, nearWords, socket, wsUrl, el, colors, gcj02, photoLink };
 })();

@@ -498,6 +498,21 @@
         [{ inspections }, codes] = await Promise.all([api(`/api/v1/orders/${encodeURIComponent(id)}/inspections`), codesOnce]);
       } catch (_) { return; }
       if (shownKey !== `o:${id}`) return;
+      // The proof of delivery, fetched with the dispatcher's token and
+      // opened as a PDF in a new tab.
+      if (inspections.length) {
+        const pod = el("button", { type: "button", className: "link", text: t("pod"), "data-pod": id });
+        pod.addEventListener("click", async () => {
+          const tab = window.open("", "_blank");
+          try {
+            const r = await fetch(`/api/v1/orders/${encodeURIComponent(id)}/pod.pdf`, { headers: auth });
+            if (!r.ok) throw r.status;
+            const url = URL.createObjectURL(await r.blob());
+            if (tab) tab.location = url; else location.assign(url);
+          } catch (_) { if (tab) tab.close(); pod.textContent = `${t("pod")} · ${t("not_loaded")}`; }
+        });
+        box.append(pod);
+      }
       const name = (table, code) => { const c = codes[table].find((x) => x.code === code); return c ? (zh ? c.name_zh : c.name) : code; };
       inspections.forEach((i, n) => {
         const isNew = (d) => n > 0 && i.new_damages.some((x) => x.area === d.area && x.type === d.type);

@@ -197,24 +197,29 @@
 
   // The car's condition at each change of custody: its photos and any
   // damage, what is new at that stage marked.
+  const inspectionBox = (i) => el("div", { className: "inspection", "data-inspection": i.stage },
+    el("div", { className: "caption", text: `${t(`check_${i.stage}`)} · ${when(i.at)}` }),
+    el("div", { className: "photos" }, ...i.photos.map((p) => VP.photoLink(p.url, t(`view_${p.view}`)))),
+    i.damages.length ? el("ul", { className: "damages" }, ...i.damages.map((d) => el("li", { "data-new": String(d.new) },
+      d.new ? el("span", { className: "new", text: t("new_damage") }) : null,
+      el("span", { text: d.text[zh ? "zh" : "en"] + (d.note ? ` (${d.note})` : "") }))))
+      : el("div", { className: "muted", text: t("no_damage") }));
   const drawInspections = () => {
     const all = order.inspections || [];
     $("inspections-box").hidden = !all.length;
-    $("inspections").replaceChildren(...all.map((i) => el("div", { className: "inspection", "data-inspection": i.stage },
-      el("div", { className: "caption", text: `${t(`check_${i.stage}`)} · ${when(i.at)}` }),
-      el("div", { className: "photos" }, ...i.photos.map((p) => {
-        const u = new URL(p.url, location.href);
-        const link = el("a", { href: u.pathname, target: "_blank", rel: "noopener" },
-          el("img", { src: `${u.pathname}?copy=thumb`, alt: t(`view_${p.view}`), loading: "lazy" }));
-        return link;
-      })),
-      i.damages.length ? el("ul", { className: "damages" }, ...i.damages.map((d) => el("li", { "data-new": String(d.new) },
-        d.new ? el("span", { className: "new", text: t("new_damage") }) : null,
-        el("span", { text: d.text[zh ? "zh" : "en"] + (d.note ? ` (${d.note})` : "") }))))
-        : el("div", { className: "muted", text: t("no_damage") }))));
+    $("inspections").replaceChildren(...all.map(inspectionBox));
   };
 
-  const draw = () => { drawNow(); drawTimeline(); drawMap(); drawInspections(); drawClips(); };
+  // The handover at the door, and then how the car was handed over.
+  const handover = VPHandover({ token, inspectionBox, refresh: () => refresh() });
+  const refresh = () => fetch(`/api/v1/track/${encodeURIComponent(token)}`).then((r) => r.ok ? r.json() : null)
+    .then((v) => {
+      if (!v || !order) return;
+      Object.assign(order, { inspections: v.inspections, handover: v.handover, milestone: v.milestone });
+      drawInspections(); handover.draw(order);
+    }).catch(() => {});
+
+  const draw = () => { drawNow(); drawTimeline(); drawMap(); drawInspections(); handover.draw(order); drawClips(); };
 
   const apply = (msg) => {
     if (msg.type === "snapshot") {
@@ -251,11 +256,11 @@
     } else if (e.kind === "notice") {
       order.notices = order.notices || [];
       if (!order.notices.some((n) => n.kind === "arriving")) order.notices.push({ kind: "arriving" });
-    } else if (e.kind === "inspection") {
-      // Its photos and names come with the view.
-      fetch(`/api/v1/track/${encodeURIComponent(token)}`).then((r) => r.ok ? r.json() : null)
-        .then((v) => { if (v) { order.inspections = v.inspections; drawInspections(); } }).catch(() => {});
+    } else if (e.kind === "inspection" || e.kind === "handover") {
+      // Photos, names and codes come with the view.
+      refresh();
     }
+    if (e.kind === "milestone" && (e.milestone === "delivered" || e.milestone === "out_for_delivery")) refresh();
     draw();
   };
 

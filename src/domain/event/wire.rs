@@ -20,6 +20,9 @@ pub(super) struct Wire {
     pub speed_kmh: Option<f64>,
     pub heading: Option<f64>,
     pub hdop: Option<f64>,
+    pub handover_code: Option<String>,
+    pub customer_not_available: Option<bool>,
+    pub photo_ids: Option<Vec<String>>,
 }
 
 impl Wire {
@@ -43,6 +46,25 @@ impl Wire {
                 ))),
             }
         };
+        let flag = |k: &str| -> Result<Option<bool>, EventRejection> {
+            match m.get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::Bool(b)) => Ok(Some(*b)),
+                Some(_) => Err(EventRejection::field(format!("{k} must be true or false"))),
+            }
+        };
+        let texts = |k: &str| -> Result<Option<Vec<String>>, EventRejection> {
+            let wrong = || EventRejection::field(format!("{k} must be an array of strings"));
+            match m.get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .map(|v| v.as_str().map(str::to_owned).ok_or_else(wrong))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(Some),
+                Some(_) => Err(wrong()),
+            }
+        };
         let required = |k: &str| -> Result<String, EventRejection> {
             text(k)?.ok_or_else(|| EventRejection::field(format!("{k} is required")))
         };
@@ -60,6 +82,9 @@ impl Wire {
             speed_kmh: number("speed_kmh")?,
             heading: number("heading")?,
             hdop: number("hdop")?,
+            handover_code: text("handover_code")?,
+            customer_not_available: flag("customer_not_available")?,
+            photo_ids: texts("photo_ids")?,
         })
     }
 }

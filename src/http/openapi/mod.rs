@@ -57,6 +57,9 @@ use utoipa::{Modify, OpenApi};
         crate::http::inspections::list,
         crate::http::photos::get,
         crate::http::photos::get_for_customer,
+        crate::http::handover::sign,
+        crate::http::handover::pdf_for_staff,
+        crate::http::handover::pdf_for_customer,
         crate::http::ops::healthz,
         crate::http::ops::readyz
     ),

@@ -134,6 +134,14 @@ pub struct CarrierEvent {
     speed_kmh: Option<f64>,
     heading: Option<f64>,
     hdop: Option<f64>,
+    /// A `delivered` scan: the six digits the customer was given when
+    /// they signed.
+    #[schema(example = "483920")]
+    handover_code: Option<String>,
+    /// A `delivered` scan when nobody was there, with `photo_ids` (at
+    /// least two) of where the car was left.
+    customer_not_available: Option<bool>,
+    photo_ids: Option<Vec<String>>,
 }
 
 #[derive(ToSchema)]
@@ -265,6 +273,28 @@ pub struct InspectionBody {
     items: Option<Vec<String>>,
     photos: Vec<InspectionPhoto>,
     damages: Option<Vec<Damage>>,
+}
+
+/// What the customer signs at the door.
+#[derive(ToSchema)]
+pub struct HandoverBody {
+    /// false: the car is not accepted (`exceptions` says why).
+    accepted: bool,
+    /// What the customer found wrong; may go with `accepted: true`.
+    #[schema(example = "")]
+    exceptions: Option<String>,
+    #[schema(example = "Li Wei")]
+    signer_name: String,
+    /// A PNG data URL of at most 512 KiB.
+    #[schema(example = "data:image/png;base64,iVBORw0KGgo=")]
+    signature: String,
+}
+
+/// The code the customer tells the driver.
+#[derive(ToSchema)]
+pub struct HandoverCode {
+    #[schema(example = "483920")]
+    handover_code: String,
 }
 
 /// An inspection recorded: the damages no earlier stage saw.

@@ -43,6 +43,9 @@ pub(super) fn push(
                 site: &SitePlacement::Unchanged,
                 crossing: Some((g.fix_at_ms, c.from.as_str())),
                 leg: None,
+                // Crossings reach sites, never the customer's door.
+                proof: "",
+                proof_required: false,
             }
             .push(pipe);
             n += 1;

@@ -1,4 +1,4 @@
-//! `vinpath6_correct` and `vinpath6_void_truck_fix` (`lua/correct.lua`):
+//! `vinpath7_correct` and `vinpath7_void_truck_fix` (`lua/correct.lua`):
 //! an order rewritten without a voided event.
 
 use redis::Value;

@@ -1,4 +1,4 @@
-//! `vinpath6_fix`, `vinpath6_carried_fix` and `vinpath6_truck_fix`: GPS.
+//! `vinpath7_fix`, `vinpath7_carried_fix` and `vinpath7_truck_fix`: GPS.
 
 use chrono::{DateTime, Utc};
 use redis::Value;

@@ -377,25 +377,73 @@ impl Function for Inspect<'_> {
     }
 }
 
-/// What `inspect` answers: accepted with the history cursor, a duplicate
-/// with the record kept first, or rejected with a code.
+/// What `inspect` and `handover` answer: accepted with a value (the
+/// history cursor; the code given), a duplicate with what was kept first
+/// (the record; the code), or rejected with a code.
 #[derive(Debug, Clone)]
-pub struct InspectAnswer {
+pub struct RecordAnswer {
     pub status: Status,
     pub code: Option<String>,
     /// The cursor (accepted) or the record kept (duplicate).
     pub value: Option<String>,
 }
 
-impl InspectAnswer {
+impl RecordAnswer {
     pub fn parse(v: Value) -> Result<Self, StoreError> {
-        let w = "inspect answer";
+        let w = "record answer";
         let i = items(v, 3, w)?;
         Ok(Self {
             status: status(&i[0], w)?,
             code: opt(&i[1], w)?,
             value: opt(&i[2], w)?,
         })
+    }
+}
+
+/// The customer's handover at the door (`handover` in `lua/small.lua`).
+#[derive(Debug, Clone)]
+pub struct HandOver<'a> {
+    pub order: &'a str,
+    /// The SHA-256 of what was signed: a retry with it is the same signing.
+    pub digest: &'a str,
+    /// The code to give, if this is a new handover.
+    pub code: &'a str,
+    /// The record kept (JSON, without the signature).
+    pub kept: &'a str,
+    /// The signature PNG, base64.
+    pub signature: &'a str,
+    /// The history entry (JSON).
+    pub record: &'a str,
+}
+
+impl Function for HandOver<'_> {
+    const NAME: &'static str = "handover";
+    #[rustfmt::skip]
+    const KEYS: &'static [&'static str] = &[
+        "order_key", "log", "handover_key",
+    ];
+    #[rustfmt::skip]
+    const ARGV: &'static [&'static str] = &[
+        "digest", "code", "kept", "signature", "rec", "channel",
+    ];
+
+    fn keys(&self) -> Vec<String> {
+        vec![
+            keys::order(self.order),
+            keys::order_log(self.order),
+            keys::order_handover(self.order),
+        ]
+    }
+
+    fn argv(&self) -> Vec<String> {
+        vec![
+            self.digest.to_owned(),
+            self.code.to_owned(),
+            self.kept.to_owned(),
+            self.signature.to_owned(),
+            self.record.to_owned(),
+            keys::live_of(self.order),
+        ]
     }
 }
 
@@ -513,6 +561,7 @@ impl Function for Forget<'_> {
     const KEYS: &'static [&'static str] = &[
         "order_key", "log", "timeline", "track", "clips", "route", "pending", "ended", "active",
         "ids_prev", "ids_this", "ids_next", "spilled", "archived", "photos", "inspections",
+        "handover",
     ];
     #[rustfmt::skip]
     const ARGV: &'static [&'static str] = &[
@@ -537,6 +586,7 @@ impl Function for Forget<'_> {
         k.push(keys::archived_of(o));
         k.push(keys::order_photos(o));
         k.push(keys::order_inspections(o));
+        k.push(keys::order_handover(o));
         k
     }
 

@@ -18,7 +18,7 @@ pub use correct::{Correct, CorrectAnswer, VoidTruckFix};
 pub use fix::{CarriedFix, Conclusions, Fix, FixAnswer, FixCore, TruckFix, TruckFixAnswer};
 pub use misc::{
     AckAlert, AlertOp, AlertOps, Bind, Claim, ClaimAnswer, Clip, ClipAnswer, Create, Forget,
-    Inspect, InspectAnswer, Patch, Quiet, Rotate, Seat, Settle, Spill, Unbind, Unclaim,
+    HandOver, Inspect, Patch, Quiet, RecordAnswer, Rotate, Seat, Settle, Spill, Unbind, Unclaim,
 };
 pub use scan::{Cancel, PendingWork, Scan, ScanAnswer, SitePlacement};
 pub use webhooks::{Attempt, Enqueue, Redeliver, Take};
@@ -42,8 +42,8 @@ pub const LIBRARY: &str = concat!(
     include_str!("../lua/small.lua"),
 );
 
-/// The library's version prefix: every function is `vinpath6_<name>`.
-pub const PREFIX: &str = "vinpath6_";
+/// The library's version prefix: every function is `vinpath7_<name>`.
+pub const PREFIX: &str = "vinpath7_";
 
 /// A Redis function: its name, its keys and arguments in order.
 pub trait Function {

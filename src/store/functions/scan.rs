@@ -1,4 +1,4 @@
-//! `vinpath6_scan` and `vinpath6_cancel`: a milestone reached.
+//! `vinpath7_scan` and `vinpath7_cancel`: a milestone reached.
 
 use chrono::{DateTime, Utc};
 use redis::Value;
@@ -61,6 +61,10 @@ pub struct Scan<'a> {
     pub crossing: Option<(i64, &'a str)>,
     /// For a loading: the leg it starts (JSON), where it says where.
     pub leg: Option<&'a str>,
+    /// A delivery's proof: `code:NNNNNN`, `away:{record}` or ''.
+    pub proof: &'a str,
+    /// Whether a delivery needs a proof (`VINPATH_PROOF_OF_DELIVERY`).
+    pub proof_required: bool,
 }
 
 impl Function for Scan<'_> {
@@ -68,13 +72,14 @@ impl Function for Scan<'_> {
     #[rustfmt::skip]
     const KEYS: &'static [&'static str] = &[
         "order_key", "log", "timeline", "pending", "index", "ids_prev", "ids_this", "ids_next",
-        "ended",
+        "ended", "handover",
     ];
     #[rustfmt::skip]
     const ARGV: &'static [&'static str] = &[
         "carrier", "event_id", "digest", "target", "bucket", "span", "at", "received", "rec",
         "channel", "to", "by_current", "from_hold", "ends_alerts", "truck", "position",
-        "vin", "site", "only_at_fix", "only_from", "leg", "position_rec",
+        "vin", "site", "only_at_fix", "only_from", "leg", "position_rec", "proof",
+        "proof_required",
     ];
 
     fn keys(&self) -> Vec<String> {
@@ -87,6 +92,7 @@ impl Function for Scan<'_> {
         ];
         k.extend(self.identity.keys(&self.ids));
         k.push(keys::ended_of(self.order));
+        k.push(keys::order_handover(self.order));
         k
     }
 
@@ -110,6 +116,8 @@ impl Function for Scan<'_> {
             self.crossing.map(|c| c.1).unwrap_or_default().to_owned(),
             self.leg.unwrap_or_default().to_owned(),
             self.position.map(|p| p.1).unwrap_or_default().to_owned(),
+            self.proof.to_owned(),
+            if self.proof_required { "1" } else { "" }.to_owned(),
         ]);
         a
     }

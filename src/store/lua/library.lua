@@ -1,4 +1,4 @@
-#!lua name=vinpath6
+#!lua name=vinpath7
 -- vinpath's Redis functions. Each applies one thing to one order (or one
 -- truck) atomically, so instances racing on the same order end consistent.
 -- Every function binds its arguments to named locals at the top; their
@@ -12,7 +12,7 @@
 -- The rules (which milestone may follow which, what a fix means) are
 -- decided in Rust and arrive as verdict letters and ready-made records.
 --
--- The library and its functions carry a version (vinpath6_): bump it with
+-- The library and its functions carry a version (vinpath7_): bump it with
 -- any change to a function's arguments or answers, so instances of two
 -- versions share one Redis during a rollout, each with its own functions.
 
@@ -102,7 +102,7 @@ local function outbox(channel)
   return (string.gsub(channel, ':live$', ':outbox'))
 end
 
-local OUTBOX_CHANGES = {m = true, e = true, c = true, v = true, i = true}
+local OUTBOX_CHANGES = {m = true, e = true, c = true, v = true, i = true, h = true}
 
 -- The live messages, v3: one definition each (src/store/live_wire.rs reads
 -- them; a test round-trips every one). `event` is a JSON document already.

@@ -67,11 +67,41 @@ local function move(keys_, o, to, at, gap, truck, ends_alerts, received)
   return ''
 end
 
+-- A delivery's proof, judged as a scan moves the car into delivered:
+-- the customer's code ('code:NNNNNN'; right only for this very delivery
+-- run, once, and locked after MAX_TRIES wrong ones) or a
+-- customer-not-available record ('away:{json}'). Returns nil when the
+-- delivery may go on, else the refusal's code and detail. A wrong code
+-- counts against the lock even though the scan is refused.
+local MAX_TRIES = 5
+local function hand_over(key, proof, required, o, event_id, received)
+  if proof == '' then
+    if required == '1' then return 'handover_required', '' end
+    return nil
+  end
+  if string.sub(proof, 1, 5) == 'away:' then
+    redis.call('HSET', key, 'proof', 'away', 'proof_at', received, 'away', string.sub(proof, 6))
+    return nil
+  end
+  local h = redis.call('HMGET', key, 'code', 'for', 'tries', 'used')
+  local code, tries = h[1], num(h[3])
+  if not code or h[4] or o.milestone ~= 'out_for_delivery' or num(h[2]) ~= o.m_at then
+    return 'handover_code_mismatch', 'none'
+  end
+  if tries >= MAX_TRIES then return 'handover_code_mismatch', 'locked' end
+  if string.sub(proof, 6) ~= code then
+    redis.call('HINCRBY', key, 'tries', 1)
+    return 'handover_code_mismatch', tostring(tries + 1)
+  end
+  redis.call('HSET', key, 'used', event_id, 'proof', 'code', 'proof_at', received)
+  return nil
+end
+
 -- A scan of one order (a carrier's, or a geofence crossing a fix implied).
 -- Judged in the contract's order: unusable, duplicate, stale, illegal.
 local function scan(keys, argv)
   local order_key, log, timeline, pending, index = keys[1], keys[2], keys[3], keys[4], keys[5]
-  local ids_prev, ids_this, ids_next, ended = keys[6], keys[7], keys[8], keys[9]
+  local ids_prev, ids_this, ids_next, ended, handover = keys[6], keys[7], keys[8], keys[9], keys[10]
   local carrier, event_id, digest, target = argv[1], argv[2], argv[3], argv[4]
   local bucket, span = argv[5], argv[6]
   local at, received, rec = num(argv[7]), num(argv[8]), argv[9]
@@ -79,6 +109,7 @@ local function scan(keys, argv)
   local to, by_current, from_hold, ends_alerts = argv[11], argv[12], argv[13], argv[14]
   local truck, position, vin, site = argv[15], argv[16], argv[17], argv[18]
   local only_at_fix, only_from, leg, position_rec = argv[19], argv[20], argv[21], argv[22]
+  local proof, proof_required = argv[23], argv[24]
 
   local o = read_order(order_key)
   if not o then return scan_answer('rejected', 'unknown_order', '', NONE, '') end
@@ -121,6 +152,10 @@ local function scan(keys, argv)
   end
   if verdict ~= 'S' and verdict ~= 'D' and verdict ~= 'G' then
     return scan_answer('rejected', 'illegal_transition', o.held, o, '')
+  end
+  if to == 'delivered' and o.milestone ~= 'delivered' then
+    local refused, why = hand_over(handover, proof, proof_required, o, event_id, received)
+    if refused then return scan_answer('rejected', refused, why, o, '') end
   end
   remember(ids, event_id, digest .. '|' .. target, span)
   if vin ~= '' and o.vin == '' then redis.call('HSET', order_key, 'vin', vin) end

@@ -121,6 +121,31 @@ local function inspect(keys, argv)
   return {'accepted', '', cursor}
 end
 
+-- The customer signs for the car at the door, once it is out for delivery:
+-- the handover kept for this delivery run (the time it went out), its code
+-- given, told in history and live (change 'h'). A retry with the same body
+-- answers the code given first ({'duplicate', '', code}); another body
+-- {'rejected', 'handover_conflict', ''}, unless that code was locked by
+-- wrong tries: then signing again gives a new one. A handover of an
+-- earlier run (the car came back and went out again) is replaced.
+local function handover(keys, argv)
+  local order_key, log, handover_key = keys[1], keys[2], keys[3]
+  local digest, code, kept, signature, rec, channel = argv[1], argv[2], argv[3], argv[4], argv[5], argv[6]
+  local o = read_order(order_key)
+  if not o then return {'rejected', 'unknown_order', ''} end
+  if o.milestone ~= 'out_for_delivery' then return {'rejected', 'not_out_for_delivery', ''} end
+  local h = redis.call('HMGET', handover_key, 'for', 'digest', 'code', 'tries')
+  if h[1] and num(h[1]) == o.m_at and num(h[4]) < 5 then
+    if h[2] == digest then return {'duplicate', '', h[3]} end
+    return {'rejected', 'handover_conflict', ''}
+  end
+  redis.call('DEL', handover_key)
+  redis.call('HSET', handover_key, 'for', o.m_at, 'digest', digest, 'code', code, 'tries', 0,
+    'record', kept, 'signature', signature)
+  tell(o, log, channel, 'h', false, rec)
+  return {'accepted', '', code}
+end
+
 -- Creates an order unless it exists.
 local function create(keys, argv)
   local order_key, timeline, archived = keys[1], keys[2], keys[3]
@@ -198,7 +223,7 @@ end
 local function forget(keys, argv)
   local order_key, log, timeline, track, clips, route, pending = keys[1], keys[2], keys[3], keys[4], keys[5], keys[6], keys[7]
   local ended, active, ids_prev, ids_this, ids_next, spilled = keys[8], keys[9], keys[10], keys[11], keys[12], keys[13]
-  local archived, photos, inspections = keys[14], keys[15], keys[16]
+  local archived, photos, inspections, handover = keys[14], keys[15], keys[16], keys[17]
   local order_id, last = argv[1], argv[2]
   local f = redis.call('HMGET', order_key, 'm', 'link_hash', 'm_at')
   if f[1] ~= 'delivered' and f[1] ~= 'cancelled' then return {0, ''} end
@@ -206,7 +231,7 @@ local function forget(keys, argv)
   local now = ''
   if newest[1] then now = newest[1][1] end
   if now ~= last then return {0, ''} end
-  redis.call('DEL', order_key, log, timeline, track, clips, route, pending, ids_prev, ids_this, ids_next, spilled, photos, inspections)
+  redis.call('DEL', order_key, log, timeline, track, clips, route, pending, ids_prev, ids_this, ids_next, spilled, photos, inspections, handover)
   redis.call('ZREM', ended, order_id)
   -- When it ended stays: its clips keep their own retention from then.
   redis.call('HSET', archived, order_id, str(f[3]))
@@ -245,30 +270,31 @@ local function seat(keys, argv)
   return 1
 end
 
-redis.register_function('vinpath6_claim', claim)
-redis.register_function('vinpath6_enqueue', enqueue)
-redis.register_function('vinpath6_take', take)
-redis.register_function('vinpath6_attempt', attempt)
-redis.register_function('vinpath6_redeliver', redeliver)
-redis.register_function('vinpath6_seat', seat)
-redis.register_function('vinpath6_spill', spill)
-redis.register_function('vinpath6_forget', forget)
-redis.register_function('vinpath6_unclaim', unclaim)
-redis.register_function('vinpath6_scan', scan)
-redis.register_function('vinpath6_cancel', cancel)
-redis.register_function('vinpath6_fix', fix)
-redis.register_function('vinpath6_carried_fix', carried_fix)
-redis.register_function('vinpath6_truck_fix', truck_fix)
-redis.register_function('vinpath6_bind', bind)
-redis.register_function('vinpath6_unbind', unbind)
-redis.register_function('vinpath6_settle', settle)
-redis.register_function('vinpath6_alert', alert)
-redis.register_function('vinpath6_quiet', quiet)
-redis.register_function('vinpath6_clip', clip)
-redis.register_function('vinpath6_inspect', inspect)
-redis.register_function('vinpath6_create', create)
-redis.register_function('vinpath6_patch', patch)
-redis.register_function('vinpath6_rotate', rotate)
-redis.register_function('vinpath6_correct', correct)
-redis.register_function('vinpath6_ack_alert', ack_alert)
-redis.register_function('vinpath6_void_truck_fix', void_truck_fix)
+redis.register_function('vinpath7_handover', handover)
+redis.register_function('vinpath7_claim', claim)
+redis.register_function('vinpath7_enqueue', enqueue)
+redis.register_function('vinpath7_take', take)
+redis.register_function('vinpath7_attempt', attempt)
+redis.register_function('vinpath7_redeliver', redeliver)
+redis.register_function('vinpath7_seat', seat)
+redis.register_function('vinpath7_spill', spill)
+redis.register_function('vinpath7_forget', forget)
+redis.register_function('vinpath7_unclaim', unclaim)
+redis.register_function('vinpath7_scan', scan)
+redis.register_function('vinpath7_cancel', cancel)
+redis.register_function('vinpath7_fix', fix)
+redis.register_function('vinpath7_carried_fix', carried_fix)
+redis.register_function('vinpath7_truck_fix', truck_fix)
+redis.register_function('vinpath7_bind', bind)
+redis.register_function('vinpath7_unbind', unbind)
+redis.register_function('vinpath7_settle', settle)
+redis.register_function('vinpath7_alert', alert)
+redis.register_function('vinpath7_quiet', quiet)
+redis.register_function('vinpath7_clip', clip)
+redis.register_function('vinpath7_inspect', inspect)
+redis.register_function('vinpath7_create', create)
+redis.register_function('vinpath7_patch', patch)
+redis.register_function('vinpath7_rotate', rotate)
+redis.register_function('vinpath7_correct', correct)
+redis.register_function('vinpath7_ack_alert', ack_alert)
+redis.register_function('vinpath7_void_truck_fix', void_truck_fix)
