@@ -69,6 +69,10 @@ struct Sim {
     speed: f64,
     began: std::time::Instant,
     seq: u64,
+    /// Each order's tracking token (the customer's page and handover).
+    tokens: std::collections::HashMap<String, String>,
+    /// The handover code each customer was given at the door.
+    codes: std::collections::HashMap<String, String>,
 }
 
 impl Sim {
@@ -104,6 +108,12 @@ impl Sim {
         for o in orders {
             let mut e = json!({"event_id": self.id(milestone), "kind": "scan", "order_id": o,
                 "milestone": milestone, "occurred_at": iso(at)});
+            // The driver hands the car over with the customer's code.
+            if milestone == "delivered"
+                && let Some(code) = self.codes.get(o)
+            {
+                e["handover_code"] = json!(code);
+            }
             if let (Some(e), Some(x)) = (e.as_object_mut(), extra.as_object()) {
                 e.extend(x.clone());
             }
@@ -162,6 +172,8 @@ pub async fn run(s: Simulation) -> Result<(), String> {
         speed: s.speed,
         began: std::time::Instant::now(),
         seq: 0,
+        tokens: Default::default(),
+        codes: Default::default(),
     };
     let run = Utc::now().timestamp();
     let mut legs = Vec::new();
@@ -189,6 +201,9 @@ pub async fn run(s: Simulation) -> Result<(), String> {
                 "customer {id}: {}",
                 v["tracking_url"].as_str().unwrap_or("")
             );
+            if let Some(t) = v["tracking_token"].as_str() {
+                sim.tokens.insert(id.clone(), t.to_owned());
+            }
             orders.push(id);
             homes.push(home);
         }
@@ -314,6 +329,19 @@ pub async fn run(s: Simulation) -> Result<(), String> {
                                 &sim.api, &sim.key, order, "delivery", minute, damages,
                             )
                             .await;
+                            // The customer looks the car over and signs on
+                            // their phone; the code goes with the delivery.
+                            if let Some(token) = sim.tokens.get(order)
+                                && let Some(code) = crate::custody::sign(
+                                    &sim.api,
+                                    token,
+                                    &format!("Customer {i}{c}"),
+                                    (i, c) == (0, 0),
+                                )
+                                .await
+                            {
+                                sim.codes.insert(order.clone(), code);
+                            }
                         }
                         if i == 0 {
                             sim.clip(
