@@ -371,6 +371,43 @@ async fn the_customer_sees_the_condition_checks_with_new_damage_marked() {
         js(&d, "return document.getElementById('details').textContent").await
     );
     screenshot(&d, "dispatcher-damage-zh").await;
+    // Its proof of delivery opens as a PDF in a new tab, fetched with the
+    // dispatcher's token.
+    assert_eq!(
+        js(
+            &d,
+            "return document.querySelector('#details [data-pod]').textContent"
+        )
+        .await,
+        "交付证明（PDF）"
+    );
+    d.find(fantoccini::Locator::Css("#details [data-pod]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let mut opened = None;
+    for _ in 0..50 {
+        let windows = d.windows().await.unwrap();
+        if windows.len() == 2 {
+            opened = windows.into_iter().last();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    d.switch_to_window(opened.expect("a new tab"))
+        .await
+        .unwrap();
+    let mut url = String::new();
+    for _ in 0..50 {
+        url = d.current_url().await.unwrap().to_string();
+        if url.starts_with("blob:") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(url.starts_with("blob:"), "the PDF opens: {url}");
     d.close().await.unwrap();
 }
 

@@ -70,17 +70,18 @@ end
 -- A delivery's proof, judged as a scan moves the car into delivered:
 -- the customer's code ('code:NNNNNN'; right only for this very delivery
 -- run, once, and locked after MAX_TRIES wrong ones) or a
--- customer-not-available record ('away:{json}'). Returns nil when the
+-- customer-not-available record ('away:{json}'), proved when the scan
+-- says the car was delivered (`at`). Returns nil when the
 -- delivery may go on, else the refusal's code and detail. A wrong code
 -- counts against the lock even though the scan is refused.
 local MAX_TRIES = 5
-local function hand_over(key, proof, required, o, event_id, received)
+local function hand_over(key, proof, required, o, event_id, at)
   if proof == '' then
     if required == '1' then return 'handover_required', '' end
     return nil
   end
   if string.sub(proof, 1, 5) == 'away:' then
-    redis.call('HSET', key, 'proof', 'away', 'proof_at', received, 'away', string.sub(proof, 6))
+    redis.call('HSET', key, 'proof', 'away', 'proof_at', at, 'away', string.sub(proof, 6))
     return nil
   end
   local h = redis.call('HMGET', key, 'code', 'for', 'tries', 'used')
@@ -93,7 +94,7 @@ local function hand_over(key, proof, required, o, event_id, received)
     redis.call('HINCRBY', key, 'tries', 1)
     return 'handover_code_mismatch', tostring(tries + 1)
   end
-  redis.call('HSET', key, 'used', event_id, 'proof', 'code', 'proof_at', received)
+  redis.call('HSET', key, 'used', event_id, 'proof', 'code', 'proof_at', at)
   return nil
 end
 
@@ -154,7 +155,7 @@ local function scan(keys, argv)
     return scan_answer('rejected', 'illegal_transition', o.held, o, '')
   end
   if to == 'delivered' and o.milestone ~= 'delivered' then
-    local refused, why = hand_over(handover, proof, proof_required, o, event_id, received)
+    local refused, why = hand_over(handover, proof, proof_required, o, event_id, at)
     if refused then return scan_answer('rejected', refused, why, o, '') end
   end
   remember(ids, event_id, digest .. '|' .. target, span)
