@@ -611,6 +611,21 @@ async fn on_a_phone_the_customer_reviews_signs_and_gets_the_code() {
             false,
             "asks for a signature first"
         );
+        if finger {
+            // Accepted with a note of the new scratch.
+            c.find(fantoccini::Locator::Css("input[name=accept][value=notes]"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            c.find(fantoccini::Locator::Css("#hand-exc"))
+                .await
+                .unwrap()
+                .send_keys("前保险杠新增划痕，已与司机确认")
+                .await
+                .unwrap();
+        }
         draw_signature(&c, finger).await;
         let inked = js(&c, "const c = document.querySelector('canvas[data-signature]'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n").await;
         assert!(
@@ -649,6 +664,14 @@ async fn on_a_phone_the_customer_reviews_signs_and_gets_the_code() {
         assert_eq!(
             view["handover"]["signed"]["signer_name"],
             if finger { "李伟" } else { "Li Wei" }
+        );
+        assert_eq!(
+            view["handover"]["signed"]["exceptions"],
+            if finger {
+                "前保险杠新增划痕，已与司机确认"
+            } else {
+                ""
+            }
         );
 
         // The driver delivers with the code: the page says how, live.

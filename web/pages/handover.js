@@ -11,10 +11,13 @@ const VPHandover = ({ token, inspectionBox, refresh }) => {
   const { t, el, when } = VP;
   const base = `/api/v1/track/${encodeURIComponent(token)}`;
   for (const [id, key] of [["hand-title", "hand_title"], ["hand-intro", "hand_intro"], ["hand-accept", "hand_accept"],
-    ["hand-accept-exc", "hand_accept_exc"], ["hand-refuse", "hand_refuse"], ["hand-exc-label", "hand_exceptions"],
+    ["hand-accept-exc", "hand_accept_exc"], ["hand-exc-label", "hand_exceptions"],
     ["hand-name-label", "hand_name"], ["hand-sign-label", "hand_sign"], ["hand-clear", "hand_clear"],
     ["hand-submit", "hand_submit"], ["hand-code-label", "hand_code"], ["hand-code-hint", "hand_code_hint"],
     ["pod", "pod"]]) $(id).textContent = t(key);
+
+  // (A car the customer will not take is a call to the seller, not a
+  // signature: the page offers accepting it, or accepting it with notes.)
 
   // The signature: strokes drawn with pointer events (finger, pen or mouse).
   const canvas = document.querySelector("canvas[data-signature]");
@@ -60,7 +63,7 @@ const VPHandover = ({ token, inspectionBox, refresh }) => {
     try {
       const r = await fetch(`${base}/handover`, {
         method: "POST", headers: { "content-type": "application/json" },
-        body: JSON.stringify({ accepted: choice() !== "no", exceptions: choice() === "yes" ? "" : exceptions,
+        body: JSON.stringify({ accepted: true, exceptions: choice() === "yes" ? "" : exceptions,
           signer_name: name, signature: canvas.toDataURL("image/png") }),
       });
       const body = await r.json().catch(() => ({}));
