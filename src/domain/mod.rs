@@ -2,6 +2,7 @@
 //! their transitions, positions, carrier events and orders. No I/O here.
 
 pub mod alert;
+pub mod camera;
 pub mod damage;
 pub mod device;
 pub mod event;
@@ -17,6 +18,7 @@ pub mod state;
 pub mod vin;
 
 pub use alert::{Alert, AlertKind};
+pub use camera::{Camera, Pushed, Watches};
 pub use damage::{DamageCode, DamageCodes};
 pub use device::{Device, DeviceFix, DeviceId, Protocol};
 pub use event::{CarrierEvent, EventBody, EventRejection, Fix, FixTarget, Scan};

@@ -5,6 +5,7 @@ mod admin;
 mod audit;
 mod auth;
 mod body;
+mod cameras;
 mod clip_links;
 mod clips;
 mod corrections;
@@ -76,6 +77,11 @@ impl AppState {
     /// The prefix of a customer's clip links.
     pub fn clip_base(&self, token: &str) -> String {
         format!("{}/api/v1/track/{token}/clips/", self.public_url)
+    }
+
+    /// Where a customer's link plays the cameras that show its car.
+    pub fn camera_base(&self, token: &str) -> String {
+        format!("{}/api/v1/track/{token}/cameras/", self.public_url)
     }
 
     /// Where a customer's link reads its car's photos.
@@ -162,6 +168,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::get().to(handover::pdf_for_staff),
             )
             .route("/track/{token}/handover", web::post().to(handover::sign))
+            .route("/cameras", web::post().to(cameras::register))
+            .route("/cameras", web::get().to(cameras::list))
+            .route(
+                "/cameras/{camera_id}/{file}",
+                web::get().to(cameras::staff_file),
+            )
+            .route(
+                "/track/{token}/cameras/{camera_id}/{file}",
+                web::get().to(cameras::customer_file),
+            )
+            .route("/ingest/{secret}/{name}", web::put().to(cameras::ingest))
+            .route(
+                "/ingest/{secret}/{name}",
+                web::delete().to(cameras::ingest_delete),
+            )
             .route(
                 "/track/{token}/pod.pdf",
                 web::get().to(handover::pdf_for_customer),
@@ -230,7 +251,7 @@ pub fn security_headers() -> DefaultHeaders {
 
 /// A path fit for the log: tracking tokens hidden, query strings dropped.
 pub fn loggable_path(path: &str) -> String {
-    for prefix in ["/t/", "/api/v1/track/", "/ws/track/"] {
+    for prefix in ["/t/", "/api/v1/track/", "/ws/track/", "/api/v1/ingest/"] {
         if let Some(rest) = path.strip_prefix(prefix) {
             let tail = rest.find('/').map(|i| &rest[i..]).unwrap_or("");
             return format!("{prefix}<token>{tail}");
@@ -251,5 +272,9 @@ mod tests {
             "/api/v1/track/<token>/clips/1"
         );
         assert_eq!(loggable_path("/api/v1/orders/X"), "/api/v1/orders/X");
+        assert_eq!(
+            loggable_path("/api/v1/ingest/vpcam_secret/live3.ts"),
+            "/api/v1/ingest/<token>/live3.ts"
+        );
     }
 }

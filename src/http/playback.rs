@@ -110,7 +110,7 @@ pub(super) async fn clip_of(
 
 /// Serves a clip: whole, or the requested range; 304 when the browser has
 /// it; a short-lived S3 link instead where so configured.
-async fn play(
+pub(super) async fn play(
     state: &AppState,
     req: &HttpRequest,
     meta: ClipMeta,

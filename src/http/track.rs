@@ -62,7 +62,11 @@ pub async fn view(
     }
     let base = state.clip_base(&path);
     let photos = state.photo_base(&path);
-    let view = snap.public_view(|c| format!("{base}{c}"), |p| format!("{photos}{p}"));
+    let mut view = snap.public_view(|c| format!("{base}{c}"), |p| format!("{photos}{p}"));
+    view["cameras"] = state
+        .store
+        .camera_views(&snap.state, &state.camera_base(&path), state.clock.now())
+        .await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -105,6 +109,7 @@ pub async fn socket(
         after: query.into_inner().after,
         clip_base: state.clip_base(&path),
         photo_base: state.photo_base(&path),
+        camera_base: state.camera_base(&path),
         opts: state.live.clone(),
         // The link this socket was opened with (not the order's, read
         // again: a rotation may have come between).

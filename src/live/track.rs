@@ -24,6 +24,7 @@ struct Track {
     /// token).
     clip_base: String,
     photo_base: String,
+    camera_base: String,
     /// The hash of the link the socket was opened with, and when that link
     /// stops working (a set number of days after delivery).
     link_hash: String,
@@ -41,10 +42,14 @@ impl Track {
         let Some(snap) = self.store.order_snapshot(&self.order).await? else {
             return Ok(false);
         };
-        let view = snap.public_view(
+        let mut view = snap.public_view(
             |id| format!("{}{id}", self.clip_base),
             |id| format!("{}{id}", self.photo_base),
         );
+        view["cameras"] = self
+            .store
+            .camera_views(&snap.state, &self.camera_base, Utc::now())
+            .await?;
         self.last = snap.cursor;
         if snap.state.milestone == crate::domain::Milestone::Delivered
             && let Some(d) = snap.state.delivered_at
@@ -201,6 +206,8 @@ pub struct TrackSocket {
     pub clip_base: String,
     /// Where the link reads its car's photos.
     pub photo_base: String,
+    /// Where the link plays the cameras that show its car.
+    pub camera_base: String,
     pub opts: LiveOptions,
     /// The hash of the link it was opened with.
     pub link_hash: String,
@@ -226,6 +233,7 @@ pub async fn serve(
         after,
         clip_base,
         photo_base,
+        camera_base,
         opts,
         link_hash,
         expires_at,
@@ -242,6 +250,7 @@ pub async fn serve(
         last: after.clone().unwrap_or_default(),
         clip_base,
         photo_base,
+        camera_base,
         link_hash,
         expires_at,
         link_days,

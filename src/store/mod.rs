@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod archive;
 pub mod audit;
 pub mod auth;
+pub mod cameras;
 pub mod clips;
 mod conn;
 pub mod context;

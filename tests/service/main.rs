@@ -3,6 +3,7 @@
 
 mod archive;
 mod binary;
+mod cameras;
 mod clips;
 mod cluster;
 mod console;

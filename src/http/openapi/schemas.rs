@@ -275,6 +275,36 @@ pub struct InspectionBody {
     damages: Option<Vec<Damage>>,
 }
 
+/// A camera on a truck's deck or in a warehouse bay.
+#[derive(ToSchema)]
+pub struct CameraBody {
+    #[schema(example = "yue-a-12345-deck")]
+    camera_id: String,
+    /// A truck camera (a carrier's own trucks; an admin adds `carrier_id`).
+    #[schema(example = "YUE-A-12345")]
+    truck_id: Option<String>,
+    /// A site camera (admin).
+    site_id: Option<String>,
+    carrier_id: Option<String>,
+}
+
+/// A camera registered: its ingest URL holds a secret, shown this once.
+#[derive(ToSchema)]
+pub struct CameraRegistered {
+    camera_id: String,
+    /// `truck` or `site`.
+    kind: String,
+    live: bool,
+    #[schema(example = "https://vinpath.example/api/v1/ingest/vpcam_.../live.m3u8")]
+    ingest_url: String,
+}
+
+/// Every camera, and whether each is live.
+#[derive(ToSchema)]
+pub struct CameraList {
+    cameras: Vec<serde_json::Value>,
+}
+
 /// What the customer signs at the door.
 #[derive(ToSchema)]
 pub struct HandoverBody {

@@ -447,6 +447,82 @@ impl Function for HandOver<'_> {
     }
 }
 
+/// Lists the segments a camera's playlist names (`live` in
+/// `lua/small.lua`).
+#[derive(Debug, Clone)]
+pub struct LiveList<'a> {
+    pub camera: &'a str,
+    pub now: chrono::DateTime<chrono::Utc>,
+    pub target: u64,
+    pub end_list: bool,
+    /// Segment names with their durations, in the playlist's order
+    /// (argv after `ended`, in pairs).
+    pub named: &'a [(String, f64)],
+}
+
+impl Function for LiveList<'_> {
+    const NAME: &'static str = "live";
+    #[rustfmt::skip]
+    const KEYS: &'static [&'static str] = &[
+        "state", "segs", "arrived", "named", "done",
+    ];
+    #[rustfmt::skip]
+    const ARGV: &'static [&'static str] = &[
+        "now", "target", "ended",
+    ];
+
+    fn keys(&self) -> Vec<String> {
+        crate::store::cameras::live_keys(self.camera)
+    }
+
+    fn argv(&self) -> Vec<String> {
+        let mut a = vec![
+            self.now.timestamp_millis().to_string(),
+            self.target.to_string(),
+            if self.end_list { "1" } else { "" }.to_owned(),
+        ];
+        for (name, dur) in self.named {
+            a.push(name.clone());
+            a.push(dur.to_string());
+        }
+        a
+    }
+}
+
+/// A camera's segment arrived whole (`arrive` in `lua/small.lua`).
+#[derive(Debug, Clone)]
+pub struct Arrive<'a> {
+    pub camera: &'a str,
+    pub name: &'a str,
+    /// Its record (JSON: object, kind, size, when it arrived).
+    pub segment: &'a str,
+    pub now: chrono::DateTime<chrono::Utc>,
+}
+
+impl Function for Arrive<'_> {
+    const NAME: &'static str = "arrive";
+    #[rustfmt::skip]
+    const KEYS: &'static [&'static str] = &[
+        "state", "segs", "arrived", "named", "done",
+    ];
+    #[rustfmt::skip]
+    const ARGV: &'static [&'static str] = &[
+        "name", "seg", "now",
+    ];
+
+    fn keys(&self) -> Vec<String> {
+        crate::store::cameras::live_keys(self.camera)
+    }
+
+    fn argv(&self) -> Vec<String> {
+        vec![
+            self.name.to_owned(),
+            self.segment.to_owned(),
+            self.now.timestamp_millis().to_string(),
+        ]
+    }
+}
+
 /// What `clip` answers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClipAnswer {

@@ -17,8 +17,9 @@ use redis::{Pipeline, Value};
 pub use correct::{Correct, CorrectAnswer, VoidTruckFix};
 pub use fix::{CarriedFix, Conclusions, Fix, FixAnswer, FixCore, TruckFix, TruckFixAnswer};
 pub use misc::{
-    AckAlert, AlertOp, AlertOps, Bind, Claim, ClaimAnswer, Clip, ClipAnswer, Create, Forget,
-    HandOver, Inspect, Patch, Quiet, RecordAnswer, Rotate, Seat, Settle, Spill, Unbind, Unclaim,
+    AckAlert, AlertOp, AlertOps, Arrive, Bind, Claim, ClaimAnswer, Clip, ClipAnswer, Create,
+    Forget, HandOver, Inspect, LiveList, Patch, Quiet, RecordAnswer, Rotate, Seat, Settle, Spill,
+    Unbind, Unclaim,
 };
 pub use scan::{Cancel, PendingWork, Scan, ScanAnswer, SitePlacement};
 pub use webhooks::{Attempt, Enqueue, Redeliver, Take};

@@ -74,6 +74,9 @@ fn every_function_binds_the_names_its_rust_type_lists() {
     agree::<Create>("create");
     agree::<Patch>("patch");
     agree::<Claim>("claim");
+    agree::<HandOver>("handover");
+    agree::<LiveList>("live");
+    agree::<Arrive>("arrive");
     agree::<Unclaim>("unclaim");
     agree::<Forget>("forget");
     agree::<Spill>("spill");

@@ -146,6 +146,94 @@ local function handover(keys, argv)
   return {'accepted', '', code}
 end
 
+-- A camera's broadcast on now: '' when none, or when it has been silent
+-- for 3 target durations (it has ended).
+local function on_air(state, now)
+  local f = redis.call('HMGET', state, 'bcast', 'last_ms', 'target')
+  local bcast = str(f[1])
+  if bcast ~= '' and now - num(f[2]) > 3000 * math.max(num(f[3]), 1) then return '' end
+  return bcast
+end
+
+-- A camera's segment listed for viewers, under vinpath's own sequence
+-- number, and its name noted as listed in this broadcast; the first of a
+-- broadcast starts it. Answers 1 when it started one.
+local function list_segment(state, segs, done, name, seg, dur, now)
+  local bcast, started = on_air(state, now), 0
+  if bcast == '' then
+    bcast = tostring(now); started = 1
+    redis.call('DEL', done)
+  end
+  local seq = num(redis.call('HGET', state, 'seq'))
+  redis.call('RPUSH', segs, cjson.encode({seq = seq, obj = seg.obj, k = seg.k, n = seg.n,
+    put = seg.put, dur = dur, at = now, b = bcast}))
+  redis.call('LTRIM', segs, -50, -1)
+  redis.call('HSET', state, 'bcast', bcast, 'seq', seq + 1, 'last_ms', now)
+  redis.call('HSET', done, name, seq)
+  return started
+end
+
+-- A broadcast ends (`#EXT-X-ENDLIST`) once every segment its last
+-- playlist named is listed.
+local function end_if_done(state, named, done, now)
+  if str(redis.call('HGET', state, 'ending')) ~= '1' or redis.call('HLEN', named) > 0 then return 0 end
+  redis.call('HSET', state, 'ending', '')
+  redis.call('DEL', done)
+  if str(redis.call('HGET', state, 'bcast')) == '' then return 0 end
+  redis.call('HSET', state, 'bcast', '', 'ended_ms', now)
+  return 1
+end
+
+-- A camera's playlist named these segments (name, duration pairs from
+-- argv[4]): those that arrived are listed in its order; the others wait
+-- (an encoder sends the playlist as a segment's upload closes) and are
+-- listed as they arrive; those listed already, and names that left the
+-- camera's window, are passed over. Answers {started, ended} (1 or 0).
+local function live(keys, argv)
+  local state, segs, arrived, named, done = keys[1], keys[2], keys[3], keys[4], keys[5]
+  local now, target, ended = num(argv[1]), num(argv[2]), argv[3]
+  if on_air(state, now) == '' then redis.call('DEL', done) end
+  redis.call('HSET', state, 'target', target)
+  local started, inside = 0, {}
+  -- One named segment: listed now, waited for, or passed over.
+  local function one(name, dur)
+    inside[name] = true
+    if redis.call('HEXISTS', done, name) == 1 then return end
+    local got = redis.call('HGET', arrived, name)
+    if not got then
+      redis.call('HSET', named, name, dur)
+      return
+    end
+    started = math.max(started, list_segment(state, segs, done, name, cjson.decode(got), tonumber(dur), now))
+    redis.call('HDEL', arrived, name)
+    redis.call('HDEL', named, name)
+  end
+  for i = 4, #argv, 2 do one(argv[i], argv[i + 1]) end
+  for _, key in ipairs({named, done}) do
+    for _, name in ipairs(redis.call('HKEYS', key)) do
+      if not inside[name] then redis.call('HDEL', key, name) end
+    end
+  end
+  if ended == '1' then redis.call('HSET', state, 'ending', '1') end
+  return {started, end_if_done(state, named, done, now)}
+end
+
+-- A camera's segment arrived whole (`seg`: its object, kind, size, when):
+-- listed at once if a playlist named it, else kept until one does.
+-- Answers {started, ended}.
+local function arrive(keys, argv)
+  local state, segs, arrived, named, done = keys[1], keys[2], keys[3], keys[4], keys[5]
+  local name, seg, now = argv[1], argv[2], num(argv[3])
+  local dur = redis.call('HGET', named, name)
+  if not dur then
+    redis.call('HSET', arrived, name, seg)
+    return {0, 0}
+  end
+  redis.call('HDEL', named, name)
+  local started = list_segment(state, segs, done, name, cjson.decode(seg), tonumber(dur), now)
+  return {started, end_if_done(state, named, done, now)}
+end
+
 -- Creates an order unless it exists.
 local function create(keys, argv)
   local order_key, timeline, archived = keys[1], keys[2], keys[3]
@@ -271,6 +359,8 @@ local function seat(keys, argv)
 end
 
 redis.register_function('vinpath7_handover', handover)
+redis.register_function('vinpath7_live', live)
+redis.register_function('vinpath7_arrive', arrive)
 redis.register_function('vinpath7_claim', claim)
 redis.register_function('vinpath7_enqueue', enqueue)
 redis.register_function('vinpath7_take', take)

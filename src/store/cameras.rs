@@ -1,0 +1,348 @@
+//! Cameras and their live broadcasts. A camera's record is kept by id (and
+//! by its ingest secret's hash, and under the truck or site it watches);
+//! its live state, the segments vinpath lists (the last 50) and those that
+//! arrived but no playlist has named yet sit in one slot, so `live` lists
+//! segments and starts or ends a broadcast atomically.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use redis::Value as RedisValue;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::functions::{Arrive, Function, LiveList};
+use super::{Result, Store, StoreError, auth};
+use crate::domain::{Camera, OrderState, Watches};
+
+const CAMERAS: &str = "vp:cameras";
+
+fn key_of(hash: &str) -> String {
+    format!("vp:camkey:{hash}")
+}
+
+fn watching(w: &Watches) -> String {
+    match w {
+        Watches::Truck {
+            carrier_id,
+            truck_id,
+        } => format!("vp:camtruck:{carrier_id}:{truck_id}"),
+        Watches::Site { site_id } => format!("vp:camsite:{site_id}"),
+    }
+}
+
+/// A camera's live state.
+pub fn state_key(camera: &str) -> String {
+    format!("vp:{{cam:{camera}}}")
+}
+
+/// The segments listed for a camera, oldest first.
+pub fn segments_key(camera: &str) -> String {
+    format!("vp:{{cam:{camera}}}:segs")
+}
+
+/// Segments that arrived and await a playlist naming them.
+pub fn arrived_key(camera: &str) -> String {
+    format!("vp:{{cam:{camera}}}:arr")
+}
+
+/// Segments a playlist named that have not arrived yet, with durations.
+pub fn named_key(camera: &str) -> String {
+    format!("vp:{{cam:{camera}}}:named")
+}
+
+/// The names listed in the broadcast on, by sequence number.
+pub fn done_key(camera: &str) -> String {
+    format!("vp:{{cam:{camera}}}:done")
+}
+
+/// The keys of `live` and `arrive`, in their order.
+pub fn live_keys(camera: &str) -> Vec<String> {
+    vec![
+        state_key(camera),
+        segments_key(camera),
+        arrived_key(camera),
+        named_key(camera),
+        done_key(camera),
+    ]
+}
+
+/// A segment as listed for viewers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Listed {
+    /// vinpath's own sequence number.
+    pub seq: u64,
+    /// The object in the clip store.
+    pub obj: String,
+    /// `ts` or `m4s`.
+    pub k: String,
+    /// Its size in bytes.
+    pub n: u64,
+    pub dur: f64,
+    /// When it arrived whole (ms), and when it was listed.
+    #[serde(default)]
+    pub put: i64,
+    pub at: i64,
+    /// The broadcast it belongs to (when it started, ms).
+    pub b: String,
+}
+
+/// A camera's live state now.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LiveState {
+    /// The broadcast on ('' none).
+    pub broadcast: String,
+    pub last_ms: i64,
+    pub target: u64,
+    /// The current fMP4 initialisation segment's object and size.
+    pub init: Option<(String, u64)>,
+}
+
+impl LiveState {
+    /// On air: a broadcast started and a segment came within 3 target
+    /// durations.
+    pub fn live(&self, now: DateTime<Utc>) -> bool {
+        !self.broadcast.is_empty()
+            && now.timestamp_millis() - self.last_ms <= 3_000 * self.target.max(1) as i64
+    }
+}
+
+/// What listing segments did to the broadcast.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listing {
+    pub started: bool,
+    pub ended: bool,
+}
+
+impl Listing {
+    fn read(v: &[RedisValue]) -> Self {
+        let flag = |i: usize| matches!(v.get(i), Some(RedisValue::Int(1)));
+        Self {
+            started: flag(0),
+            ended: flag(1),
+        }
+    }
+}
+
+/// Why a camera could not be registered.
+#[derive(Debug)]
+pub enum Registered {
+    /// Its ingest secret, shown once.
+    New(String),
+    Exists,
+}
+
+impl Store {
+    /// Registers a camera; answers its ingest secret (shown once).
+    pub async fn register_camera(&self, c: &Camera) -> Result<Registered> {
+        let secret = auth::new_token("vpcam_");
+        let json = serde_json::to_string(c).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut pipe = redis::pipe();
+        pipe.cmd("HSETNX").arg(CAMERAS).arg(&c.camera_id).arg(&json);
+        let (added,): (bool,) = self.query(&pipe).await?;
+        if !added {
+            return Ok(Registered::Exists);
+        }
+        let mut pipe = redis::pipe();
+        pipe.cmd("SET")
+            .arg(key_of(&auth::hash(&secret)))
+            .arg(&c.camera_id)
+            .ignore()
+            .cmd("SADD")
+            .arg(watching(&c.watches))
+            .arg(&c.camera_id)
+            .ignore();
+        self.query::<()>(&pipe).await?;
+        Ok(Registered::New(secret))
+    }
+
+    /// Every camera.
+    pub async fn cameras(&self) -> Result<Vec<Camera>> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("HVALS").arg(CAMERAS);
+        let (all,): (Vec<String>,) = self.query(&pipe).await?;
+        let mut all: Vec<Camera> = all
+            .iter()
+            .map(|j| serde_json::from_str(j).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .collect::<Result<_>>()?;
+        all.sort_by(|a, b| a.camera_id.cmp(&b.camera_id));
+        Ok(all)
+    }
+
+    pub async fn camera(&self, id: &str) -> Result<Option<Camera>> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("HGET").arg(CAMERAS).arg(id);
+        let (json,): (Option<String>,) = self.query(&pipe).await?;
+        json.map(|j| serde_json::from_str(&j).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .transpose()
+    }
+
+    /// The camera an ingest secret belongs to.
+    pub async fn camera_by_secret(&self, secret: &str) -> Result<Option<Camera>> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("GET").arg(key_of(&auth::hash(secret)));
+        let (id,): (Option<String>,) = self.query(&pipe).await?;
+        match id {
+            Some(id) => self.camera(&id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The cameras watching a truck or a site.
+    pub async fn cameras_watching(&self, w: &Watches) -> Result<Vec<Camera>> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("SMEMBERS").arg(watching(w));
+        let (ids,): (Vec<String>,) = self.query(&pipe).await?;
+        let mut out = Vec::new();
+        for id in ids {
+            if let Some(c) = self.camera(&id).await? {
+                out.push(c);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Cameras' live states, by id.
+    pub async fn live_states(&self, ids: &[&str]) -> Result<HashMap<String, LiveState>> {
+        let mut out = HashMap::new();
+        for id in ids {
+            let mut pipe = redis::pipe();
+            pipe.cmd("HMGET")
+                .arg(state_key(id))
+                .arg(&["bcast", "last_ms", "target", "init", "init_n"]);
+            let (f,): (Vec<Option<String>>,) = self.query(&pipe).await?;
+            let text = |i: usize| f.get(i).cloned().flatten();
+            out.insert(
+                (*id).to_owned(),
+                LiveState {
+                    broadcast: text(0).unwrap_or_default(),
+                    last_ms: text(1).and_then(|v| v.parse().ok()).unwrap_or_default(),
+                    target: text(2).and_then(|v| v.parse().ok()).unwrap_or_default(),
+                    init: text(3)
+                        .filter(|v| !v.is_empty())
+                        .map(|o| (o, text(4).and_then(|n| n.parse().ok()).unwrap_or(0))),
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    /// A segment arrived whole and is stored: listed at once if a
+    /// playlist named it, else when one does (an initialisation segment
+    /// is the broadcast's at once).
+    pub async fn segment_arrived(
+        &self,
+        camera: &str,
+        name: &str,
+        object: &str,
+        kind: &str,
+        size: u64,
+        now: DateTime<Utc>,
+    ) -> Result<Listing> {
+        let mut pipe = redis::pipe();
+        if kind == "mp4" {
+            pipe.cmd("HSET")
+                .arg(state_key(camera))
+                .arg("init")
+                .arg(object)
+                .arg("init_n")
+                .arg(size)
+                .ignore();
+            self.query::<()>(&pipe).await?;
+            return Ok(Listing {
+                started: false,
+                ended: false,
+            });
+        }
+        let segment = serde_json::json!({"obj": object, "k": kind, "n": size,
+            "put": now.timestamp_millis()})
+        .to_string();
+        Arrive {
+            camera,
+            name,
+            segment: &segment,
+            now,
+        }
+        .push(&mut pipe);
+        let (v,): (Vec<RedisValue>,) = self.query(&pipe).await?;
+        Ok(Listing::read(&v))
+    }
+
+    /// Lists the segments a camera's playlist names (in its order, each
+    /// with its duration) that have arrived; starts a broadcast with the
+    /// first, ends it at `#EXT-X-ENDLIST`.
+    pub async fn list_segments(
+        &self,
+        camera: &str,
+        named: &[(String, f64)],
+        target: u64,
+        end_list: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Listing> {
+        let mut pipe = redis::pipe();
+        LiveList {
+            camera,
+            now,
+            target,
+            end_list,
+            named,
+        }
+        .push(&mut pipe);
+        let (v,): (Vec<RedisValue>,) = self.query(&pipe).await?;
+        Ok(Listing::read(&v))
+    }
+
+    /// The segments listed for a camera, oldest first.
+    pub async fn listed(&self, camera: &str) -> Result<Vec<Listed>> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("LRANGE").arg(segments_key(camera)).arg(0).arg(-1);
+        let (all,): (Vec<String>,) = self.query(&pipe).await?;
+        Ok(all
+            .iter()
+            .filter_map(|j| serde_json::from_str(j).ok())
+            .collect())
+    }
+}
+
+impl Store {
+    /// The cameras that show a car now, with whether each is live, as the
+    /// public view lists them (`base`: where its link plays them).
+    pub async fn camera_views(
+        &self,
+        order: &OrderState,
+        base: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Value> {
+        let mut watched = Vec::new();
+        if let Some(t) = &order.truck_id {
+            watched.push(Watches::Truck {
+                carrier_id: order.carrier_id.to_string(),
+                truck_id: t.to_string(),
+            });
+        }
+        if let Some(s) = &order.site {
+            watched.push(Watches::Site {
+                site_id: s.site_id.clone(),
+            });
+        }
+        let mut cameras = Vec::new();
+        for w in &watched {
+            cameras.extend(
+                self.cameras_watching(w)
+                    .await?
+                    .into_iter()
+                    .filter(|c| c.shows(order)),
+            );
+        }
+        let ids: Vec<&str> = cameras.iter().map(|c| c.camera_id.as_str()).collect();
+        let states = self.live_states(&ids).await?;
+        Ok(cameras
+            .iter()
+            .map(|c| {
+                let live = states.get(&c.camera_id).is_some_and(|s| s.live(now));
+                serde_json::json!({"camera_id": c.camera_id, "kind": c.kind(), "live": live,
+                    "url": format!("{base}{}/live.m3u8", c.camera_id)})
+            })
+            .collect())
+    }
+}

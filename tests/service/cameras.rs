@@ -1,0 +1,400 @@
+//! Live camera video with real parts: Debian's ffmpeg pushes a live test
+//! pattern (H.264 in MPEG-TS, and in fMP4) to a camera's ingest URL as a
+//! camera's encoder would (`-f hls -method PUT`); vinpath's own playlist
+//! is read while it runs; segments are read back and decoded by ffprobe.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+/// ffmpeg pushing `seconds` of a live test pattern, 1-second segments.
+fn push(ingest_url: &str, seconds: u32, fmp4: bool) -> Child {
+    let mut args: Vec<String> = [
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-re",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=15",
+        "-t",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.push(seconds.to_string());
+    args.extend(
+        [
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-tune",
+            "zerolatency",
+            "-g",
+            "15",
+            "-pix_fmt",
+            "yuv420p",
+            "-f",
+            "hls",
+            "-hls_time",
+            "1",
+            "-hls_list_size",
+            "4",
+            "-method",
+            "PUT",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
+    );
+    if fmp4 {
+        args.extend(["-hls_segment_type".into(), "fmp4".into()]);
+    }
+    args.push(ingest_url.to_owned());
+    Command::new("ffmpeg")
+        .args(&args)
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("ffmpeg is installed (scripts/test installs it)")
+}
+
+/// What ffprobe makes of these bytes: the codec of their first video
+/// stream and how many frames it decodes.
+fn probe(bytes: &[u8]) -> (String, u64) {
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("probe-{}.bin", ulid::Ulid::generate()));
+    std::fs::write(&path, bytes).unwrap();
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-count_frames",
+            "-show_entries",
+            "stream=codec_name,nb_read_frames",
+            "-of",
+            "json",
+        ])
+        .arg(&path)
+        .output()
+        .expect("ffprobe comes with ffmpeg");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    let s = &v["streams"][0];
+    (
+        s["codec_name"].as_str().unwrap_or_default().to_owned(),
+        s["nb_read_frames"]
+            .as_str()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0),
+    )
+}
+
+/// The segments vinpath listed for a camera, as Redis keeps them.
+async fn listed(redis: &TestRedis, camera: &str) -> Vec<Value> {
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    let all: Vec<String> = redis::cmd("LRANGE")
+        .arg(format!("vp:{{cam:{camera}}}:segs"))
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    all.iter()
+        .map(|j| serde_json::from_str(j).unwrap())
+        .collect()
+}
+
+async fn get(app: &TestApp, path: &str, token: Option<&str>) -> Reply {
+    app.call("GET", path, token, None).await
+}
+
+/// Segment URIs of a playlist, with its media sequence.
+fn playlist(text: &str) -> (u64, Vec<String>, bool) {
+    let seq = text
+        .lines()
+        .find_map(|l| l.strip_prefix("#EXT-X-MEDIA-SEQUENCE:"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let uris = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    (seq, uris, text.contains("#EXT-X-ENDLIST"))
+}
+
+async fn camera(app: &TestApp, key: &str, id: &str, truck: &str) -> String {
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/cameras",
+            Some(key),
+            Some(json!({"camera_id": id, "truck_id": truck})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["kind"], "truck");
+    r.body["ingest_url"].as_str().unwrap().to_owned()
+}
+
+async fn a_live_stream_is_listed_as_it_arrives(fmp4: bool) {
+    let redis = TestRedis::start();
+    let clips = tempfile::tempdir().unwrap();
+    let mut s = settings(&redis);
+    s.clip_store = Some(format!("file://{}", clips.path().display()));
+    let app = TestApp::with(s).await;
+    let key = app.carrier("sf-auto").await;
+    let dispatcher = app.dispatcher().await;
+    let token = app.order("JD-V1", "sf-auto").await;
+    let other = app.order("JD-V2", "sf-auto").await;
+    load(&app, &key, "JD-V1", "YUE-A-7", -30).await;
+    let cam = if fmp4 { "deck-fmp4" } else { "deck-ts" };
+    let ingest = camera(&app, &key, cam, "YUE-A-7").await;
+    assert!(ingest.ends_with("/live.m3u8"), "{ingest}");
+
+    // The customer's view offers the camera, off until it pushes.
+    let view = get(&app, &format!("/api/v1/track/{token}"), None)
+        .await
+        .body;
+    assert_eq!(view["cameras"][0]["camera_id"], cam, "{}", view["cameras"]);
+    assert_eq!(view["cameras"][0]["live"], false);
+    let url = view["cameras"][0]["url"].as_str().unwrap().to_owned();
+    let customer_path = url[url.find("/api/").unwrap()..].to_owned();
+
+    let mut ffmpeg = push(&ingest, 10, fmp4);
+    let staff = format!("/api/v1/cameras/{cam}/live.m3u8");
+    let started = Instant::now();
+    let mut sequences = Vec::new();
+    let mut went_live = false;
+    while ffmpeg.try_wait().unwrap().is_none() {
+        assert!(started.elapsed() < Duration::from_secs(30), "ffmpeg ends");
+        let r = get(&app, &staff, Some(&dispatcher)).await;
+        if r.status == 200 {
+            let text = String::from_utf8(r.bytes.clone()).unwrap();
+            let (seq, uris, _) = playlist(&text);
+            assert!(!uris.is_empty());
+            if fmp4 {
+                assert!(text.contains("#EXT-X-MAP:URI=\"init.mp4\""), "{text}");
+            }
+            sequences.push(seq);
+            if !went_live {
+                let cams = get(&app, "/api/v1/cameras", Some(&dispatcher)).await.body;
+                went_live = cams["cameras"][0]["live"] == true;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(ffmpeg.wait().unwrap().success(), "ffmpeg pushed it all");
+    assert!(went_live, "the camera was live while it pushed");
+    assert!(
+        sequences.windows(2).all(|w| w[0] <= w[1]) && sequences.last() > sequences.first(),
+        "the media sequence advances: {sequences:?}"
+    );
+
+    // Every segment was listed within 500 ms of arriving whole, and is
+    // served as stored, decodable H.264.
+    let all = listed(&redis, cam).await;
+    assert!(all.len() >= 5, "{} segments", all.len());
+    for seg in &all {
+        let waited = seg["at"].as_i64().unwrap() - seg["put"].as_i64().unwrap();
+        assert!(
+            (0..=500).contains(&waited),
+            "listed {waited} ms after its PUT: {seg}"
+        );
+    }
+    let init = if fmp4 {
+        let r = get(
+            &app,
+            &format!("/api/v1/cameras/{cam}/init.mp4"),
+            Some(&dispatcher),
+        )
+        .await;
+        assert_eq!(r.status, 200);
+        r.bytes
+    } else {
+        Vec::new()
+    };
+    let (_, uris, ended) =
+        playlist(&String::from_utf8(get(&app, &staff, Some(&dispatcher)).await.bytes).unwrap());
+    assert!(ended, "a broadcast that ended says so");
+    for uri in &uris {
+        let r = get(
+            &app,
+            &format!("/api/v1/cameras/{cam}/{uri}"),
+            Some(&dispatcher),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{uri}");
+        let seq: u64 = uri.split('.').next().unwrap().parse().unwrap();
+        let seg = all.iter().find(|s| s["seq"] == seq).unwrap();
+        let stored = std::fs::read(clips.path().join(seg["obj"].as_str().unwrap())).unwrap();
+        assert_eq!(r.bytes, stored, "{uri} is served as stored");
+        let mut whole = init.clone();
+        whole.extend_from_slice(&r.bytes);
+        let (codec, frames) = probe(&whole);
+        assert_eq!(codec, "h264", "{uri}");
+        assert!(frames >= 10, "{uri} decodes to {frames} frames");
+    }
+    // A part of a segment, as players ask.
+    let part = app
+        .api
+        .client
+        .get(format!("{}/api/v1/cameras/{cam}/{}", app.base, uris[0]))
+        .insert_header(("Authorization", format!("Bearer {dispatcher}")))
+        .insert_header(("Range", "bytes=0-99"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status().as_u16(), 206);
+    let cams = get(&app, "/api/v1/cameras", Some(&dispatcher)).await.body;
+    assert_eq!(
+        cams["cameras"][0]["live"], false,
+        "off after #EXT-X-ENDLIST"
+    );
+
+    // The customer plays it while the car is on the truck; another
+    // customer's link does not; unloaded, the camera is no longer theirs.
+    let r = get(&app, &customer_path, None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = get(
+        &app,
+        &format!("/api/v1/track/{token}/cameras/{cam}/{}", uris[0]),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let theirs = get(
+        &app,
+        &format!("/api/v1/track/{other}/cameras/{cam}/live.m3u8"),
+        None,
+    )
+    .await;
+    assert_eq!(theirs.status, 404);
+    assert_eq!(
+        get(&app, &format!("/api/v1/track/{other}"), None)
+            .await
+            .body["cameras"],
+        json!([])
+    );
+    app.post_expect(
+        &key,
+        json!([scan("V1-off", "JD-V1", "unloaded", -1)]),
+        "accepted",
+    )
+    .await;
+    assert_eq!(get(&app, &customer_path, None).await.status, 404);
+    assert_eq!(
+        get(&app, &format!("/api/v1/track/{token}"), None)
+            .await
+            .body["cameras"],
+        json!([])
+    );
+}
+
+#[actix_web::test]
+async fn a_live_ts_stream_is_listed_as_it_arrives() {
+    a_live_stream_is_listed_as_it_arrives(false).await;
+}
+
+#[actix_web::test]
+async fn a_live_fmp4_stream_is_listed_as_it_arrives() {
+    a_live_stream_is_listed_as_it_arrives(true).await;
+}
+
+#[actix_web::test]
+async fn bad_pushes_are_refused_and_leave_nothing_listed() {
+    let redis = TestRedis::start();
+    let app = TestApp::spawn(&redis).await;
+    let key = app.carrier("sf-auto").await;
+    let dispatcher = app.dispatcher().await;
+    let ingest = camera(&app, &key, "deck-bad", "YUE-A-8").await;
+    let folder = ingest.trim_end_matches("live.m3u8");
+    let put = |url: String, body: Vec<u8>| {
+        let client = app.api.client.clone();
+        async move {
+            client
+                .put(url)
+                .send_body(body)
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // A wrong secret.
+    let wrong = format!("{}/api/v1/ingest/vpcam_wrong/live0.ts", app.base);
+    let mut ts = vec![0u8; 188 * 4];
+    for i in 0..4 {
+        ts[i * 188] = 0x47;
+    }
+    assert_eq!(put(wrong, ts.clone()).await, 401);
+    // Not TS or fMP4.
+    assert_eq!(
+        put(
+            format!("{folder}live0.ts"),
+            b"GIF89a not video at all".repeat(30)
+        )
+        .await,
+        415
+    );
+    // A playlist that does not parse.
+    assert_eq!(
+        put(format!("{folder}live.m3u8"), b"hello".to_vec()).await,
+        400
+    );
+    // Over 64 MiB.
+    let mut huge = ts.clone();
+    huge.resize(64 * 1024 * 1024 + 1, 0);
+    assert_eq!(put(format!("{folder}big.ts"), huge).await, 413);
+    // A playlist naming what never arrived (or was refused) lists nothing.
+    let named = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\nlive0.ts\n#EXTINF:1.0,\nbig.ts\n";
+    assert_eq!(
+        put(format!("{folder}live.m3u8"), named.as_bytes().to_vec()).await,
+        201
+    );
+    assert_eq!(
+        get(
+            &app,
+            "/api/v1/cameras/deck-bad/live.m3u8",
+            Some(&dispatcher)
+        )
+        .await
+        .status,
+        404
+    );
+    assert!(listed(&redis, "deck-bad").await.is_empty());
+    // A carrier registers cameras only on its own trucks; ids are unique.
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/cameras",
+            Some(&key),
+            Some(json!({"camera_id": "deck-bad", "truck_id": "YUE-A-9"})),
+        )
+        .await;
+    assert_eq!(r.status, 409);
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/cameras",
+            Some(&key),
+            Some(json!({"camera_id": "bay-1", "site_id": "jd-wuhan"})),
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/cameras",
+            Some(&app.admin),
+            Some(json!({"camera_id": "bay 1", "site_id": "nowhere"})),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+}
