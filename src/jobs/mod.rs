@@ -122,6 +122,13 @@ impl Jobs {
         crate::ingest::followup::repair_due(&i.store, i.clock.now()).await
     }
 
+    /// Ends camera broadcasts gone silent, telling their cars; returns
+    /// how many.
+    pub async fn quiet_cameras_now(&self) -> Result<usize, StoreError> {
+        let i = &self.inner;
+        i.store.quiet_cameras(i.clock.now()).await
+    }
+
     /// Writes when credentials were last used, as noted since the last
     /// time; returns how many.
     pub async fn flush_used_now(&self) -> Result<usize, StoreError> {
@@ -150,6 +157,14 @@ impl Jobs {
                 s.repair_every,
                 rx.clone(),
                 |j| async move { j.repair_now().await },
+            ),
+            // A camera off air is told within a second or two of its
+            // 3 target durations.
+            self.every(
+                "camera watch",
+                Duration::from_secs(1),
+                rx.clone(),
+                |j| async move { j.quiet_cameras_now().await },
             ),
             // Not a write per request: when each credential was last used,
             // twice a minute.

@@ -82,6 +82,9 @@ async fn fold(
                     Change::Clip => {
                         let _ = tx.send(FleetFrame::Text(messages::fleet_clip(&c).into()));
                     }
+                    Change::Live => {
+                        let _ = tx.send(FleetFrame::Text(messages::fleet_live(&c).into()));
+                    }
                     Change::Correction => {
                         latest.remove(&format!("o:{}", c.order_id));
                         let _ = tx.send(FleetFrame::Text(messages::fleet_correction(&c).into()));

@@ -74,6 +74,13 @@ pub fn track_event_object(
             "damages": record.get("damages"),
             "new_damages": record.get("new_damages"),
         }),
+        Change::Live => json!({
+            "kind": "live",
+            "camera_id": record.get("camera_id"),
+            "camera_kind": record.get("camera_kind"),
+            "live": record.get("live"),
+            "at": at,
+        }),
         Change::Handover => json!({
             "kind": "handover",
             "accepted": record.get("accepted"),
@@ -90,6 +97,24 @@ pub fn track_event_object(
         }),
     };
     Some(event)
+}
+
+/// A fleet camera event (a camera that shows this car went live or off),
+/// sent one by one; `url` plays it with a staff token.
+pub fn fleet_live(c: &OrderChange) -> String {
+    let camera = c
+        .event
+        .get("camera_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    json!({"type": "event", "event": {
+        "kind": "live",
+        "order_id": c.order_id,
+        "camera_id": camera,
+        "live": c.event.get("live"),
+        "url": format!("/api/v1/cameras/{camera}/live.m3u8"),
+    }})
+    .to_string()
 }
 
 /// A fleet clip event, sent one by one.

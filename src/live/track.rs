@@ -84,6 +84,15 @@ impl Track {
         gap: bool,
         record: &serde_json::Map<String, serde_json::Value>,
     ) -> Option<String> {
+        if change == Some(Change::Live) {
+            // Played under this link.
+            let mut event = messages::track_event_object(Change::Live, gap, record, "")?;
+            let camera = record.get("camera_id").and_then(|v| v.as_str())?;
+            event["url"] = format!("{}{camera}/live.m3u8", self.camera_base).into();
+            return Some(
+                serde_json::json!({"type": "event", "cursor": cursor, "event": event}).to_string(),
+            );
+        }
         if change != Some(Change::Correction) {
             return messages::track_event(cursor, change, gap, record, &self.clip_base);
         }

@@ -11,7 +11,7 @@ use redis::Value as RedisValue;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::functions::{Arrive, Function, LiveList};
+use super::functions::{Arrive, Function, LiveList, QuietCamera, TellLive};
 use super::{Result, Store, StoreError, auth};
 use crate::domain::{Camera, OrderState, Watches};
 
@@ -344,5 +344,114 @@ impl Store {
                     "url": format!("{base}{}/live.m3u8", c.camera_id)})
             })
             .collect())
+    }
+}
+
+/// Cameras with a broadcast on (the watch ends those gone silent).
+const ON_AIR: &str = "vp:cams:on";
+
+impl Store {
+    /// A camera went live or off: each car it shows is told (its history
+    /// and live: `live` on its customer's socket, the fleet and webhooks).
+    /// Returns the orders told.
+    pub async fn announce_camera(
+        &self,
+        camera: &Camera,
+        live: bool,
+        now: DateTime<Utc>,
+    ) -> Result<usize> {
+        let mut pipe = redis::pipe();
+        pipe.cmd(if live { "SADD" } else { "SREM" })
+            .arg(ON_AIR)
+            .arg(&camera.camera_id)
+            .ignore();
+        self.query::<()>(&pipe).await?;
+        let shown: Vec<OrderState> = match &camera.watches {
+            Watches::Truck {
+                carrier_id,
+                truck_id,
+            } => {
+                let (Ok(c), Ok(t)) = (
+                    crate::domain::CarrierId::parse(carrier_id),
+                    crate::domain::TruckId::parse(truck_id),
+                ) else {
+                    return Ok(0);
+                };
+                let mut out = Vec::new();
+                for id in self.orders_on_truck(&c, &t).await?.unwrap_or_default() {
+                    if let Ok(id) = crate::domain::OrderId::parse(&id)
+                        && let Some(o) = self.order(&id).await?
+                    {
+                        out.push(o);
+                    }
+                }
+                out
+            }
+            // Cars are not indexed by site: the active ones are read (a
+            // camera goes on or off a few times a day).
+            Watches::Site { .. } => self.active_orders().await?,
+        };
+        let record = serde_json::json!({
+            "event_id": format!("live-{}-{}", camera.camera_id, now.timestamp_millis()),
+            "kind": "live",
+            "camera_id": camera.camera_id,
+            "camera_kind": camera.kind(),
+            "live": live,
+            "occurred_at": crate::domain::utc(now),
+            "received_at": crate::domain::utc(now),
+        })
+        .to_string();
+        let mut told = 0;
+        for o in shown.iter().filter(|o| camera.shows(o)) {
+            let mut pipe = redis::pipe();
+            TellLive {
+                order: o.order_id.as_str(),
+                record: &record,
+            }
+            .push(&mut pipe);
+            self.query::<()>(&pipe).await?;
+            told += 1;
+        }
+        Ok(told)
+    }
+
+    /// Ends the broadcasts gone silent for 3 target durations, telling
+    /// their cars; returns how many ended.
+    pub async fn quiet_cameras(&self, now: DateTime<Utc>) -> Result<usize> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("SMEMBERS").arg(ON_AIR);
+        let (on,): (Vec<String>,) = self.query(&pipe).await?;
+        let mut ended = 0;
+        for id in on {
+            let mut pipe = redis::pipe();
+            QuietCamera { camera: &id, now }.push(&mut pipe);
+            let (quiet,): (i64,) = self.query(&pipe).await?;
+            let gone = self.camera(&id).await?;
+            match gone {
+                Some(c) if quiet == 1 => {
+                    self.announce_camera(&c, false, now).await?;
+                    ended += 1;
+                }
+                // Ended by its playlist meanwhile, or unregistered.
+                Some(c)
+                    if !self
+                        .live_states(&[&id])
+                        .await?
+                        .get(&id)
+                        .is_some_and(|s| !s.broadcast.is_empty()) =>
+                {
+                    let mut pipe = redis::pipe();
+                    pipe.cmd("SREM").arg(ON_AIR).arg(&c.camera_id).ignore();
+                    self.query::<()>(&pipe).await?;
+                }
+                None => {
+                    let mut pipe = redis::pipe();
+                    pipe.cmd("SREM").arg(ON_AIR).arg(&id).ignore();
+                    self.query::<()>(&pipe).await?;
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(ended)
     }
 }

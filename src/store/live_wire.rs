@@ -39,6 +39,9 @@ pub enum Change {
     /// The customer signed for the car at the door.
     #[serde(rename = "h")]
     Handover,
+    /// A camera that shows the car went live or off.
+    #[serde(rename = "l")]
+    Live,
 }
 
 impl Change {
@@ -54,6 +57,7 @@ impl Change {
             "v" => Change::Correction,
             "i" => Change::Inspection,
             "h" => Change::Handover,
+            "l" => Change::Live,
             _ => return None,
         })
     }

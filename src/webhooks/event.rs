@@ -39,11 +39,17 @@ pub fn reported(message: &str, public_url: &str) -> Option<Reported> {
                 Change::Correction => "order.correction",
                 Change::Inspection => "order.inspection",
                 Change::Handover => "order.handover",
+                Change::Live => "order.live",
                 _ => return None,
             };
             let clip_base = format!("{public_url}/api/v1/orders/{}/clips/", c.order_id);
             let mut data = track_event_object(c.change, c.gap, &c.event, &clip_base)?;
             data["order_id"] = json!(c.order_id);
+            if c.change == Change::Live
+                && let Some(camera) = c.event.get("camera_id").and_then(|v| v.as_str())
+            {
+                data["url"] = json!(format!("{public_url}/api/v1/cameras/{camera}/live.m3u8"));
+            }
             Some(Reported {
                 kind,
                 order_id: c.order_id,

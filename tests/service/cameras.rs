@@ -148,6 +148,8 @@ async fn a_live_stream_is_listed_as_it_arrives(fmp4: bool) {
     let clips = tempfile::tempdir().unwrap();
     let mut s = settings(&redis);
     s.clip_store = Some(format!("file://{}", clips.path().display()));
+    // The customer's socket below is read only once the stream ends.
+    s.live.peer_timeout = Duration::from_secs(120);
     let app = TestApp::with(s).await;
     let key = app.carrier("sf-auto").await;
     let dispatcher = app.dispatcher().await;
@@ -167,6 +169,8 @@ async fn a_live_stream_is_listed_as_it_arrives(fmp4: bool) {
     let url = view["cameras"][0]["url"].as_str().unwrap().to_owned();
     let customer_path = url[url.find("/api/").unwrap()..].to_owned();
 
+    let mut watching = app.ws(&format!("/ws/track/{token}")).await.expect("opens");
+    assert_eq!(watching.next().await["type"], "snapshot");
     let mut ffmpeg = push(&ingest, 10, fmp4);
     let staff = format!("/api/v1/cameras/{cam}/live.m3u8");
     let started = Instant::now();
@@ -196,6 +200,27 @@ async fn a_live_stream_is_listed_as_it_arrives(fmp4: bool) {
         sequences.windows(2).all(|w| w[0] <= w[1]) && sequences.last() > sequences.first(),
         "the media sequence advances: {sequences:?}"
     );
+
+    // The customer's page was told the camera went live, then off.
+    let mut told = Vec::new();
+    while told.len() < 2 {
+        let m = watching
+            .next_within(Duration::from_secs(5))
+            .await
+            .expect("told live and off");
+        if m["event"]["kind"] == "live" {
+            assert_eq!(m["event"]["camera_id"], cam);
+            assert!(
+                m["event"]["url"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with(&customer_path),
+                "{m}"
+            );
+            told.push(m["event"]["live"].clone());
+        }
+    }
+    assert_eq!(told, [json!(true), json!(false)]);
 
     // Every segment was listed within 500 ms of arriving whole, and is
     // served as stored, decodable H.264.

@@ -523,6 +523,64 @@ impl Function for Arrive<'_> {
     }
 }
 
+/// A camera that shows a car went live or off (`tell_live`).
+#[derive(Debug, Clone)]
+pub struct TellLive<'a> {
+    pub order: &'a str,
+    /// The history entry (JSON).
+    pub record: &'a str,
+}
+
+impl Function for TellLive<'_> {
+    const NAME: &'static str = "tell_live";
+    #[rustfmt::skip]
+    const KEYS: &'static [&'static str] = &[
+        "order_key", "log",
+    ];
+    #[rustfmt::skip]
+    const ARGV: &'static [&'static str] = &[
+        "rec", "channel",
+    ];
+
+    fn keys(&self) -> Vec<String> {
+        vec![keys::order(self.order), keys::order_log(self.order)]
+    }
+
+    fn argv(&self) -> Vec<String> {
+        vec![self.record.to_owned(), keys::live_of(self.order)]
+    }
+}
+
+/// Ends a camera's broadcast that has gone silent (`quiet_camera`).
+#[derive(Debug, Clone)]
+pub struct QuietCamera<'a> {
+    pub camera: &'a str,
+    pub now: chrono::DateTime<chrono::Utc>,
+}
+
+impl Function for QuietCamera<'_> {
+    const NAME: &'static str = "quiet_camera";
+    #[rustfmt::skip]
+    const KEYS: &'static [&'static str] = &[
+        "state", "done",
+    ];
+    #[rustfmt::skip]
+    const ARGV: &'static [&'static str] = &[
+        "now",
+    ];
+
+    fn keys(&self) -> Vec<String> {
+        vec![
+            crate::store::cameras::state_key(self.camera),
+            crate::store::cameras::done_key(self.camera),
+        ]
+    }
+
+    fn argv(&self) -> Vec<String> {
+        vec![self.now.timestamp_millis().to_string()]
+    }
+}
+
 /// What `clip` answers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClipAnswer {

@@ -18,8 +18,8 @@ pub use correct::{Correct, CorrectAnswer, VoidTruckFix};
 pub use fix::{CarriedFix, Conclusions, Fix, FixAnswer, FixCore, TruckFix, TruckFixAnswer};
 pub use misc::{
     AckAlert, AlertOp, AlertOps, Arrive, Bind, Claim, ClaimAnswer, Clip, ClipAnswer, Create,
-    Forget, HandOver, Inspect, LiveList, Patch, Quiet, RecordAnswer, Rotate, Seat, Settle, Spill,
-    Unbind, Unclaim,
+    Forget, HandOver, Inspect, LiveList, Patch, Quiet, QuietCamera, RecordAnswer, Rotate, Seat,
+    Settle, Spill, TellLive, Unbind, Unclaim,
 };
 pub use scan::{Cancel, PendingWork, Scan, ScanAnswer, SitePlacement};
 pub use webhooks::{Attempt, Enqueue, Redeliver, Take};

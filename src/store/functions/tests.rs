@@ -77,6 +77,8 @@ fn every_function_binds_the_names_its_rust_type_lists() {
     agree::<HandOver>("handover");
     agree::<LiveList>("live");
     agree::<Arrive>("arrive");
+    agree::<TellLive>("tell_live");
+    agree::<QuietCamera>("quiet_camera");
     agree::<Unclaim>("unclaim");
     agree::<Forget>("forget");
     agree::<Spill>("spill");

@@ -102,7 +102,7 @@ local function outbox(channel)
   return (string.gsub(channel, ':live$', ':outbox'))
 end
 
-local OUTBOX_CHANGES = {m = true, e = true, c = true, v = true, i = true, h = true}
+local OUTBOX_CHANGES = {m = true, e = true, c = true, v = true, i = true, h = true, l = true}
 
 -- The live messages, v3: one definition each (src/store/live_wire.rs reads
 -- them; a test round-trips every one). `event` is a JSON document already.

@@ -234,6 +234,28 @@ local function arrive(keys, argv)
   return {started, end_if_done(state, named, done, now)}
 end
 
+-- A camera that shows a car went live or off: told in the car's history
+-- and live (change 'l'). Answers the cursor ('' for an unknown order).
+local function tell_live(keys, argv)
+  local order_key, log = keys[1], keys[2]
+  local rec, channel = argv[1], argv[2]
+  local o = read_order(order_key)
+  if not o then return '' end
+  return tell(o, log, channel, 'l', false, rec)
+end
+
+-- A camera's broadcast silent for 3 target durations ends. Answers 1 when
+-- it ended it now.
+local function quiet_camera(keys, argv)
+  local state, done = keys[1], keys[2]
+  local now = num(argv[1])
+  local f = redis.call('HMGET', state, 'bcast', 'last_ms', 'target')
+  if str(f[1]) == '' or now - num(f[2]) <= 3000 * math.max(num(f[3]), 1) then return 0 end
+  redis.call('HSET', state, 'bcast', '', 'ended_ms', now, 'ending', '')
+  redis.call('DEL', done)
+  return 1
+end
+
 -- Creates an order unless it exists.
 local function create(keys, argv)
   local order_key, timeline, archived = keys[1], keys[2], keys[3]
@@ -361,6 +383,8 @@ end
 redis.register_function('vinpath7_handover', handover)
 redis.register_function('vinpath7_live', live)
 redis.register_function('vinpath7_arrive', arrive)
+redis.register_function('vinpath7_tell_live', tell_live)
+redis.register_function('vinpath7_quiet_camera', quiet_camera)
 redis.register_function('vinpath7_claim', claim)
 redis.register_function('vinpath7_enqueue', enqueue)
 redis.register_function('vinpath7_take', take)
