@@ -426,30 +426,23 @@ impl Store {
             let mut pipe = redis::pipe();
             QuietCamera { camera: &id, now }.push(&mut pipe);
             let (quiet,): (i64,) = self.query(&pipe).await?;
-            let gone = self.camera(&id).await?;
-            match gone {
+            match self.camera(&id).await? {
                 Some(c) if quiet == 1 => {
                     self.announce_camera(&c, false, now).await?;
                     ended += 1;
                 }
-                // Ended by its playlist meanwhile, or unregistered.
-                Some(c)
-                    if !self
+                Some(_)
+                    if self
                         .live_states(&[&id])
                         .await?
                         .get(&id)
-                        .is_some_and(|s| !s.broadcast.is_empty()) =>
-                {
-                    let mut pipe = redis::pipe();
-                    pipe.cmd("SREM").arg(ON_AIR).arg(&c.camera_id).ignore();
-                    self.query::<()>(&pipe).await?;
-                }
-                None => {
+                        .is_some_and(|s| !s.broadcast.is_empty()) => {}
+                // Ended by its playlist meanwhile, or unregistered.
+                _ => {
                     let mut pipe = redis::pipe();
                     pipe.cmd("SREM").arg(ON_AIR).arg(&id).ignore();
                     self.query::<()>(&pipe).await?;
                 }
-                Some(_) => {}
             }
         }
         Ok(ended)
