@@ -423,3 +423,87 @@ async fn bad_pushes_are_refused_and_leave_nothing_listed() {
         .await;
     assert_eq!(r.status, 422, "{}", r.body);
 }
+
+/// On a 360 px phone, in both languages, the customer taps "watch live"
+/// and the car's truck camera plays through hls.js: its time advances for
+/// seconds; when the camera stops, the player says so.
+#[actix_web::test]
+async fn the_customer_watches_the_truck_camera_live_on_a_phone() {
+    use crate::pages::{Driver, js, screenshot, until};
+    let redis = TestRedis::start();
+    let app = TestApp::spawn(&redis).await;
+    let key = app.carrier("sf-auto").await;
+    let driver = Driver::start();
+    for (n, lang) in ["zh-CN", "en-US"].into_iter().enumerate() {
+        let short = &lang[..2];
+        let order = format!("JD-LV-{short}");
+        let truck = format!("YUE-A-5{n}");
+        let token = app.order(&order, "sf-auto").await;
+        load(&app, &key, &order, &truck, -30).await;
+        let ingest = camera(&app, &key, &format!("deck-{short}"), &truck).await;
+        let c = driver.browser(true, lang).await;
+        c.goto(&format!("{}/t/{token}", app.base)).await.unwrap();
+        assert!(
+            until(
+                &c,
+                "return document.body.dataset.milestone === 'loaded'",
+                Duration::from_secs(10)
+            )
+            .await
+        );
+        let mut ffmpeg = push(&ingest, 14, false);
+        assert!(
+            until(
+                &c,
+                "const p = document.querySelector('[data-camera-id][data-live=\"true\"]'); return !!p && !document.getElementById('live-box').hidden",
+                Duration::from_secs(10)
+            )
+            .await,
+            "the page shows the camera live ({lang})"
+        );
+        screenshot(&c, &format!("live-phone-{short}-ready")).await;
+        c.find(fantoccini::Locator::Css("[data-camera-id] .play"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        assert!(
+            until(
+                &c,
+                "const v = document.querySelector('[data-camera-id] video'); return v.currentTime > 0.5 && !v.paused",
+                Duration::from_secs(15)
+            )
+            .await,
+            "it plays ({lang}): {}",
+            js(&c, "const v = document.querySelector('[data-camera-id] video'); return JSON.stringify({t: v.currentTime, paused: v.paused, err: v.error && v.error.code, rs: v.readyState})").await
+        );
+        let first = js(
+            &c,
+            "return document.querySelector('[data-camera-id] video').currentTime",
+        )
+        .await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let later = js(
+            &c,
+            "return document.querySelector('[data-camera-id] video').currentTime",
+        )
+        .await;
+        assert!(
+            later.as_f64().unwrap() - first.as_f64().unwrap() > 1.5,
+            "time advances ({lang}): {first} → {later}"
+        );
+        screenshot(&c, &format!("live-phone-{short}-playing")).await;
+        ffmpeg.wait().unwrap();
+        assert!(
+            until(
+                &c,
+                "return document.querySelector('[data-camera-id]').dataset.live === 'false'",
+                Duration::from_secs(10)
+            )
+            .await,
+            "the player is told the camera stopped ({lang})"
+        );
+        c.close().await.ok();
+    }
+}

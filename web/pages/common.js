@@ -44,6 +44,8 @@ const VP = (() => {
       hand_signed: "Signed by", hand_error: "That did not go through. Please try again.",
       proof_code: "Handed over to you with your code", proof_away: "You were not there: the driver left the car and took these photos",
       pod: "Proof of delivery (PDF)", hand_refused: "Not accepted", hand_notes: "Your notes",
+      live_title: "Watch your car live", watch_live: "Watch live", cam_truck: "On the truck",
+      cam_site: "In the warehouse", cam_off: "The camera is off right now", on_air: "LIVE",
     },
     zh: {
       ordered: "已下单", produced: "已生产", released: "待发运", loaded: "已装车", in_transit: "运输中",
@@ -81,6 +83,8 @@ const VP = (() => {
       hand_signed: "签收人", hand_error: "提交未成功，请重试。",
       proof_code: "已凭您的交付码交付", proof_away: "您不在场：司机已放下车辆并拍摄了以下照片",
       pod: "交付证明（PDF）", hand_refused: "拒收", hand_notes: "您的异议",
+      live_title: "实时查看您的爱车", watch_live: "观看直播", cam_truck: "运输车上",
+      cam_site: "仓库中", cam_off: "摄像头暂时关闭", on_air: "直播",
     },
   };
   const lang = zh ? "zh" : "en";

@@ -215,11 +215,12 @@
   const refresh = () => fetch(`/api/v1/track/${encodeURIComponent(token)}`).then((r) => r.ok ? r.json() : null)
     .then((v) => {
       if (!v || !order) return;
-      Object.assign(order, { inspections: v.inspections, handover: v.handover, milestone: v.milestone });
-      drawInspections(); handover.draw(order);
+      Object.assign(order, { inspections: v.inspections, handover: v.handover, milestone: v.milestone, cameras: v.cameras });
+      drawInspections(); handover.draw(order); live.draw(order.cameras);
     }).catch(() => {});
 
-  const draw = () => { drawNow(); drawTimeline(); drawMap(); drawInspections(); handover.draw(order); drawClips(); };
+  const live = VPLive();
+  const draw = () => { drawNow(); drawTimeline(); drawMap(); live.draw(order.cameras); drawInspections(); handover.draw(order); drawClips(); };
 
   const apply = (msg) => {
     if (msg.type === "snapshot") {
@@ -256,11 +257,16 @@
     } else if (e.kind === "notice") {
       order.notices = order.notices || [];
       if (!order.notices.some((n) => n.kind === "arriving")) order.notices.push({ kind: "arriving" });
+    } else if (e.kind === "live") {
+      // A camera that shows the car went live or off.
+      const c = (order.cameras || []).find((x) => x.camera_id === e.camera_id);
+      if (c) c.live = e.live; else refresh();
     } else if (e.kind === "inspection" || e.kind === "handover") {
       // Photos, names and codes come with the view.
       refresh();
     }
-    if (e.kind === "milestone" && (e.milestone === "delivered" || e.milestone === "out_for_delivery")) refresh();
+    // A new milestone may bring the car into a camera's view, or out of it.
+    if (e.kind === "milestone") refresh();
     draw();
   };
 
