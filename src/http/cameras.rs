@@ -7,7 +7,7 @@
 use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, Utc};
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -17,6 +17,7 @@ use crate::domain::camera::{
 };
 use crate::domain::{Camera, FieldError, Pushed, Role, Watches, utc};
 use crate::media::UploadError;
+use crate::media::segment::Judged;
 use crate::store::cameras::{Listed, Listing, Registered};
 use crate::store::clips::ClipMeta;
 
@@ -195,63 +196,45 @@ fn unknown_camera() -> ApiError {
 )]
 pub async fn ingest(
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<(String, String)>,
-    mut payload: web::Payload,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let (secret, name) = path.into_inner();
-    let camera = state
-        .store
-        .camera_by_secret(&secret)
-        .await?
-        .ok_or_else(unknown_camera)?;
     if !valid_name(&name) {
         return Err(ApiError::invalid(
             "name",
             "a file name of letters, digits, '-', '_' and '.'",
         ));
     }
-    let _ = req;
-    if name.ends_with(".m3u8") {
-        let mut body = BytesMut::new();
-        while let Some(chunk) = payload.next().await {
-            let chunk =
-                chunk.map_err(|e| ApiError::BadRequest(format!("the upload broke off: {e}")))?;
-            body.extend_from_slice(&chunk);
-            if body.len() > MAX_PLAYLIST_BYTES {
-                return Err(ApiError::TooLarge(format!(
-                    "a playlist is at most {MAX_PLAYLIST_BYTES} bytes"
-                )));
-            }
-        }
-        return playlist(&state, &camera, &body).await;
-    }
-    let mut head = BytesMut::new();
-    while head.len() < 376 {
-        match payload.next().await {
-            Some(chunk) => head.extend_from_slice(
-                &chunk.map_err(|e| ApiError::BadRequest(format!("the upload broke off: {e}")))?,
-            ),
-            None => break,
-        }
-    }
-    let kind = judge_segment(&head).ok_or_else(|| {
-        ApiError::UnsupportedMediaType(
-            "a camera pushes .m3u8 playlists and MPEG-TS or fMP4 segments".into(),
-        )
+    // The body is read as it comes while the secret is looked up: an
+    // encoder shuts its side as soon as it has sent the last chunk, and a
+    // body left waiting may then be cut short by the server.
+    let is_playlist = name.ends_with(".m3u8");
+    let (camera, body) = tokio::join!(
+        state.store.camera_by_secret(&secret),
+        read_pushed(payload, is_playlist)
+    );
+    let camera = camera?.ok_or_else(unknown_camera)?;
+    let body = body.inspect_err(|e| {
+        tracing::warn!(camera = camera.camera_id, name, error = %e, "a push was refused");
     })?;
+    let (kind, chunks, size) = match body {
+        Body::Playlist(text) => return playlist(&state, &camera, &text).await,
+        Body::Segment(kind, chunks, size) => (kind, chunks, size),
+    };
     let object = format!(
         "live/{}/{}-{name}",
         camera.camera_id,
         ulid::Ulid::generate()
     );
-    let rest = payload.map_err(|e| e.to_string());
+    let rest = futures_util::stream::iter(chunks.into_iter().map(Ok::<_, String>));
     let size = match state
         .clips
-        .upload(&object, Bytes::from(head), rest, MAX_SEGMENT_BYTES)
+        .upload(&object, Bytes::new(), rest, MAX_SEGMENT_BYTES)
         .await
     {
-        Ok(size) => size,
+        Ok(stored) if stored == size => stored,
+        Ok(_) => return Err(ApiError::Internal),
         Err(UploadError::TooLarge(max)) => {
             return Err(ApiError::TooLarge(format!(
                 "a segment is at most {max} bytes"
@@ -275,6 +258,57 @@ pub async fn ingest(
         .await?;
     told(&state, &camera, &listing).await?;
     Ok(HttpResponse::Created().finish())
+}
+
+/// What a camera pushed, read whole: a playlist, or a segment's chunks as
+/// they came (one copy), its kind and size.
+enum Body {
+    Playlist(BytesMut),
+    Segment(Pushed, Vec<Bytes>, u64),
+}
+
+async fn read_pushed(mut payload: web::Payload, is_playlist: bool) -> Result<Body, ApiError> {
+    let broke =
+        |e: &dyn std::fmt::Display| ApiError::BadRequest(format!("the upload broke off: {e}"));
+    if is_playlist {
+        let mut body = BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            body.extend_from_slice(&chunk.map_err(|e| broke(&e))?);
+            if body.len() > MAX_PLAYLIST_BYTES {
+                return Err(ApiError::TooLarge(format!(
+                    "a playlist is at most {MAX_PLAYLIST_BYTES} bytes"
+                )));
+            }
+        }
+        return Ok(Body::Playlist(body));
+    }
+    let mut head = BytesMut::new();
+    while head.len() < 376 {
+        match payload.next().await {
+            Some(chunk) => head.extend_from_slice(&chunk.map_err(|e| broke(&e))?),
+            None => break,
+        }
+    }
+    let kind = judge_segment(&head).ok_or_else(|| {
+        ApiError::UnsupportedMediaType(
+            "a camera pushes .m3u8 playlists and MPEG-TS or fMP4 segments".into(),
+        )
+    })?;
+    // A cut right after a whole segment is taken as its end (media::segment).
+    let mut rest = Judged::new(payload, kind, &head);
+    let mut size = head.len() as u64;
+    let mut chunks = vec![head.freeze()];
+    while let Some(chunk) = rest.next().await {
+        let chunk = chunk.map_err(|e| broke(&e))?;
+        size += chunk.len() as u64;
+        if size > MAX_SEGMENT_BYTES {
+            return Err(ApiError::TooLarge(format!(
+                "a segment is at most {MAX_SEGMENT_BYTES} bytes"
+            )));
+        }
+        chunks.push(chunk);
+    }
+    Ok(Body::Segment(kind, chunks, size))
 }
 
 /// A camera's playlist: the segments it names that have arrived are

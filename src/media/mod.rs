@@ -4,6 +4,7 @@
 
 pub mod photo;
 pub mod pod;
+pub mod segment;
 pub mod sniff;
 
 use std::path::Path as FsPath;

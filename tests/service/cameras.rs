@@ -12,45 +12,14 @@ use crate::support::*;
 
 /// ffmpeg pushing `seconds` of a live test pattern, 1-second segments.
 fn push(ingest_url: &str, seconds: u32, fmp4: bool) -> Child {
-    let mut args: Vec<String> = [
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-re",
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=320x240:rate=15",
-        "-t",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.push(seconds.to_string());
-    args.extend(
-        [
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-tune",
-            "zerolatency",
-            "-g",
-            "15",
-            "-pix_fmt",
-            "yuv420p",
-            "-f",
-            "hls",
-            "-hls_time",
-            "1",
-            "-hls_list_size",
-            "4",
-            "-method",
-            "PUT",
-        ]
-        .iter()
-        .map(|s| s.to_string()),
+    let seconds = seconds.to_string();
+    // 640x360 at 1 Mbit/s: segments of some 130 KB, as a deck camera sends.
+    let line = format!(
+        "-hide_banner -loglevel error -re -f lavfi -i testsrc2=size=640x360:rate=15 -t {seconds} \
+         -c:v libx264 -preset ultrafast -tune zerolatency -g 15 -b:v 1M -pix_fmt yuv420p \
+         -f hls -hls_time 1 -hls_list_size 4 -method PUT"
     );
+    let mut args: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
     if fmp4 {
         args.extend(["-hls_segment_type".into(), "fmp4".into()]);
     }
@@ -377,8 +346,28 @@ async fn bad_pushes_are_refused_and_leave_nothing_listed() {
     let mut huge = ts.clone();
     huge.resize(64 * 1024 * 1024 + 1, 0);
     assert_eq!(put(format!("{folder}big.ts"), huge).await, 413);
+    // A segment cut off mid-upload (the connection drops mid-packet).
+    {
+        use tokio::io::AsyncWriteExt;
+        let path = &folder[folder.find("/api/").unwrap()..];
+        let mut conn = tokio::net::TcpStream::connect(app.base.trim_start_matches("http://"))
+            .await
+            .unwrap();
+        let head =
+            format!("PUT {path}cut.ts HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+        conn.write_all(head.as_bytes()).await.unwrap();
+        let part = &ts[..500];
+        conn.write_all(format!("{:x}\r\n", part.len()).as_bytes())
+            .await
+            .unwrap();
+        conn.write_all(part).await.unwrap();
+        conn.write_all(b"\r\n").await.unwrap();
+        conn.shutdown().await.unwrap();
+        drop(conn);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
     // A playlist naming what never arrived (or was refused) lists nothing.
-    let named = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\nlive0.ts\n#EXTINF:1.0,\nbig.ts\n";
+    let named = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\nlive0.ts\n#EXTINF:1.0,\nbig.ts\n#EXTINF:1.0,\ncut.ts\n";
     assert_eq!(
         put(format!("{folder}live.m3u8"), named.as_bytes().to_vec()).await,
         201

@@ -221,6 +221,8 @@ pub async fn run(s: Simulation) -> Result<(), String> {
         run,
     )
     .await?;
+    // The first truck's deck camera streams live while the demo runs.
+    let _camera = crate::camera::start(&api, &sim.key, &legs[0].truck, run).await;
     let all: Vec<String> = legs.iter().flat_map(|l| l.orders.clone()).collect();
     let produced = sim.scans(&all, "produced", start, &json!({}));
     sim.post(produced).await?;

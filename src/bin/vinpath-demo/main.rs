@@ -1,6 +1,7 @@
 //! `vinpath-demo`: drives a running vinpath with a demo fleet, as carriers
 //! would (scripts/demo runs it).
 
+mod camera;
 mod custody;
 mod devices;
 mod fleet;
