@@ -20,5 +20,6 @@ pub mod ingest;
 pub mod jobs;
 pub mod live;
 pub mod media;
+pub mod recording;
 pub mod store;
 pub mod webhooks;

@@ -39,6 +39,9 @@ pub struct ClipListing {
     pub clip_id: String,
     pub clip_kind: String,
     pub captured_at: String,
+    /// A recorded broadcast, played as HLS (others are MP4 or WebM files).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hls: bool,
 }
 
 /// Everything vinpath knows of an order now.
@@ -101,7 +104,7 @@ impl OrderState {
     ) -> Value {
         let clips: Vec<Value> = clips
             .iter()
-            .map(|c| json!({"clip_id": c.clip_id, "kind": c.clip_kind, "captured_at": c.captured_at, "url": clip_url(&c.clip_id)}))
+            .map(|c| json!({"clip_id": c.clip_id, "kind": c.clip_kind, "captured_at": c.captured_at, "url": clip_url(&c.clip_id), "hls": c.hls}))
             .collect();
         json!({
             "order_id": self.order_id,

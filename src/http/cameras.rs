@@ -342,16 +342,18 @@ async fn playlist(
     Ok(HttpResponse::Created().finish())
 }
 
-/// A camera going on or off air: its cars are told.
+/// A camera going on or off air: its cars are told; a broadcast that
+/// ended is recorded.
 async fn told(state: &AppState, camera: &Camera, listing: &Listing) -> Result<(), ApiError> {
     let now = state.clock.now();
     if listing.started {
         let n = state.store.announce_camera(camera, true, now).await?;
         tracing::info!(camera = camera.camera_id, cars = n, "a camera went live");
     }
-    if listing.ended {
+    if let Some(broadcast) = &listing.ended {
         let n = state.store.announce_camera(camera, false, now).await?;
         tracing::info!(camera = camera.camera_id, cars = n, "a camera went off air");
+        crate::recording::record(&state.store, &state.clips, camera, broadcast, now).await?;
     }
     Ok(())
 }
@@ -580,4 +582,98 @@ pub async fn customer_file(
         return Err(not_found());
     }
     serve(&state, &req, &camera, &file).await
+}
+
+/// A segment of a recorded broadcast (a clip whose playlist names it as
+/// `{clip_id}/{file}`), Range supported.
+async fn recorded(
+    state: &AppState,
+    req: &HttpRequest,
+    meta: ClipMeta,
+    file: &str,
+) -> Result<HttpResponse, ApiError> {
+    let not_found = || ApiError::NotFound(format!("no {file} in clip {}", meta.clip_id));
+    let folder = crate::recording::segments_folder(&meta.key).ok_or_else(not_found)?;
+    if !valid_name(file) {
+        return Err(not_found());
+    }
+    // Only what its playlist names.
+    let playlist = state
+        .clips
+        .get_whole(&meta.key)
+        .await?
+        .ok_or_else(not_found)?;
+    let named = format!("{}/{file}", meta.clip_id);
+    if !String::from_utf8_lossy(&playlist)
+        .lines()
+        .any(|l| l == named || l.contains(&format!("URI=\"{named}\"")))
+    {
+        return Err(not_found());
+    }
+    let key = format!("{folder}{file}");
+    let size = state.clips.size(&key).await?.ok_or_else(not_found)?;
+    let content_type = match file.rsplit('.').next() {
+        Some("ts") => Pushed::Ts.content_type(),
+        _ => Pushed::Fmp4.content_type(),
+    };
+    let meta = ClipMeta {
+        clip_id: file.to_owned(),
+        key,
+        content_type: content_type.to_owned(),
+        size,
+        ..meta
+    };
+    super::playback::play(state, req, meta).await
+}
+
+/// A segment of a recording, under a customer's link.
+#[utoipa::path(
+    get,
+    path = "/api/v1/track/{token}/clips/{clip}/{file}",
+    operation_id = "recordings_play_for_customer",
+    tag = "tracking",
+    summary = "A segment of a recorded broadcast (a clip played as HLS), Range supported",
+    params(("token" = String, Path), ("clip" = String, Path), ("file" = String, Path)),
+    responses(
+        (status = 200, description = "The segment", content_type = "video/mp2t"),
+        (status = 206, description = "Part of it", content_type = "video/mp2t"),
+        crate::http::openapi::schemas::PublicClipErrors,
+    ),
+)]
+pub async fn recording_for_customer(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (token, clip_id, file) = path.into_inner();
+    let id = super::track::resolve(&state, &token).await?;
+    let meta = super::playback::clip_of(&state, &clip_id, id.as_str()).await?;
+    recorded(&state, &req, meta, &file).await
+}
+
+/// A segment of a recording, for staff and the order's carrier.
+#[utoipa::path(
+    get,
+    path = "/api/v1/orders/{id}/clips/{clip}/{file}",
+    operation_id = "recordings_play_for_order",
+    tag = "clips",
+    summary = "A segment of a recorded broadcast (a clip played as HLS), Range supported",
+    params(("id" = String, Path), ("clip" = String, Path), ("file" = String, Path)),
+    responses(
+        (status = 200, description = "The segment", content_type = "video/mp2t"),
+        (status = 206, description = "Part of it", content_type = "video/mp2t"),
+        crate::http::openapi::schemas::ClipErrors,
+    ),
+    security(("bearer" = []))
+)]
+pub async fn recording_for_order(
+    caller: Caller,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (order, clip_id, file) = path.into_inner();
+    let id = super::photos::readable(&caller, &state, &order).await?;
+    let meta = super::playback::clip_of(&state, &clip_id, id.as_str()).await?;
+    recorded(&state, &req, meta, &file).await
 }

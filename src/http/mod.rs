@@ -214,6 +214,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(
                 "/track/{token}/clips/{clip}",
                 web::get().to(playback::play_for_customer),
+            )
+            // A recorded broadcast's segments (after `.../link`).
+            .route(
+                "/orders/{id}/clips/{clip}/{file}",
+                web::get().to(cameras::recording_for_order),
+            )
+            .route(
+                "/track/{token}/clips/{clip}/{file}",
+                web::get().to(cameras::recording_for_customer),
             ),
     )
     .route("/ws/track/{token}", web::get().to(track::socket))

@@ -126,7 +126,12 @@ impl Jobs {
     /// how many.
     pub async fn quiet_cameras_now(&self) -> Result<usize, StoreError> {
         let i = &self.inner;
-        i.store.quiet_cameras(i.clock.now()).await
+        let now = i.clock.now();
+        let ended = i.store.quiet_cameras(now).await?;
+        for (camera, broadcast) in &ended {
+            crate::recording::record(&i.store, &i.clips, camera, broadcast, now).await?;
+        }
+        Ok(ended.len())
     }
 
     /// Writes when credentials were last used, as noted since the last

@@ -64,6 +64,7 @@ pub fn track_event_object(
                 "clip_kind": record.get("clip_kind"),
                 "captured_at": record.get("captured_at"),
                 "url": format!("{clip_base}{id}"),
+                "hls": record.get("content_type").and_then(Value::as_str) == Some(crate::recording::HLS),
             })
         }
         Change::Inspection => json!({

@@ -212,6 +212,15 @@ impl ClipStore {
         }
     }
 
+    /// An object's size; `None` when it does not exist.
+    pub async fn size(&self, key: &str) -> Result<Option<u64>, MediaError> {
+        match self.store.head(&Path::from(key)).await {
+            Ok(m) => Ok(Some(m.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Deletes a clip; a missing one is already deleted.
     pub async fn delete(&self, key: &str) -> Result<(), MediaError> {
         match self.store.delete(&Path::from(key)).await {

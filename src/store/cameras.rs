@@ -11,7 +11,7 @@ use redis::Value as RedisValue;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::functions::{Arrive, Function, LiveList, QuietCamera, TellLive};
+use super::functions::{Arrive, Function, LiveList, QuietCamera, TakeRecording, TellLive};
 use super::{Result, Store, StoreError, auth};
 use crate::domain::{Camera, OrderState, Watches};
 
@@ -56,6 +56,16 @@ pub fn done_key(camera: &str) -> String {
     format!("vp:{{cam:{camera}}}:done")
 }
 
+/// Every segment of the broadcasts not yet recorded.
+pub fn recording_key(camera: &str) -> String {
+    format!("vp:{{cam:{camera}}}:rec")
+}
+
+/// The cars a broadcast on has shown.
+fn cars_key(camera: &str) -> String {
+    format!("vp:{{cam:{camera}}}:cars")
+}
+
 /// The keys of `live` and `arrive`, in their order.
 pub fn live_keys(camera: &str) -> Vec<String> {
     vec![
@@ -64,6 +74,7 @@ pub fn live_keys(camera: &str) -> Vec<String> {
         arrived_key(camera),
         named_key(camera),
         done_key(camera),
+        recording_key(camera),
     ]
 }
 
@@ -85,6 +96,9 @@ pub struct Listed {
     pub at: i64,
     /// The broadcast it belongs to (when it started, ms).
     pub b: String,
+    /// fMP4: the initialisation segment's object it goes with.
+    #[serde(default)]
+    pub i: Option<String>,
 }
 
 /// A camera's live state now.
@@ -111,16 +125,25 @@ impl LiveState {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Listing {
     pub started: bool,
-    pub ended: bool,
+    /// The broadcast it ended.
+    pub ended: Option<String>,
 }
 
 impl Listing {
     fn read(v: &[RedisValue]) -> Self {
-        let flag = |i: usize| matches!(v.get(i), Some(RedisValue::Int(1)));
         Self {
-            started: flag(0),
-            ended: flag(1),
+            started: matches!(v.first(), Some(RedisValue::Int(1))),
+            ended: v.get(1).and_then(text).filter(|b| !b.is_empty()),
         }
+    }
+}
+
+/// A Redis string answer as text.
+fn text(v: &RedisValue) -> Option<String> {
+    match v {
+        RedisValue::BulkString(b) => Some(String::from_utf8_lossy(b).into_owned()),
+        RedisValue::SimpleString(s) => Some(s.clone()),
+        _ => None,
     }
 }
 
@@ -251,7 +274,7 @@ impl Store {
             self.query::<()>(&pipe).await?;
             return Ok(Listing {
                 started: false,
-                ended: false,
+                ended: None,
             });
         }
         let segment = serde_json::json!({"obj": object, "k": kind, "n": size,
@@ -401,7 +424,7 @@ impl Store {
             "received_at": crate::domain::utc(now),
         })
         .to_string();
-        let mut told = 0;
+        let mut told = Vec::new();
         for o in shown.iter().filter(|o| camera.shows(o)) {
             let mut pipe = redis::pipe();
             TellLive {
@@ -410,26 +433,57 @@ impl Store {
             }
             .push(&mut pipe);
             self.query::<()>(&pipe).await?;
-            told += 1;
+            told.push(o.order_id.to_string());
         }
-        Ok(told)
+        // The cars in view at either end of a broadcast have its recording.
+        if !told.is_empty() {
+            let mut pipe = redis::pipe();
+            pipe.cmd("SADD")
+                .arg(cars_key(&camera.camera_id))
+                .arg(&told)
+                .ignore();
+            self.query::<()>(&pipe).await?;
+        }
+        Ok(told.len())
+    }
+
+    /// The segments of an ended broadcast, taken for its recording, and
+    /// the cars it showed (both forgotten here).
+    pub async fn take_recording(
+        &self,
+        camera: &str,
+        broadcast: &str,
+    ) -> Result<(Vec<Listed>, Vec<String>)> {
+        let mut pipe = redis::pipe();
+        TakeRecording { camera, broadcast }.push(&mut pipe);
+        pipe.cmd("SMEMBERS").arg(cars_key(camera));
+        pipe.cmd("DEL").arg(cars_key(camera)).ignore();
+        let (taken, mut cars): (Vec<String>, Vec<String>) = self.query(&pipe).await?;
+        cars.sort();
+        Ok((
+            taken
+                .iter()
+                .filter_map(|j| serde_json::from_str(j).ok())
+                .collect(),
+            cars,
+        ))
     }
 
     /// Ends the broadcasts gone silent for 3 target durations, telling
-    /// their cars; returns how many ended.
-    pub async fn quiet_cameras(&self, now: DateTime<Utc>) -> Result<usize> {
+    /// their cars; returns each camera with the broadcast it ended.
+    pub async fn quiet_cameras(&self, now: DateTime<Utc>) -> Result<Vec<(Camera, String)>> {
         let mut pipe = redis::pipe();
         pipe.cmd("SMEMBERS").arg(ON_AIR);
         let (on,): (Vec<String>,) = self.query(&pipe).await?;
-        let mut ended = 0;
+        let mut ended = Vec::new();
         for id in on {
             let mut pipe = redis::pipe();
             QuietCamera { camera: &id, now }.push(&mut pipe);
-            let (quiet,): (i64,) = self.query(&pipe).await?;
+            let (quiet,): (String,) = self.query(&pipe).await?;
             match self.camera(&id).await? {
-                Some(c) if quiet == 1 => {
+                Some(c) if !quiet.is_empty() => {
                     self.announce_camera(&c, false, now).await?;
-                    ended += 1;
+                    ended.push((c, quiet));
                 }
                 Some(_)
                     if self

@@ -79,6 +79,7 @@ impl Store {
             clip_id: meta.clip_id.clone(),
             clip_kind: meta.kind.clone(),
             captured_at: utc(meta.captured_at),
+            hls: meta.content_type == crate::recording::HLS,
         })
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let record = json!({

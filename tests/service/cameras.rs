@@ -252,6 +252,51 @@ async fn a_live_stream_is_listed_as_it_arrives(fmp4: bool) {
         "off after #EXT-X-ENDLIST"
     );
 
+    // The broadcast became a clip of the car it showed: a VOD playlist
+    // whose segments play under the customer's link; the other car has none.
+    let view = get(&app, &format!("/api/v1/track/{token}"), None)
+        .await
+        .body;
+    let clip = view["clips"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["hls"] == true)
+        .cloned()
+        .unwrap_or_else(|| panic!("a recording: {}", view["clips"]));
+    assert_eq!(clip["kind"], "transport");
+    let url = clip["url"].as_str().unwrap();
+    let path = &url[url.find("/api/").unwrap()..];
+    let vod = get(&app, path, None).await;
+    assert_eq!(vod.status, 200);
+    let vod = String::from_utf8(vod.bytes).unwrap();
+    assert!(
+        vod.contains("#EXT-X-PLAYLIST-TYPE:VOD") && vod.contains("#EXT-X-ENDLIST"),
+        "{vod}"
+    );
+    let (_, parts, _) = playlist(&vod);
+    assert_eq!(
+        parts.len(),
+        all.len(),
+        "every segment of the broadcast: {vod}"
+    );
+    let folder = &path[..path.rfind('/').unwrap()];
+    let first = format!("{folder}/{}", parts[0]);
+    assert_eq!(get(&app, &first, None).await.status, 200, "{first}");
+    let stranger = format!(
+        "{folder}/{}/not-in-it.ts",
+        clip["clip_id"].as_str().unwrap()
+    );
+    assert_eq!(get(&app, &stranger, None).await.status, 404);
+    assert!(
+        get(&app, &format!("/api/v1/track/{other}"), None)
+            .await
+            .body["clips"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
     // The customer plays it while the car is on the truck; another
     // customer's link does not; unloaded, the camera is no longer theirs.
     let r = get(&app, &customer_path, None).await;
@@ -493,6 +538,39 @@ async fn the_customer_watches_the_truck_camera_live_on_a_phone() {
             .await,
             "the player is told the camera stopped ({lang})"
         );
+        // The broadcast is recorded: a clip of the car, played from the
+        // clips list.
+        assert!(
+            until(
+                &c,
+                "return !!document.querySelector('[data-clip-id] .play')",
+                Duration::from_secs(10)
+            )
+            .await,
+            "the recording is in the clips list ({lang})"
+        );
+        js(
+            &c,
+            "document.querySelector('[data-clip-id]').scrollIntoView()",
+        )
+        .await;
+        c.find(fantoccini::Locator::Css("[data-clip-id] .play"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        assert!(
+            until(
+                &c,
+                "const v = document.querySelector('[data-clip-id] video'); return v.currentTime > 2 && !v.paused",
+                Duration::from_secs(15)
+            )
+            .await,
+            "the recording plays ({lang}): {}",
+            js(&c, "const v = document.querySelector('[data-clip-id] video'); return JSON.stringify({t: v.currentTime, paused: v.paused, err: v.error && v.error.code})").await
+        );
+        screenshot(&c, &format!("recording-phone-{short}")).await;
         c.close().await.ok();
     }
 }

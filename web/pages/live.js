@@ -18,19 +18,37 @@ const VPLive = () => {
     p.button.hidden = false;
   };
 
+  // Plays an HLS source in a video: hls.js where Media Source Extensions
+  // exist, the browser's own HLS elsewhere. Answers the hls.js instance.
+  const attach = (video, url, then) => {
+    if (window.Hls && Hls.isSupported()) {
+      const hls = new Hls({ liveSyncDurationCount: 2 });
+      hls.loadSource(url);
+      hls.attachMedia(video);
+      hls.on(Hls.Events.MANIFEST_PARSED, then);
+      return hls;
+    }
+    if (video.canPlayType("application/vnd.apple.mpegurl")) { video.src = url; then(); }
+    return null;
+  };
+
+  // A recorded broadcast in the clips list: a frame with a play button.
+  const recording = (url) => {
+    const video = el("video", { playsInline: true, preload: "none" });
+    const button = el("button", { type: "button", className: "play", text: "▶" });
+    const frame = el("div", { className: "cam" }, el("div", { className: "frame" }, video, button));
+    button.addEventListener("click", () => {
+      button.hidden = true; video.controls = true;
+      attach(video, url, () => video.play().catch(() => { button.hidden = false; }));
+    }, { once: true });
+    return frame;
+  };
+
   const start = (p) => {
     const url = new URL(p.url, location.href).pathname;
     p.button.hidden = true;
     p.video.controls = true;
-    if (window.Hls && Hls.isSupported()) {
-      p.hls = new Hls({ liveSyncDurationCount: 2, lowLatencyMode: false });
-      p.hls.loadSource(url);
-      p.hls.attachMedia(p.video);
-      p.hls.on(Hls.Events.MANIFEST_PARSED, () => p.video.play().catch(() => { p.button.hidden = false; }));
-    } else if (p.video.canPlayType("application/vnd.apple.mpegurl")) {
-      p.video.src = url;
-      p.video.play().catch(() => { p.button.hidden = false; });
-    }
+    p.hls = attach(p.video, url, () => p.video.play().catch(() => { p.button.hidden = false; }));
   };
 
   const player = (c) => {
@@ -63,5 +81,5 @@ const VPLive = () => {
     }
     $("live-box").hidden = !list.some((c) => c.live) && ![...players.values()].some((p) => p.hls);
   };
-  return { draw };
+  return { draw, recording };
 };

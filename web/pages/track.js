@@ -184,8 +184,10 @@
     for (const c of order.clips) {
       if (shown.has(c.clip_id)) continue;
       shown.add(c.clip_id);
-      // Same origin as the page, whatever the configured public URL.
-      const video = el("video", { controls: true, preload: "metadata", playsInline: true, src: new URL(c.url, location.href).pathname });
+      // Same origin as the page, whatever the configured public URL; a
+      // recorded broadcast plays as HLS (started by a tap).
+      const src = new URL(c.url, location.href).pathname;
+      const video = c.hls ? live.recording(src) : el("video", { controls: true, preload: "metadata", playsInline: true, src });
       const box = el("figure", { className: "clip", "data-clip-id": c.clip_id }, video,
         el("figcaption", { className: "caption", text: `${t(c.kind)} · ${when(c.captured_at)}` }));
       box.dataset.capturedAt = c.captured_at;
@@ -246,7 +248,7 @@
     } else if (e.kind === "eta") {
       order.eta = e.eta;
     } else if (e.kind === "clip") {
-      order.clips.push({ clip_id: e.clip_id, kind: e.clip_kind, captured_at: e.captured_at, url: e.url });
+      order.clips.push({ clip_id: e.clip_id, kind: e.clip_kind, captured_at: e.captured_at, url: e.url, hls: e.hls });
     } else if (e.kind === "correction" && e.order) {
       // A dispatcher voided a wrong scan or fix: the order as corrected.
       order = e.order; track = order.track || [];

@@ -64,6 +64,8 @@ use utoipa::{Modify, OpenApi};
         crate::http::cameras::ingest_delete,
         crate::http::cameras::staff_file,
         crate::http::cameras::customer_file,
+        crate::http::cameras::recording_for_customer,
+        crate::http::cameras::recording_for_order,
         crate::http::handover::pdf_for_staff,
         crate::http::handover::pdf_for_customer,
         crate::http::ops::healthz,

@@ -464,7 +464,7 @@ impl Function for LiveList<'_> {
     const NAME: &'static str = "live";
     #[rustfmt::skip]
     const KEYS: &'static [&'static str] = &[
-        "state", "segs", "arrived", "named", "done",
+        "state", "segs", "arrived", "named", "done", "rec",
     ];
     #[rustfmt::skip]
     const ARGV: &'static [&'static str] = &[
@@ -503,7 +503,7 @@ impl Function for Arrive<'_> {
     const NAME: &'static str = "arrive";
     #[rustfmt::skip]
     const KEYS: &'static [&'static str] = &[
-        "state", "segs", "arrived", "named", "done",
+        "state", "segs", "arrived", "named", "done", "rec",
     ];
     #[rustfmt::skip]
     const ARGV: &'static [&'static str] = &[
@@ -578,6 +578,34 @@ impl Function for QuietCamera<'_> {
 
     fn argv(&self) -> Vec<String> {
         vec![self.now.timestamp_millis().to_string()]
+    }
+}
+
+/// Takes an ended broadcast's segments for its recording
+/// (`take_recording`).
+#[derive(Debug, Clone)]
+pub struct TakeRecording<'a> {
+    pub camera: &'a str,
+    pub broadcast: &'a str,
+}
+
+impl Function for TakeRecording<'_> {
+    const NAME: &'static str = "take_recording";
+    #[rustfmt::skip]
+    const KEYS: &'static [&'static str] = &[
+        "rec",
+    ];
+    #[rustfmt::skip]
+    const ARGV: &'static [&'static str] = &[
+        "bcast",
+    ];
+
+    fn keys(&self) -> Vec<String> {
+        vec![crate::store::cameras::recording_key(self.camera)]
+    }
+
+    fn argv(&self) -> Vec<String> {
+        vec![self.broadcast.to_owned()]
     }
 }
 

@@ -19,7 +19,7 @@ pub use fix::{CarriedFix, Conclusions, Fix, FixAnswer, FixCore, TruckFix, TruckF
 pub use misc::{
     AckAlert, AlertOp, AlertOps, Arrive, Bind, Claim, ClaimAnswer, Clip, ClipAnswer, Create,
     Forget, HandOver, Inspect, LiveList, Patch, Quiet, QuietCamera, RecordAnswer, Rotate, Seat,
-    Settle, Spill, TellLive, Unbind, Unclaim,
+    Settle, Spill, TakeRecording, TellLive, Unbind, Unclaim,
 };
 pub use scan::{Cancel, PendingWork, Scan, ScanAnswer, SitePlacement};
 pub use webhooks::{Attempt, Enqueue, Redeliver, Take};

@@ -79,6 +79,7 @@ fn every_function_binds_the_names_its_rust_type_lists() {
     agree::<Arrive>("arrive");
     agree::<TellLive>("tell_live");
     agree::<QuietCamera>("quiet_camera");
+    agree::<TakeRecording>("take_recording");
     agree::<Unclaim>("unclaim");
     agree::<Forget>("forget");
     agree::<Spill>("spill");

@@ -158,30 +158,36 @@ end
 -- A camera's segment listed for viewers, under vinpath's own sequence
 -- number, and its name noted as listed in this broadcast; the first of a
 -- broadcast starts it. Answers 1 when it started one.
-local function list_segment(state, segs, done, name, seg, dur, now)
+local function list_segment(state, segs, done, rec, name, seg, dur, now)
   local bcast, started = on_air(state, now), 0
   if bcast == '' then
     bcast = tostring(now); started = 1
     redis.call('DEL', done)
   end
   local seq = num(redis.call('HGET', state, 'seq'))
-  redis.call('RPUSH', segs, cjson.encode({seq = seq, obj = seg.obj, k = seg.k, n = seg.n,
-    put = seg.put, dur = dur, at = now, b = bcast}))
+  local init = redis.call('HGET', state, 'init')
+  if seg.k ~= 'm4s' then init = nil end
+  local listed = cjson.encode({seq = seq, obj = seg.obj, k = seg.k, n = seg.n,
+    put = seg.put, dur = dur, at = now, b = bcast, i = init or nil})
+  redis.call('RPUSH', segs, listed)
   redis.call('LTRIM', segs, -50, -1)
+  -- The whole broadcast, for its recording.
+  redis.call('RPUSH', rec, listed)
   redis.call('HSET', state, 'bcast', bcast, 'seq', seq + 1, 'last_ms', now)
   redis.call('HSET', done, name, seq)
   return started
 end
 
 -- A broadcast ends (`#EXT-X-ENDLIST`) once every segment its last
--- playlist named is listed.
+-- playlist named is listed. Answers the broadcast it ended ('' none).
 local function end_if_done(state, named, done, now)
-  if str(redis.call('HGET', state, 'ending')) ~= '1' or redis.call('HLEN', named) > 0 then return 0 end
+  if str(redis.call('HGET', state, 'ending')) ~= '1' or redis.call('HLEN', named) > 0 then return '' end
   redis.call('HSET', state, 'ending', '')
   redis.call('DEL', done)
-  if str(redis.call('HGET', state, 'bcast')) == '' then return 0 end
+  local bcast = str(redis.call('HGET', state, 'bcast'))
+  if bcast == '' then return '' end
   redis.call('HSET', state, 'bcast', '', 'ended_ms', now)
-  return 1
+  return bcast
 end
 
 -- A camera's playlist named these segments (name, duration pairs from
@@ -190,7 +196,7 @@ end
 -- listed as they arrive; those listed already, and names that left the
 -- camera's window, are passed over. Answers {started, ended} (1 or 0).
 local function live(keys, argv)
-  local state, segs, arrived, named, done = keys[1], keys[2], keys[3], keys[4], keys[5]
+  local state, segs, arrived, named, done, rec = keys[1], keys[2], keys[3], keys[4], keys[5], keys[6]
   local now, target, ended = num(argv[1]), num(argv[2]), argv[3]
   if on_air(state, now) == '' then redis.call('DEL', done) end
   redis.call('HSET', state, 'target', target)
@@ -204,7 +210,7 @@ local function live(keys, argv)
       redis.call('HSET', named, name, dur)
       return
     end
-    started = math.max(started, list_segment(state, segs, done, name, cjson.decode(got), tonumber(dur), now))
+    started = math.max(started, list_segment(state, segs, done, rec, name, cjson.decode(got), tonumber(dur), now))
     redis.call('HDEL', arrived, name)
     redis.call('HDEL', named, name)
   end
@@ -222,15 +228,15 @@ end
 -- listed at once if a playlist named it, else kept until one does.
 -- Answers {started, ended}.
 local function arrive(keys, argv)
-  local state, segs, arrived, named, done = keys[1], keys[2], keys[3], keys[4], keys[5]
+  local state, segs, arrived, named, done, rec = keys[1], keys[2], keys[3], keys[4], keys[5], keys[6]
   local name, seg, now = argv[1], argv[2], num(argv[3])
   local dur = redis.call('HGET', named, name)
   if not dur then
     redis.call('HSET', arrived, name, seg)
-    return {0, 0}
+    return {0, ''}
   end
   redis.call('HDEL', named, name)
-  local started = list_segment(state, segs, done, name, cjson.decode(seg), tonumber(dur), now)
+  local started = list_segment(state, segs, done, rec, name, cjson.decode(seg), tonumber(dur), now)
   return {started, end_if_done(state, named, done, now)}
 end
 
@@ -244,16 +250,30 @@ local function tell_live(keys, argv)
   return tell(o, log, channel, 'l', false, rec)
 end
 
--- A camera's broadcast silent for 3 target durations ends. Answers 1 when
--- it ended it now.
+-- A camera's broadcast silent for 3 target durations ends. Answers the
+-- broadcast it ended now ('' none).
 local function quiet_camera(keys, argv)
   local state, done = keys[1], keys[2]
   local now = num(argv[1])
   local f = redis.call('HMGET', state, 'bcast', 'last_ms', 'target')
-  if str(f[1]) == '' or now - num(f[2]) <= 3000 * math.max(num(f[3]), 1) then return 0 end
+  if str(f[1]) == '' or now - num(f[2]) <= 3000 * math.max(num(f[3]), 1) then return '' end
   redis.call('HSET', state, 'bcast', '', 'ended_ms', now, 'ending', '')
   redis.call('DEL', done)
-  return 1
+  return f[1]
+end
+
+-- Takes the segments of an ended broadcast out of the camera's recording
+-- list (a broadcast begun since stays). Answers them, oldest first.
+local function take_recording(keys, argv)
+  local rec = keys[1]
+  local bcast = argv[1]
+  local taken, kept = {}, {}
+  for _, s in ipairs(redis.call('LRANGE', rec, 0, -1)) do
+    if cjson.decode(s).b == bcast then taken[#taken + 1] = s else kept[#kept + 1] = s end
+  end
+  redis.call('DEL', rec)
+  if #kept > 0 then redis.call('RPUSH', rec, unpack(kept)) end
+  return taken
 end
 
 -- Creates an order unless it exists.
@@ -385,6 +405,7 @@ redis.register_function('vinpath7_live', live)
 redis.register_function('vinpath7_arrive', arrive)
 redis.register_function('vinpath7_tell_live', tell_live)
 redis.register_function('vinpath7_quiet_camera', quiet_camera)
+redis.register_function('vinpath7_take_recording', take_recording)
 redis.register_function('vinpath7_claim', claim)
 redis.register_function('vinpath7_enqueue', enqueue)
 redis.register_function('vinpath7_take', take)
