@@ -142,7 +142,9 @@ impl Proof {
                 }
             }
             (None, true) => {
-                let photo_ids = photo_ids.unwrap_or_default();
+                let mut photo_ids = photo_ids.unwrap_or_default();
+                let mut seen = std::collections::HashSet::new();
+                photo_ids.retain(|p| seen.insert(p.clone()));
                 if photo_ids.len() < AWAY_PHOTOS || photo_ids.len() > 20 {
                     return Err(format!(
                         "customer_not_available needs photo_ids of {AWAY_PHOTOS} to 20 photos"
@@ -236,6 +238,10 @@ mod tests {
         assert!(Proof::read(Some("12345".into()), None, None).is_err());
         assert!(Proof::read(Some("123456".into()), Some(true), None).is_err());
         assert!(Proof::read(None, Some(true), Some(vec!["a".into()])).is_err());
+        assert!(
+            Proof::read(None, Some(true), Some(vec!["a".into(), "a".into()])).is_err(),
+            "one photo twice is one photo"
+        );
         assert!(Proof::read(None, Some(true), Some(vec!["a".into(), "b".into()])).is_ok());
         assert!(Proof::read(None, None, Some(vec!["a".into(), "b".into()])).is_err());
         assert!(new_code().len() == 6);

@@ -209,12 +209,18 @@ pub async fn ingest(
     // The body is read as it comes while the secret is looked up: an
     // encoder shuts its side as soon as it has sent the last chunk, and a
     // body left waiting may then be cut short by the server.
+    // A wrong secret is refused as soon as it is known, the body dropped.
     let is_playlist = name.ends_with(".m3u8");
-    let (camera, body) = tokio::join!(
-        state.store.camera_by_secret(&secret),
-        read_pushed(payload, is_playlist)
-    );
-    let camera = camera?.ok_or_else(unknown_camera)?;
+    let read = read_pushed(payload, is_playlist);
+    let lookup = state.store.camera_by_secret(&secret);
+    tokio::pin!(read, lookup);
+    let (camera, body) = tokio::select! {
+        camera = &mut lookup => {
+            let camera = camera?.ok_or_else(unknown_camera)?;
+            (camera, read.await)
+        }
+        body = &mut read => (lookup.await?.ok_or_else(unknown_camera)?, body),
+    };
     let body = body.inspect_err(|e| {
         tracing::warn!(camera = camera.camera_id, name, error = %e, "a push was refused");
     })?;

@@ -92,7 +92,7 @@ pub async fn pdf_for_staff(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = super::photos::readable(&caller, &state, &path).await?;
-    pdf(&state, &id).await
+    pdf(&state, &id, false).await
 }
 
 #[utoipa::path(
@@ -112,17 +112,19 @@ pub async fn pdf_for_customer(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = super::track::resolve(&state, &path).await?;
-    pdf(&state, &id).await
+    pdf(&state, &id, true).await
 }
 
-async fn pdf(state: &AppState, id: &OrderId) -> Result<HttpResponse, ApiError> {
+/// The PDF of an order; `by_link`: for a customer's link, which stops
+/// working some days after delivery (staff keep reading it).
+async fn pdf(state: &AppState, id: &OrderId, by_link: bool) -> Result<HttpResponse, ApiError> {
     let not_found = || ApiError::NotFound(format!("no order {id}"));
     let snap = state
         .store
         .order_snapshot(id)
         .await?
         .ok_or_else(not_found)?;
-    if super::track::expired(state, &snap.state) {
+    if by_link && super::track::expired(state, &snap.state) {
         return Err(not_found());
     }
     let handover = state.store.handover(id, true).await?;

@@ -533,7 +533,13 @@ fn handover(l: &mut Layout, input: &PodInput<'_>) {
         }
         None => l.field("Proved by · 交付凭证", "not yet · 尚未交付"),
     }
-    let Some(s) = &h.signed else {
+    // A signature belongs to the delivery its code proved (not a later
+    // one with nobody home).
+    let Some(s) = h
+        .signed
+        .as_ref()
+        .filter(|_| !matches!(h.proved, Some(Proved::Away(_))))
+    else {
         return;
     };
     l.field("Signed by · 签收人", &s.signer_name);

@@ -160,18 +160,29 @@ impl Store {
     pub async fn register_camera(&self, c: &Camera) -> Result<Registered> {
         let secret = auth::new_token("vpcam_");
         let json = serde_json::to_string(c).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let key = key_of(&auth::hash(&secret));
+        // Its secret first, its record last: a camera that exists has its
+        // secret (a secret left by a failure opens no camera).
+        let mut pipe = redis::pipe();
+        pipe.cmd("HEXISTS").arg(CAMERAS).arg(&c.camera_id);
+        let (exists,): (bool,) = self.query(&pipe).await?;
+        if exists {
+            return Ok(Registered::Exists);
+        }
+        let mut pipe = redis::pipe();
+        pipe.cmd("SET").arg(&key).arg(&c.camera_id).ignore();
+        self.query::<()>(&pipe).await?;
         let mut pipe = redis::pipe();
         pipe.cmd("HSETNX").arg(CAMERAS).arg(&c.camera_id).arg(&json);
         let (added,): (bool,) = self.query(&pipe).await?;
         if !added {
+            let mut pipe = redis::pipe();
+            pipe.cmd("DEL").arg(&key).ignore();
+            self.query::<()>(&pipe).await?;
             return Ok(Registered::Exists);
         }
         let mut pipe = redis::pipe();
-        pipe.cmd("SET")
-            .arg(key_of(&auth::hash(&secret)))
-            .arg(&c.camera_id)
-            .ignore()
-            .cmd("SADD")
+        pipe.cmd("SADD")
             .arg(watching(&c.watches))
             .arg(&c.camera_id)
             .ignore();

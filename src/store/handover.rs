@@ -132,9 +132,12 @@ impl HandoverRecord {
         since: DateTime<Utc>,
         photo_url: impl Fn(&str) -> String,
     ) -> Value {
+        // What was signed belongs to its delivery run: the one out now, or
+        // the one the customer's code delivered (not a later delivery with
+        // nobody home).
         let this_run = milestone == Milestone::OutForDelivery
             && self.run_ms == since.timestamp_millis()
-            || milestone == Milestone::Delivered;
+            || matches!(self.proved, Some(Proved::Code { .. }));
         let signed = self.signed.as_ref().filter(|_| this_run).map(|s| {
             json!({
                 "accepted": s.accepted,

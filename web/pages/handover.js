@@ -67,7 +67,11 @@ const VPHandover = ({ token, inspectionBox, refresh }) => {
           signer_name: name, signature: canvas.toDataURL("image/png") }),
       });
       const body = await r.json().catch(() => ({}));
-      if (r.ok) { show(body.handover_code); refresh(); } else problem(body.detail || t("hand_error"));
+      if (r.ok) { show(body.handover_code); refresh(); } else {
+        problem(body.detail || t("hand_error"));
+        // Signed already (on another phone): the view holds the code.
+        if (r.status === 409) refresh();
+      }
     } catch (_) {
       problem(t("hand_error"));
     } finally {
