@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::domain::{Camera, Watches};
-use crate::media::ClipStore;
+use crate::media::{ClipStore, MediaError};
 use crate::store::cameras::Listed;
 use crate::store::clips::ClipMeta;
 use crate::store::{Store, StoreError};
@@ -133,4 +133,32 @@ pub async fn record(
             | crate::store::clips::AttachError::Partial(e),
         ) => Err(e),
     }
+}
+
+/// Deletes the segments a recording's playlist names (and their
+/// initialisation segments): the sweep's part before the playlist goes.
+pub async fn delete_segments(clips: &ClipStore, meta: &ClipMeta) -> Result<usize, MediaError> {
+    let Some(folder) = segments_folder(&meta.key) else {
+        return Ok(0);
+    };
+    let Some(playlist) = clips.get_whole(&meta.key).await? else {
+        return Ok(0);
+    };
+    let prefix = format!("{}/", meta.clip_id);
+    let text = String::from_utf8_lossy(&playlist);
+    let mut deleted = 0;
+    for line in text.lines() {
+        let uri = match line.split_once("URI=\"") {
+            Some((_, rest)) => rest.split('"').next().unwrap_or_default(),
+            None if !line.starts_with('#') => line,
+            None => continue,
+        };
+        if let Some(name) = uri.strip_prefix(&prefix)
+            && crate::domain::camera::valid_name(name)
+        {
+            clips.delete(&format!("{folder}{name}")).await?;
+            deleted += 1;
+        }
+    }
+    Ok(deleted)
 }

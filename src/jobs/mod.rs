@@ -23,7 +23,7 @@ pub use audit::{archive_audit, audit_page};
 /// How often `last_used_at` of credentials is written.
 const USED_EVERY: Duration = Duration::from_secs(30);
 pub use spill::{read_part, spill_long_histories, spilled_entries};
-pub use sweep::sweep_clips;
+pub use sweep::{sweep_clips, sweep_live};
 
 use crate::clock::Clock;
 use crate::media::ClipStore;
@@ -101,11 +101,12 @@ impl Jobs {
         let i = &self.inner;
         let now = i.clock.now();
         let expired = sweep_clips(&i.store, &i.clips, now, i.keep.clips).await?;
+        let live = sweep::sweep_live(&i.clips, now, i.keep.clips).await?;
         let unfinished = sweep::sweep_unfinished(&i.store, &i.clips, now).await?;
         let archived = archive_due(&i.store, &i.clips, now, i.keep.archive_after).await?;
         let spilled = spill_long_histories(&i.store, &i.clips).await?;
         let audit = archive_audit(&i.store, &i.clips).await?;
-        Ok(expired + unfinished + archived + spilled + audit)
+        Ok(expired + live + unfinished + archived + spilled + audit)
     }
 
     /// Raises `no_signal` for trackers gone quiet now; returns how many.

@@ -53,6 +53,13 @@ pub async fn sweep_clips(
         }
         let mut progressed = false;
         for meta in expired {
+            // A recording's segments go with it.
+            if meta.content_type == crate::recording::HLS
+                && let Err(e) = crate::recording::delete_segments(clips, &meta).await
+            {
+                tracing::warn!(error = %e, clip = meta.clip_id, "could not delete a recording's segments; will retry");
+                continue;
+            }
             match clips.delete(&meta.key).await {
                 Ok(()) => {
                     store.forget_clip(&meta).await?;
@@ -68,4 +75,32 @@ pub async fn sweep_clips(
             return Ok(deleted);
         }
     }
+}
+
+/// Deletes live camera segments no recording kept: those written longer
+/// ago than the clips' retention and a day (a recording's own go with it,
+/// by then past its retention too). Returns how many.
+pub async fn sweep_live(
+    clips: &ClipStore,
+    now: DateTime<Utc>,
+    retention: chrono::Duration,
+) -> Result<usize, StoreError> {
+    let before = now - retention - chrono::Duration::days(1);
+    let mut deleted = 0;
+    let old = match clips.written_before("live/", before, 1000).await {
+        Ok(old) => old,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not list old live segments; will retry");
+            return Ok(0);
+        }
+    };
+    for key in old {
+        match clips.delete(&key).await {
+            Ok(()) => deleted += 1,
+            Err(e) => {
+                tracing::warn!(error = %e, key, "could not delete an old live segment; will retry")
+            }
+        }
+    }
+    Ok(deleted)
 }

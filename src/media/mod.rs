@@ -212,6 +212,29 @@ impl ClipStore {
         }
     }
 
+    /// The objects under `prefix` last written before `before` (at most
+    /// `limit`).
+    pub async fn written_before(
+        &self,
+        prefix: &str,
+        before: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> Result<Vec<String>, MediaError> {
+        let prefix = Path::from(prefix);
+        let mut listing = self.store.list(Some(&prefix));
+        let mut out = Vec::new();
+        while let Some(meta) = listing.next().await {
+            let meta = meta?;
+            if meta.last_modified < before {
+                out.push(meta.location.to_string());
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// An object's size; `None` when it does not exist.
     pub async fn size(&self, key: &str) -> Result<Option<u64>, MediaError> {
         match self.store.head(&Path::from(key)).await {

@@ -334,6 +334,44 @@ async fn a_live_stream_is_listed_as_it_arrives(fmp4: bool) {
             .body["cameras"],
         json!([])
     );
+
+    // Retention: once the car is delivered and its clips' time is up, the
+    // recording goes with every segment it named; live segments no
+    // recording kept go a day later.
+    app.post_expect(
+        &key,
+        json!([scan("V1-done", "JD-V1", "delivered", 0)]),
+        "accepted",
+    )
+    .await;
+    let live_dir = clips.path().join(format!("live/{cam}"));
+    let files = |dir: &std::path::Path| std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
+    assert!(files(&live_dir) >= all.len());
+    let clip_store =
+        vinpath::media::ClipStore::open(&format!("file://{}", clips.path().display()), None)
+            .unwrap();
+    let store =
+        vinpath::store::Store::connect(&redis.url(), vinpath::store::StoreOptions::default())
+            .await
+            .unwrap();
+    let later = chrono::Utc::now() + chrono::Duration::days(91);
+    let n = vinpath::jobs::sweep_clips(&store, &clip_store, later, chrono::Duration::days(90))
+        .await
+        .unwrap();
+    assert_eq!(n, 1, "the recording");
+    let left = files(&live_dir);
+    assert!(
+        left <= 1,
+        "its segments went with it ({left} left: an init segment at most)"
+    );
+    vinpath::jobs::sweep_live(
+        &clip_store,
+        later + chrono::Duration::days(2),
+        chrono::Duration::days(90),
+    )
+    .await
+    .unwrap();
+    assert_eq!(files(&live_dir), 0, "nothing of the camera is left");
 }
 
 #[actix_web::test]
