@@ -11,6 +11,13 @@ use super::{FieldError, Milestone, OrderState};
 pub const MAX_SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
 /// The largest playlist a camera may push.
 pub const MAX_PLAYLIST_BYTES: usize = 256 * 1024;
+/// A camera's pushes are capped per window of this many seconds...
+pub const RATE_WINDOW_SECS: u64 = 10;
+/// ...at this many segments (twice real time for 1-second segments)...
+pub const RATE_SEGMENTS: u64 = 20;
+/// ...and this many bytes (some 50 Mbit/s).
+pub const RATE_BYTES: u64 = 64 * 1024 * 1024;
+
 /// Segments the live playlist lists.
 pub const LIVE_WINDOW: usize = 6;
 

@@ -191,6 +191,7 @@ fn unknown_camera() -> ApiError {
     params(("secret" = String, Path), ("name" = String, Path)),
     responses(
         (status = 201, description = "Stored (a segment is listed once a playlist names it)"),
+        (status = 429, description = "The camera pushes more than 20 segments or 64 MiB in 10 s", body = crate::http::openapi::schemas::Problem, content_type = "application/problem+json"),
         crate::http::openapi::schemas::WriteErrors,
     ),
 )]
@@ -228,6 +229,20 @@ pub async fn ingest(
         Body::Playlist(text) => return playlist(&state, &camera, &text).await,
         Body::Segment(kind, chunks, size) => (kind, chunks, size),
     };
+    // A camera that floods, or pushes faster than real time, is capped.
+    if !state
+        .store
+        .within_rate(&camera.camera_id, size, state.clock.now())
+        .await?
+    {
+        use crate::domain::camera::{RATE_SEGMENTS, RATE_WINDOW_SECS};
+        return Err(ApiError::TooMany(
+            "camera_rate",
+            format!(
+                "a camera pushes at most {RATE_SEGMENTS} segments (64 MiB) every {RATE_WINDOW_SECS} s"
+            ),
+        ));
+    }
     let object = format!(
         "live/{}/{}-{name}",
         camera.camera_id,

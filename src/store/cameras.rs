@@ -326,6 +326,30 @@ impl Store {
         Ok(Listing::read(&v))
     }
 
+    /// Counts a segment of `size` bytes against its camera's cap for the
+    /// current window; answers whether it fits.
+    pub async fn within_rate(&self, camera: &str, size: u64, now: DateTime<Utc>) -> Result<bool> {
+        use crate::domain::camera::{RATE_BYTES, RATE_SEGMENTS, RATE_WINDOW_SECS};
+        let window = now.timestamp() as u64 / RATE_WINDOW_SECS;
+        let key = format!("vp:{{cam:{camera}}}:rate:{window}");
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("HINCRBY")
+            .arg(&key)
+            .arg("n")
+            .arg(1)
+            .cmd("HINCRBY")
+            .arg(&key)
+            .arg("bytes")
+            .arg(size)
+            .cmd("EXPIRE")
+            .arg(&key)
+            .arg(RATE_WINDOW_SECS * 2)
+            .ignore();
+        let (n, bytes): (u64, u64) = self.query(&pipe).await?;
+        Ok(n <= RATE_SEGMENTS && bytes <= RATE_BYTES)
+    }
+
     /// The segments listed for a camera, oldest first.
     pub async fn listed(&self, camera: &str) -> Result<Vec<Listed>> {
         let mut pipe = redis::pipe();

@@ -466,6 +466,18 @@ async fn bad_pushes_are_refused_and_leave_nothing_listed() {
         404
     );
     assert!(listed(&redis, "deck-bad").await.is_empty());
+    // A camera pushing far faster than real time is capped (20 segments in
+    // 10 s): of 45 pushed at once, some are refused, at most 40 kept.
+    let mut kept = 0;
+    let mut capped = 0;
+    for i in 0..45 {
+        match put(format!("{folder}flood{i}.ts"), ts.clone()).await {
+            201 => kept += 1,
+            429 => capped += 1,
+            other => panic!("{other}"),
+        }
+    }
+    assert!(capped > 0 && kept <= 40, "{kept} kept, {capped} capped");
     // A carrier registers cameras only on its own trucks; ids are unique.
     let r = app
         .call(
