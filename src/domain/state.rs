@@ -84,6 +84,7 @@ impl OrderState {
             "milestone": self.milestone,
             "milestone_at": utc(self.milestone_at),
             "truck_id": self.truck_id,
+            "site": self.site,
             "position": self.position,
             "eta": self.eta.map(utc),
             "promised_by": self.promised_by.map(utc),

@@ -624,3 +624,79 @@ async fn the_customer_watches_the_truck_camera_live_on_a_phone() {
         c.close().await.ok();
     }
 }
+
+/// A dispatcher opens a truck on the console and watches its deck camera.
+#[actix_web::test]
+async fn a_dispatcher_watches_a_trucks_camera_from_its_details() {
+    use crate::pages::{Driver, js, screenshot, sign_in, until};
+    let redis = TestRedis::start();
+    let app = TestApp::spawn(&redis).await;
+    let key = app.carrier("sf-auto").await;
+    let dispatcher = app.dispatcher().await;
+    app.order("JD-DC", "sf-auto").await;
+    load(&app, &key, "JD-DC", "YUE-C-1", -30).await;
+    app.post_expect(
+        &key,
+        json!([truck_fix("dc-1", "YUE-C-1", -1, 24.8, 113.6)]),
+        "accepted",
+    )
+    .await;
+    let ingest = camera(&app, &key, "deck-c1", "YUE-C-1").await;
+    let mut ffmpeg = push(&ingest, 20, false);
+    let driver = Driver::start();
+    let c = driver.browser(false, "zh-CN").await;
+    sign_in(&c, &app.base, &dispatcher).await;
+    assert!(
+        until(
+            &c,
+            "return !!document.querySelector('[data-truck-id=\"YUE-C-1\"]')",
+            Duration::from_secs(10)
+        )
+        .await,
+        "the truck is listed"
+    );
+    // Live once its first segments are in.
+    let started = std::time::Instant::now();
+    while get(&app, "/api/v1/cameras", Some(&dispatcher)).await.body["cameras"][0]["live"] != true {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the camera goes live"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    c.find(fantoccini::Locator::Css("[data-truck-id=\"YUE-C-1\"]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(
+        until(
+            &c,
+            "return !!document.querySelector('#details [data-camera-id=\"deck-c1\"][data-live=\"true\"] button')",
+            Duration::from_secs(10)
+        )
+        .await,
+        "the details offer the live camera: {}",
+        js(&c, "return document.getElementById('details').innerHTML").await
+    );
+    c.find(fantoccini::Locator::Css("#details [data-camera-id] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(
+        until(
+            &c,
+            "const v = document.querySelector('#details [data-camera-id] video'); return v.currentTime > 1 && !v.paused",
+            Duration::from_secs(15)
+        )
+        .await,
+        "it plays with the dispatcher's token: {}",
+        js(&c, "const v = document.querySelector('#details [data-camera-id] video'); return JSON.stringify({t: v.currentTime, paused: v.paused, err: v.error && v.error.code})").await
+    );
+    screenshot(&c, "dispatcher-camera-zh").await;
+    let _ = ffmpeg.kill();
+    c.close().await.ok();
+}

@@ -278,5 +278,21 @@ const VP = (() => {
       el("img", { src: `${u.pathname}?copy=thumb`, alt, loading: "lazy" }));
   };
 
-  return { t, lang, when, ago, map, near, nearWords, socket, wsUrl, el, colors, gcj02, photoLink };
+  // Plays HLS in a video: hls.js where Media Source Extensions exist (with
+  // a bearer token, for staff), the browser's own HLS elsewhere (iOS
+  // Safari). `then` once it can play. Answers the hls.js instance, if any.
+  const playHls = (video, url, then, token) => {
+    if (window.Hls && Hls.isSupported()) {
+      const hls = new Hls({ liveSyncDurationCount: 2,
+        xhrSetup: token ? (xhr) => xhr.setRequestHeader("Authorization", `Bearer ${token}`) : undefined });
+      hls.loadSource(url);
+      hls.attachMedia(video);
+      hls.on(Hls.Events.MANIFEST_PARSED, then);
+      return hls;
+    }
+    if (video.canPlayType("application/vnd.apple.mpegurl")) { video.src = url; then(); }
+    return null;
+  };
+
+  return { t, lang, when, ago, map, near, nearWords, socket, wsUrl, el, colors, gcj02, photoLink, playHls };
 })();

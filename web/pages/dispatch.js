@@ -457,6 +457,29 @@
         text: `${t("eta")} ${when(o.eta)} · ${t("promised")} ${when(o.promised_by)}${late > 0 ? ` · ${t("late")} ${dur(late)}` : ""}` });
     };
 
+    // The cameras watching a truck or a site (read at most every 10 s): a
+    // player each, live ones started by a click.
+    let camerasRead = null;
+    const camerasOf = async (match) => {
+      if (!camerasRead || camerasRead.at < Date.now() - 10000) {
+        camerasRead = { at: Date.now(), list: api("/api/v1/cameras").then((r) => r.cameras).catch(() => []) };
+      }
+      return (await camerasRead.list).filter(match);
+    };
+    const cameraPlayers = async (box, key, match) => {
+      for (const c of await camerasOf(match)) {
+        if (shownKey !== key) return;
+        const video = el("video", { muted: true, playsInline: true, controls: true, preload: "none" });
+        const play = el("button", { type: "button", className: "link", text: `▶ ${t("watch_live")}`, disabled: !c.live });
+        play.addEventListener("click", () => {
+          play.hidden = true;
+          VP.playHls(video, `/api/v1/cameras/${encodeURIComponent(c.camera_id)}/live.m3u8`, () => video.play().catch(() => {}), token);
+        }, { once: true });
+        box.append(el("figure", { className: "camera", "data-camera-id": c.camera_id, "data-live": String(c.live) }, video, play,
+          el("figcaption", { className: "muted", text: `${c.camera_id} · ${c.live ? t("on_air") : t("cam_off")}` })));
+      }
+    };
+
     let shownKey = null;
     const showSelected = async (fresh) => {
       const key = selected;
@@ -482,6 +505,8 @@
           fixLine(v && v.position), placeLine(v && v.position),
           el("ul", { className: "aboard" }, ...orders.map((o) => el("li", { "data-order-id": o.order_id, onclick: () => openOrder(o.order_id) },
             el("strong", { text: o.order_id }), el("span", { className: "muted", text: ` ${[o.model, t(o.milestone)].filter(Boolean).join(" · ")}` }), etaLine(o))))].filter(Boolean));
+        const [carrier, ...plate] = key.slice(2).split("/");
+        await cameraPlayers(box, key, (c) => c.carrier_id === carrier && c.truck_id === plate.join("/"));
         return;
       }
       await openOrder(key.slice(2));
@@ -543,11 +568,25 @@
           el("ol", {}, ...steps.map((e) => el("li", { "data-milestone": e.milestone, text: `${t(e.milestone)} · ${when(e.occurred_at)}${e.gap ? " · " + t("gap") : ""}` }))),
           ...voided.map((e) => el("div", { className: "muted", "data-voided": e.event_id, text: `${t("voided")}: ${e.milestone ? t(e.milestone) : t("fix")} · ${when(e.occurred_at)} · ${e.void.reason}` }))].filter(Boolean));
         for (const a of alerts.values()) if (a.order_id === id) box.append(el("div", { className: "error", text: `${t(a.kind)}: ${alertText(a)}` }));
+        // The camera of the truck it is on, or of the site it is in.
+        await cameraPlayers(box, `o:${id}`, (c) => (o.truck_id && c.truck_id === o.truck_id && c.carrier_id === o.carrier_id)
+          || (o.site && c.site_id === o.site.site_id));
         await showInspections(box, id);
         if (shownKey !== `o:${id}`) return;
         // Played by streaming from a short-lived signed link (a <video>
         // sends no token), never downloaded whole first.
         for (const c of events.filter((e) => e.kind === "clip").reverse()) {
+          // A recorded broadcast: HLS, its segments read with the token.
+          if (c.content_type === "application/vnd.apple.mpegurl") {
+            const video = el("video", { controls: true, playsInline: true, preload: "none" });
+            const play = el("button", { type: "button", className: "link", text: "▶" });
+            play.addEventListener("click", () => {
+              play.hidden = true;
+              VP.playHls(video, `/api/v1/orders/${encodeURIComponent(id)}/clips/${c.clip_id}`, () => video.play().catch(() => {}), token);
+            }, { once: true });
+            box.append(el("figure", { "data-clip-id": c.clip_id }, video, play, el("figcaption", { className: "muted", text: `${t(c.clip_kind)} · ${when(c.captured_at)}` })));
+            continue;
+          }
           let link;
           try { link = await api(`/api/v1/orders/${encodeURIComponent(id)}/clips/${c.clip_id}/link`); } catch (_) { continue; }
           if (shownKey !== `o:${id}`) return;

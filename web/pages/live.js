@@ -18,19 +18,7 @@ const VPLive = () => {
     p.button.hidden = false;
   };
 
-  // Plays an HLS source in a video: hls.js where Media Source Extensions
-  // exist, the browser's own HLS elsewhere. Answers the hls.js instance.
-  const attach = (video, url, then) => {
-    if (window.Hls && Hls.isSupported()) {
-      const hls = new Hls({ liveSyncDurationCount: 2 });
-      hls.loadSource(url);
-      hls.attachMedia(video);
-      hls.on(Hls.Events.MANIFEST_PARSED, then);
-      return hls;
-    }
-    if (video.canPlayType("application/vnd.apple.mpegurl")) { video.src = url; then(); }
-    return null;
-  };
+  const attach = (video, url, then) => VP.playHls(video, url, then);
 
   // A recorded broadcast in the clips list: a frame with a play button.
   const recording = (url) => {
