@@ -698,5 +698,6 @@ async fn a_dispatcher_watches_a_trucks_camera_from_its_details() {
     );
     screenshot(&c, "dispatcher-camera-zh").await;
     let _ = ffmpeg.kill();
+    let _ = ffmpeg.wait();
     c.close().await.ok();
 }
