@@ -4,6 +4,7 @@
 //! and sets each figure beside a baseline taken on this machine in the
 //! same run (plain HTTP, plain Redis, plain disk).
 
+mod cameras;
 mod devices;
 mod fanout;
 mod ingest;

@@ -10,7 +10,7 @@ use vinpath::client::Api;
 
 use crate::stats::{self, Figure};
 use crate::ticks::Ticks;
-use crate::{devices, fanout, ingest, memory, page, scale, trips, webhooks};
+use crate::{cameras, devices, fanout, ingest, memory, page, scale, trips, webhooks};
 
 /// How big each scenario is.
 pub struct Sizes {
@@ -30,6 +30,11 @@ pub struct Sizes {
     pub device_dur: Duration,
     /// Figure 14: orders walked through 11 milestones, per phase.
     pub webhook_orders: usize,
+    /// Figures 11 and 12: cameras pushing, viewers watching, and how long
+    /// each phase lasts.
+    pub cameras: usize,
+    pub viewers: usize,
+    pub camera_dur: Duration,
     /// Figure 15: trucks on the dispatcher's page, and how long they move.
     pub page_trucks: usize,
     pub page_dur: Duration,
@@ -52,6 +57,9 @@ impl Sizes {
             report_every: Duration::from_secs(30),
             device_dur: Duration::from_secs(60),
             webhook_orders: 2_000,
+            cameras: 50,
+            viewers: 1000,
+            camera_dur: Duration::from_secs(20),
             page_trucks: 5_000,
             page_dur: Duration::from_secs(30),
         }
@@ -73,6 +81,9 @@ impl Sizes {
             report_every: Duration::from_secs(2),
             device_dur: Duration::from_secs(4),
             webhook_orders: 100,
+            cameras: 3,
+            viewers: 10,
+            camera_dur: Duration::from_secs(4),
             page_trucks: 200,
             page_dur: Duration::from_secs(4),
         }
@@ -176,6 +187,14 @@ pub async fn run(target: &Target, sizes: &Sizes, only: &[u8]) -> Result<Vec<Figu
             scale::order_memory(&fresh(), &key, target, bin, sizes)
                 .await
                 .map_err(label(9))?,
+        );
+    }
+    if want(11) || want(12) {
+        step(11, "live cameras pushing, and viewers");
+        figures.extend(
+            cameras::cameras(&fresh(), &key, target, sizes)
+                .await
+                .map_err(label(11))?,
         );
     }
     if want(13) {
