@@ -112,11 +112,11 @@ async fn camera(app: &TestApp, key: &str, id: &str, truck: &str) -> String {
     r.body["ingest_url"].as_str().unwrap().to_owned()
 }
 
-async fn a_live_stream_is_listed_as_it_arrives(fmp4: bool) {
+async fn a_live_stream_is_listed_as_it_arrives(fmp4: bool, place: Where) {
     let redis = TestRedis::start();
-    let clips = tempfile::tempdir().unwrap();
     let mut s = settings(&redis);
-    s.clip_store = Some(format!("file://{}", clips.path().display()));
+    place.apply(&mut s);
+    let stored_in = place.dir().expect("a store the test can read");
     // The customer's socket below is read only once the stream ends.
     s.live.peer_timeout = Duration::from_secs(120);
     let app = TestApp::with(s).await;
@@ -227,7 +227,7 @@ async fn a_live_stream_is_listed_as_it_arrives(fmp4: bool) {
         assert_eq!(r.status, 200, "{uri}");
         let seq: u64 = uri.split('.').next().unwrap().parse().unwrap();
         let seg = all.iter().find(|s| s["seq"] == seq).unwrap();
-        let stored = std::fs::read(clips.path().join(seg["obj"].as_str().unwrap())).unwrap();
+        let stored = std::fs::read(stored_in.join(seg["obj"].as_str().unwrap())).unwrap();
         assert_eq!(r.bytes, stored, "{uri} is served as stored");
         let mut whole = init.clone();
         whole.extend_from_slice(&r.bytes);
@@ -344,12 +344,10 @@ async fn a_live_stream_is_listed_as_it_arrives(fmp4: bool) {
         "accepted",
     )
     .await;
-    let live_dir = clips.path().join(format!("live/{cam}"));
+    let live_dir = stored_in.join(format!("live/{cam}"));
     let files = |dir: &std::path::Path| std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
     assert!(files(&live_dir) >= all.len());
-    let clip_store =
-        vinpath::media::ClipStore::open(&format!("file://{}", clips.path().display()), None)
-            .unwrap();
+    let clip_store = place.open().expect("the store");
     let store =
         vinpath::store::Store::connect(&redis.url(), vinpath::store::StoreOptions::default())
             .await
@@ -376,12 +374,12 @@ async fn a_live_stream_is_listed_as_it_arrives(fmp4: bool) {
 
 #[actix_web::test]
 async fn a_live_ts_stream_is_listed_as_it_arrives() {
-    a_live_stream_is_listed_as_it_arrives(false).await;
+    a_live_stream_is_listed_as_it_arrives(false, Where::File(tempfile::tempdir().unwrap())).await;
 }
 
 #[actix_web::test]
-async fn a_live_fmp4_stream_is_listed_as_it_arrives() {
-    a_live_stream_is_listed_as_it_arrives(true).await;
+async fn a_live_fmp4_stream_is_listed_as_it_arrives_on_s3() {
+    a_live_stream_is_listed_as_it_arrives(true, Where::S3(TestS3::start())).await;
 }
 
 #[actix_web::test]

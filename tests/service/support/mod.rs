@@ -6,9 +6,11 @@
 
 mod cluster;
 mod daemon;
+mod stores;
 
 pub use cluster::TestCluster;
 pub use daemon::{Daemon, TestRedis, free_port};
+pub use stores::{TestS3, Where};
 
 use std::time::Duration;
 
