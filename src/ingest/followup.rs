@@ -32,7 +32,18 @@ pub async fn after(store: &Store, mut items: Vec<PendingWork>, retried: Vec<Stri
         .zip(ends)
         .map(|(item, ends)| Work { item, ends })
         .collect();
-    store.complete(&work).await
+    store.complete(&work).await?;
+    // A car loaded onto a truck whose camera is on air is told it can
+    // watch (a camera going live tells the cars already aboard).
+    for item in items
+        .iter()
+        .filter(|i| !i.new_truck.is_empty() && i.new_truck != i.old_truck)
+    {
+        store
+            .tell_if_on_air(&item.order_id, &item.carrier_id, &item.new_truck)
+            .await?;
+    }
+    Ok(())
 }
 
 /// How long a follow-up may stay pending before the repair job takes it

@@ -449,16 +449,7 @@ impl Store {
             // camera goes on or off a few times a day).
             Watches::Site { .. } => self.active_orders().await?,
         };
-        let record = serde_json::json!({
-            "event_id": format!("live-{}-{}", camera.camera_id, now.timestamp_millis()),
-            "kind": "live",
-            "camera_id": camera.camera_id,
-            "camera_kind": camera.kind(),
-            "live": live,
-            "occurred_at": crate::domain::utc(now),
-            "received_at": crate::domain::utc(now),
-        })
-        .to_string();
+        let record = live_record(camera, live, now);
         let mut told = Vec::new();
         for o in shown.iter().filter(|o| camera.shows(o)) {
             let mut pipe = redis::pipe();
@@ -480,6 +471,42 @@ impl Store {
             self.query::<()>(&pipe).await?;
         }
         Ok(told.len())
+    }
+
+    /// A car just loaded onto a truck: each camera of the truck on air
+    /// tells it (a `live` event), and the car joins the broadcast's
+    /// recording.
+    pub async fn tell_if_on_air(&self, order: &str, carrier: &str, truck: &str) -> Result<()> {
+        let cameras = self
+            .cameras_watching(&Watches::Truck {
+                carrier_id: carrier.to_owned(),
+                truck_id: truck.to_owned(),
+            })
+            .await?;
+        if cameras.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<&str> = cameras.iter().map(|c| c.camera_id.as_str()).collect();
+        let states = self.live_states(&ids).await?;
+        let now = Utc::now();
+        for c in &cameras {
+            if !states.get(&c.camera_id).is_some_and(|s| s.live(now)) {
+                continue;
+            }
+            let record = live_record(c, true, now);
+            let mut pipe = redis::pipe();
+            TellLive {
+                order,
+                record: &record,
+            }
+            .push(&mut pipe);
+            pipe.cmd("SADD")
+                .arg(cars_key(&c.camera_id))
+                .arg(order)
+                .ignore();
+            self.query::<()>(&pipe).await?;
+        }
+        Ok(())
     }
 
     /// The segments of an ended broadcast, taken for its recording, and
@@ -536,4 +563,18 @@ impl Store {
         }
         Ok(ended)
     }
+}
+
+/// The history entry of a camera going live or off for a car.
+fn live_record(camera: &Camera, live: bool, now: DateTime<Utc>) -> String {
+    serde_json::json!({
+        "event_id": format!("live-{}-{}", camera.camera_id, now.timestamp_millis()),
+        "kind": "live",
+        "camera_id": camera.camera_id,
+        "camera_kind": camera.kind(),
+        "live": live,
+        "occurred_at": crate::domain::utc(now),
+        "received_at": crate::domain::utc(now),
+    })
+    .to_string()
 }

@@ -138,6 +138,10 @@ async fn a_live_stream_is_listed_as_it_arrives(fmp4: bool, place: Where) {
     let url = view["cameras"][0]["url"].as_str().unwrap().to_owned();
     let customer_path = url[url.find("/api/").unwrap()..].to_owned();
 
+    // A third car is loaded onto the truck while the camera is on air.
+    let late = app.order("JD-V3", "sf-auto").await;
+    let mut late_watching = app.ws(&format!("/ws/track/{late}")).await.expect("opens");
+    assert_eq!(late_watching.next().await["type"], "snapshot");
     let mut watching = app.ws(&format!("/ws/track/{token}")).await.expect("opens");
     assert_eq!(watching.next().await["type"], "snapshot");
     let mut ffmpeg = push(&ingest, 10, fmp4);
@@ -159,6 +163,9 @@ async fn a_live_stream_is_listed_as_it_arrives(fmp4: bool, place: Where) {
             if !went_live {
                 let cams = get(&app, "/api/v1/cameras", Some(&dispatcher)).await.body;
                 went_live = cams["cameras"][0]["live"] == true;
+                if went_live {
+                    load(&app, &key, "JD-V3", "YUE-A-7", -5).await;
+                }
             }
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -190,6 +197,18 @@ async fn a_live_stream_is_listed_as_it_arrives(fmp4: bool, place: Where) {
         }
     }
     assert_eq!(told, [json!(true), json!(false)]);
+    // The car loaded mid-broadcast was told too, and is in its recording.
+    let mut late_told = Vec::new();
+    while late_told.len() < 2 {
+        let m = late_watching
+            .next_within(Duration::from_secs(5))
+            .await
+            .expect("the late car told live and off");
+        if m["event"]["kind"] == "live" {
+            late_told.push(m["event"]["live"].clone());
+        }
+    }
+    assert_eq!(late_told, [json!(true), json!(false)]);
 
     // Every segment was listed within 500 ms of arriving whole, and is
     // served as stored, decodable H.264.
@@ -252,8 +271,18 @@ async fn a_live_stream_is_listed_as_it_arrives(fmp4: bool, place: Where) {
         "off after #EXT-X-ENDLIST"
     );
 
-    // The broadcast became a clip of the car it showed: a VOD playlist
+    // The broadcast became a clip of the cars it showed: a VOD playlist
     // whose segments play under the customer's link; the other car has none.
+    let late_view = get(&app, &format!("/api/v1/track/{late}"), None).await.body;
+    assert!(
+        late_view["clips"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["hls"] == true),
+        "the late car has the recording: {}",
+        late_view["clips"]
+    );
     let view = get(&app, &format!("/api/v1/track/{token}"), None)
         .await
         .body;
@@ -335,12 +364,16 @@ async fn a_live_stream_is_listed_as_it_arrives(fmp4: bool, place: Where) {
         json!([])
     );
 
-    // Retention: once the car is delivered and its clips' time is up, the
+    // Retention: once its cars are delivered and their clips' time is up, the
     // recording goes with every segment it named; live segments no
     // recording kept go a day later.
     app.post_expect(
         &key,
-        json!([scan("V1-done", "JD-V1", "delivered", 0)]),
+        json!([
+            scan("V1-done", "JD-V1", "delivered", 0),
+            scan("V3-off", "JD-V3", "unloaded", -1),
+            scan("V3-done", "JD-V3", "delivered", 0)
+        ]),
         "accepted",
     )
     .await;
