@@ -73,6 +73,25 @@ impl Camera {
     }
 }
 
+impl Camera {
+    /// Since when it shows this car (ms), if it shows it now: footage from
+    /// before is not the car's to see.
+    pub fn shows_since(&self, o: &OrderState) -> Option<i64> {
+        if !self.shows(o) {
+            return None;
+        }
+        let since = match &self.watches {
+            Watches::Truck { .. } => o.truck_since,
+            Watches::Site { .. } => o
+                .site
+                .as_ref()
+                .and_then(|s| chrono::DateTime::parse_from_rfc3339(&s.at).ok())
+                .map(|t| t.with_timezone(&chrono::Utc)),
+        };
+        Some(since.map_or(0, |t| t.timestamp_millis()))
+    }
+}
+
 /// A camera's id: 1 to 64 of letters, digits, `-` and `_`.
 pub fn parse_camera_id(s: &str) -> Result<String, FieldError> {
     let ok = !s.is_empty()

@@ -58,6 +58,8 @@ pub struct OrderState {
     pub milestone: Milestone,
     pub milestone_at: DateTime<Utc>,
     pub truck_id: Option<TruckId>,
+    /// Since when the car is on that truck (when the loading scan says).
+    pub truck_since: Option<DateTime<Utc>>,
     pub position: Option<PositionReport>,
     /// The site the car is inside, if any: where customers see it.
     pub site: Option<SitePosition>,

@@ -408,8 +408,18 @@ pub async fn ingest_delete(
 
 /// vinpath's live playlist of a camera: its last segments under its own
 /// sequence numbers (ended with `#EXT-X-ENDLIST` once the camera is off).
-async fn live_playlist(state: &AppState, camera: &str) -> Result<HttpResponse, ApiError> {
-    let listed = state.store.listed(camera).await?;
+async fn live_playlist(
+    state: &AppState,
+    camera: &str,
+    since_ms: i64,
+) -> Result<HttpResponse, ApiError> {
+    let listed: Vec<Listed> = state
+        .store
+        .listed(camera)
+        .await?
+        .into_iter()
+        .filter(|l| l.at >= since_ms)
+        .collect();
     let live = state.store.live_states(&[camera]).await?;
     let s = live.get(camera).cloned().unwrap_or_default();
     let now = state.clock.now();
@@ -475,6 +485,7 @@ async fn segment(
     req: &HttpRequest,
     camera: &str,
     file: &str,
+    since_ms: i64,
 ) -> Result<HttpResponse, ApiError> {
     let not_found = || ApiError::NotFound(format!("no {file} of camera {camera}"));
     let (key, size, content_type) = if file == "init.mp4" {
@@ -492,7 +503,7 @@ async fn segment(
             .listed(camera)
             .await?
             .into_iter()
-            .find(|l| l.seq == seq && l.k == ext)
+            .find(|l| l.seq == seq && l.k == ext && l.at >= since_ms)
             .ok_or_else(not_found)?;
         let t = if l.k == "ts" {
             Pushed::Ts
@@ -554,19 +565,22 @@ pub async fn staff_file(
                 .ok_or_else(|| ApiError::NotFound(format!("no camera {camera}")))?;
         }
     }
-    serve(&state, &req, &camera, &file).await
+    serve(&state, &req, &camera, &file, 0).await
 }
 
+/// `since_ms`: the oldest footage the viewer may see (a customer's car
+/// came into view then; staff: 0).
 async fn serve(
     state: &AppState,
     req: &HttpRequest,
     camera: &str,
     file: &str,
+    since_ms: i64,
 ) -> Result<HttpResponse, ApiError> {
     if file == "live.m3u8" {
-        live_playlist(state, camera).await
+        live_playlist(state, camera, since_ms).await
     } else {
-        segment(state, req, camera, file).await
+        segment(state, req, camera, file, since_ms).await
     }
 }
 
@@ -594,15 +608,15 @@ pub async fn customer_file(
     let not_found = || ApiError::NotFound(format!("no camera {camera} for this link"));
     let id = super::track::resolve(&state, &token).await?;
     let order = state.store.order(&id).await?.ok_or_else(not_found)?;
-    let shows = state
+    let since = state
         .store
         .camera(&camera)
         .await?
-        .is_some_and(|c| c.shows(&order));
-    if !shows || super::track::expired(&state, &order) {
+        .and_then(|c| c.shows_since(&order));
+    let Some(since) = since.filter(|_| !super::track::expired(&state, &order)) else {
         return Err(not_found());
-    }
-    serve(&state, &req, &camera, &file).await
+    };
+    serve(&state, &req, &camera, &file, since).await
 }
 
 /// A segment of a recorded broadcast (a clip whose playlist names it as

@@ -61,6 +61,7 @@ pub(super) fn parse_state(h: &HashMap<String, String>) -> Result<Option<OrderSta
         truck_id: get("truck")
             .map(|t| TruckId::parse(t).map_err(|_| corrupt("truck")))
             .transpose()?,
+        truck_since: time("truck_since"),
         position: get("pos").and_then(|p| serde_json::from_str::<PositionReport>(p).ok()),
         site: get("site").and_then(|s| serde_json::from_str(s).ok()),
         eta: time("eta"),

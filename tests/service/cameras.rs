@@ -164,7 +164,29 @@ async fn a_live_stream_is_listed_as_it_arrives(fmp4: bool, place: Where) {
                 let cams = get(&app, "/api/v1/cameras", Some(&dispatcher)).await.body;
                 went_live = cams["cameras"][0]["live"] == true;
                 if went_live {
-                    load(&app, &key, "JD-V3", "YUE-A-7", -5).await;
+                    // Loaded now: footage from before is not its customer's.
+                    let now =
+                        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+                    let mut rel = scan("V3-rel", "JD-V3", "released", -5);
+                    let mut loaded = scan("V3-load", "JD-V3", "loaded", 0);
+                    rel["occurred_at"] = json!(now);
+                    loaded["occurred_at"] = json!(now);
+                    loaded["truck_id"] = json!("YUE-A-7");
+                    app.post_expect(&key, json!([rel, loaded]), "accepted")
+                        .await;
+                    let first = get(
+                        &app,
+                        &format!(
+                            "/api/v1/track/{late}/cameras/{cam}/0.{}",
+                            if fmp4 { "m4s" } else { "ts" }
+                        ),
+                        None,
+                    )
+                    .await;
+                    assert_eq!(
+                        first.status, 404,
+                        "a segment from before the car was loaded"
+                    );
                 }
             }
         }
@@ -369,14 +391,16 @@ async fn a_live_stream_is_listed_as_it_arrives(fmp4: bool, place: Where) {
     // recording kept go a day later.
     app.post_expect(
         &key,
-        json!([
-            scan("V1-done", "JD-V1", "delivered", 0),
-            scan("V3-off", "JD-V3", "unloaded", -1),
-            scan("V3-done", "JD-V3", "delivered", 0)
-        ]),
+        json!([scan("V1-done", "JD-V1", "delivered", 0)]),
         "accepted",
     )
     .await;
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let mut off = scan("V3-off", "JD-V3", "unloaded", 0);
+    let mut done = scan("V3-done", "JD-V3", "delivered", 0);
+    off["occurred_at"] = json!(now);
+    done["occurred_at"] = json!(now);
+    app.post_expect(&key, json!([off, done]), "accepted").await;
     let live_dir = stored_in.join(format!("live/{cam}"));
     let files = |dir: &std::path::Path| std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
     assert!(files(&live_dir) >= all.len());
