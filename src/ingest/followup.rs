@@ -40,7 +40,14 @@ pub async fn after(store: &Store, mut items: Vec<PendingWork>, retried: Vec<Stri
         .filter(|i| !i.new_truck.is_empty() && i.new_truck != i.old_truck)
     {
         store
-            .tell_if_on_air(&item.order_id, &item.carrier_id, &item.new_truck)
+            // (On air is judged by the server's own clock: segments are
+            // stamped with it.)
+            .tell_if_on_air(
+                &item.order_id,
+                &item.carrier_id,
+                &item.new_truck,
+                Utc::now(),
+            )
             .await?;
     }
     Ok(())

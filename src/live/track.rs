@@ -25,6 +25,8 @@ struct Track {
     clip_base: String,
     photo_base: String,
     camera_base: String,
+    /// Now, for whether cameras are on air.
+    clock: Clock,
     /// The hash of the link the socket was opened with, and when that link
     /// stops working (a set number of days after delivery).
     link_hash: String,
@@ -48,7 +50,7 @@ impl Track {
         );
         view["cameras"] = self
             .store
-            .camera_views(&snap.state, &self.camera_base, Utc::now())
+            .camera_views(&snap.state, &self.camera_base, self.clock.now())
             .await?;
         self.last = snap.cursor;
         if snap.state.milestone == crate::domain::Milestone::Delivered
@@ -260,6 +262,7 @@ pub async fn serve(
         clip_base,
         photo_base,
         camera_base,
+        clock: clock.clone(),
         link_hash,
         expires_at,
         link_days,

@@ -476,7 +476,13 @@ impl Store {
     /// A car just loaded onto a truck: each camera of the truck on air
     /// tells it (a `live` event), and the car joins the broadcast's
     /// recording.
-    pub async fn tell_if_on_air(&self, order: &str, carrier: &str, truck: &str) -> Result<()> {
+    pub async fn tell_if_on_air(
+        &self,
+        order: &str,
+        carrier: &str,
+        truck: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let cameras = self
             .cameras_watching(&Watches::Truck {
                 carrier_id: carrier.to_owned(),
@@ -488,7 +494,6 @@ impl Store {
         }
         let ids: Vec<&str> = cameras.iter().map(|c| c.camera_id.as_str()).collect();
         let states = self.live_states(&ids).await?;
-        let now = Utc::now();
         for c in &cameras {
             if !states.get(&c.camera_id).is_some_and(|s| s.live(now)) {
                 continue;
