@@ -143,8 +143,10 @@ impl Sim {
             .insert_header(("Content-Type", ctype))
             .send_body(body)
             .await;
-        if let Err(e) = sent {
-            eprintln!("simulate: a clip upload failed: {e}");
+        match sent {
+            Ok(r) if r.status().is_success() => {}
+            Ok(r) => eprintln!("simulate: a clip upload to {path} answered {}", r.status()),
+            Err(e) => eprintln!("simulate: a clip upload failed: {e}"),
         }
     }
 
@@ -274,6 +276,9 @@ pub async fn run(s: Simulation) -> Result<(), String> {
                             }
                         }
                         if milestone == "loaded" && i == 0 {
+                            // The loading is posted first: a truck's clip
+                            // reaches the cars on board.
+                            sim.post(std::mem::take(&mut events)).await?;
                             sim.clip(
                                 &format!("/api/v1/trucks/{}/clips", leg.truck),
                                 "transport",
