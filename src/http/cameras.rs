@@ -682,6 +682,12 @@ pub async fn recording_for_customer(
 ) -> Result<HttpResponse, ApiError> {
     let (token, clip_id, file) = path.into_inner();
     let id = super::track::resolve(&state, &token).await?;
+    // As the clip's playlist: not once the link has expired.
+    let gone = || ApiError::NotFound("this tracking link is not valid".into());
+    let order = state.store.order(&id).await?.ok_or_else(gone)?;
+    if super::track::expired(&state, &order) {
+        return Err(gone());
+    }
     let meta = super::playback::clip_of(&state, &clip_id, id.as_str()).await?;
     recorded(&state, &req, meta, &file).await
 }

@@ -443,6 +443,74 @@ async fn five_wrong_codes_lock_it_until_the_customer_signs_again() {
     assert_eq!(r["status"], "accepted", "{r}");
 }
 
+/// A code is for its delivery run: a car brought back to storage and sent
+/// out again needs the customer to sign again.
+#[actix_web::test]
+async fn a_code_expires_with_its_delivery_run() {
+    let redis = TestRedis::start();
+    let app = spawn(&redis).await;
+    let key = app.carrier("sf-auto").await;
+    let token = app.order("JD-H5", "sf-auto").await;
+    at_the_door(&app, &key, "JD-H5").await;
+    deliver_inspection(&app, &key, "JD-H5").await;
+    let body = json!({"accepted": true, "signer_name": "Li Wei", "signature": signature(5)});
+    let first = sign(&app, &token, body.clone()).await.body["handover_code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Nobody could take it: back to storage, out again later.
+    app.post_expect(
+        &key,
+        json!([scan("H5-back", "JD-H5", "in_storage", -40)]),
+        "accepted",
+    )
+    .await;
+    let view = app
+        .call("GET", &format!("/api/v1/track/{token}"), None, None)
+        .await
+        .body;
+    assert_eq!(
+        view["handover"]["signed"],
+        Value::Null,
+        "no code while the car is back"
+    );
+    assert_eq!(
+        sign(&app, &token, body.clone()).await.body["code"],
+        "handover_not_ready"
+    );
+    for (i, m) in ["pdi", "ready_for_delivery", "out_for_delivery"]
+        .iter()
+        .enumerate()
+    {
+        app.post_expect(
+            &key,
+            json!([scan(&format!("H5-{m}"), "JD-H5", m, -30 + i as i64)]),
+            "accepted",
+        )
+        .await;
+    }
+    let r = deliver(
+        &app,
+        &key,
+        delivered("H5-d1", "JD-H5", json!({"handover_code": first})),
+    )
+    .await;
+    assert_eq!(
+        r["code"], "handover_code_mismatch",
+        "the first run's code: {r}"
+    );
+    let again = sign(&app, &token, body).await;
+    assert_eq!(again.status, 201, "{}", again.body);
+    let code = again.body["handover_code"].as_str().unwrap().to_owned();
+    let r = deliver(
+        &app,
+        &key,
+        delivered("H5-d2", "JD-H5", json!({"handover_code": code})),
+    )
+    .await;
+    assert_eq!(r["status"], "accepted", "{r}");
+}
+
 #[actix_web::test]
 async fn nobody_home_is_a_delivery_with_photos_the_customer_is_shown() {
     let redis = TestRedis::start();
