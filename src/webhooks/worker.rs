@@ -320,7 +320,13 @@ async fn attempt(ctx: &Ctx, hook: &Webhook, d: &Delivery) -> Option<u16> {
         .insert_header(("content-type", "application/json"))
         .send_body(d.body.clone())
         .await;
-    let mut res = sent.ok()?;
+    let mut res = match sent {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::info!(webhook = %hook.webhook_id, error = %e, "webhooks: no answer");
+            return None;
+        }
+    };
     let status = res.status().as_u16();
     // A short answer is read, so the connection can carry the next
     // delivery; a long one is cut off (the connection is then dropped):

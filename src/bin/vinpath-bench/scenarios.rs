@@ -208,7 +208,7 @@ pub async fn run(target: &Target, sizes: &Sizes, only: &[u8]) -> Result<Vec<Figu
     if want(14) {
         step(14, "webhooks");
         figures.extend(
-            webhooks::webhooks(&fresh(), &key, &ticks, sizes)
+            webhooks::webhooks(&fresh(), &key, &ticks, sizes, target.redis_port)
                 .await
                 .map_err(label(14))?,
         );

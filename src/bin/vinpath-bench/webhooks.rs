@@ -54,7 +54,11 @@ fn receiver() -> Result<(String, Arc<AtomicUsize>), String> {
 }
 
 /// Walks `n` orders `{prefix}-i` through every step, in batches of 100
-/// posted by 8 workers; the events per second.
+/// posted by 8 workers; the events per second. Each step waits for the
+/// one before it, so every scan is the order's next milestone: posted
+/// side by side, a later step could overtake an earlier one (which is
+/// then `stale`, and tells no webhook), and the deliveries to wait for
+/// would vary by run.
 async fn walk(
     api: &Api,
     key: &str,
@@ -63,8 +67,9 @@ async fn walk(
     n: usize,
 ) -> Result<f64, String> {
     api.orders(prefix, "bench", n).await?;
-    let mut events: Vec<Value> = Vec::with_capacity(n * STEPS.len());
+    let mut steps: Vec<Vec<Vec<Value>>> = Vec::with_capacity(STEPS.len());
     for step in STEPS {
+        let mut events = Vec::with_capacity(n);
         for i in 0..n {
             let tick = ticks.borrow_mut().tick();
             let at = ticks.borrow().at(tick);
@@ -75,32 +80,42 @@ async fn walk(
             }
             events.push(e);
         }
+        steps.push(events.chunks(100).map(<[Value]>::to_vec).collect());
     }
-    let batches: Vec<Vec<Value>> = events.chunks(100).map(<[Value]>::to_vec).collect();
-    let queue = Rc::new(RefCell::new(batches.into_iter()));
     let started = Instant::now();
-    let workers: Vec<_> = (0..8)
-        .map(|_| {
-            let (api, key, queue) = (api.clone(), key.to_owned(), queue.clone());
-            actix_web::rt::spawn(async move {
-                loop {
-                    let Some(batch) = queue.borrow_mut().next() else {
-                        return Ok(());
-                    };
-                    let (s, v) = api
-                        .post("/api/v1/events", &key, &json!({"events": batch}))
-                        .await?;
-                    if s != 200 {
-                        return Err(format!("events: {s} {v}"));
+    for batches in steps {
+        let queue = Rc::new(RefCell::new(batches.into_iter()));
+        let workers: Vec<_> = (0..8)
+            .map(|_| {
+                let (api, key, queue) = (api.clone(), key.to_owned(), queue.clone());
+                actix_web::rt::spawn(async move {
+                    loop {
+                        let Some(batch) = queue.borrow_mut().next() else {
+                            return Ok(());
+                        };
+                        let (s, v) = api
+                            .post("/api/v1/events", &key, &json!({"events": batch}))
+                            .await?;
+                        if s != 200 {
+                            return Err(format!("events: {s} {v}"));
+                        }
+                        let refused = v["results"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .find(|r| r["status"] != "accepted");
+                        if let Some(r) = refused {
+                            return Err(format!("a scan was not accepted: {r}"));
+                        }
                     }
-                }
+                })
             })
-        })
-        .collect();
-    for w in workers {
-        w.await.map_err(|e| e.to_string())??;
+            .collect();
+        for w in workers {
+            w.await.map_err(|e| e.to_string())??;
+        }
     }
-    Ok(events.len() as f64 / started.elapsed().as_secs_f64())
+    Ok((n * STEPS.len()) as f64 / started.elapsed().as_secs_f64())
 }
 
 pub async fn webhooks(
@@ -108,6 +123,7 @@ pub async fn webhooks(
     key: &str,
     ticks: &Rc<RefCell<Ticks>>,
     sizes: &Sizes,
+    redis_port: u16,
 ) -> Result<Vec<Figure>, String> {
     let n = sizes.webhook_orders;
     let without = walk(api, key, ticks, "WA", n).await?;
@@ -136,6 +152,8 @@ pub async fn webhooks(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let delivered = count.load(Ordering::Relaxed);
+    // Read before the endpoints go (deleting them fails what is left).
+    let stuck = (delivered < expected).then(|| undelivered(redis_port));
     let rate = delivered as f64 / started.elapsed().as_secs_f64();
     for h in hooks {
         let _ = api
@@ -149,7 +167,8 @@ pub async fn webhooks(
     }
     if delivered < expected {
         return Err(format!(
-            "{delivered} of {expected} deliveries arrived within 180 s"
+            "{delivered} of {expected} deliveries arrived within 180 s; {}",
+            stuck.unwrap_or_default()
         ));
     }
     Ok(vec![
@@ -168,4 +187,57 @@ pub async fn webhooks(
         )
         .against(without, 0.9),
     ])
+}
+
+/// What the deliveries not yet delivered are doing, read straight from
+/// Redis: by status, attempts and last answer, and how many are due.
+fn undelivered(redis_port: u16) -> String {
+    let read = || -> redis::RedisResult<String> {
+        let client = redis::Client::open(format!("redis://127.0.0.1:{redis_port}"))?;
+        let mut c = client.get_connection()?;
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let mut kinds = std::collections::BTreeMap::<String, usize>::new();
+        let (mut due_now, mut due_later) = (0, 0);
+        let keys = |pattern: &str, c: &mut redis::Connection| -> redis::RedisResult<Vec<String>> {
+            redis::cmd("KEYS").arg(pattern).query(c)
+        };
+        for key in keys("vp:{p*}:deliveries", &mut c)? {
+            let all: Vec<String> = redis::cmd("HVALS").arg(key).query(&mut c)?;
+            for raw in all {
+                let d: Value = serde_json::from_str(&raw).unwrap_or_default();
+                if d["status"] != "delivered" {
+                    let k = format!(
+                        "{} after {} attempts (last {})",
+                        d["status"], d["attempts"], d["last_status"]
+                    );
+                    *kinds.entry(k).or_default() += 1;
+                }
+            }
+        }
+        for key in keys("vp:{p*}:due", &mut c)? {
+            let due: Vec<(String, f64)> = redis::cmd("ZRANGE")
+                .arg(key)
+                .arg(0)
+                .arg(-1)
+                .arg("WITHSCORES")
+                .query(&mut c)?;
+            for (_, at) in due {
+                if (at as i64) <= now_ms {
+                    due_now += 1;
+                } else {
+                    due_later += 1;
+                }
+            }
+        }
+        let lines = keys("vp:{p*}:line:*", &mut c)?.len();
+        let mut outbox = 0;
+        for key in keys("vp:{p*}:outbox", &mut c)? {
+            let n: usize = redis::cmd("XLEN").arg(key).query(&mut c)?;
+            outbox += n;
+        }
+        Ok(format!(
+            "not delivered: {kinds:?}; due now {due_now}, due later {due_later}; {lines} lines waiting; {outbox} outbox entries"
+        ))
+    };
+    read().unwrap_or_else(|e| format!("(Redis not read: {e})"))
 }
