@@ -209,6 +209,12 @@ pub async fn retry(
     let now = state.clock.now();
     d.status = "pending".into();
     d.next_attempt_at = Some(utc(now));
-    state.store.redeliver(&d, now.timestamp_millis()).await?;
+    if !state.store.redeliver(&d, now.timestamp_millis()).await? {
+        // Another retry queued it meanwhile.
+        return Err(ApiError::Conflict(
+            "pending",
+            "the delivery is still being tried".into(),
+        ));
+    }
     Ok(HttpResponse::Accepted().json(d.to_json()))
 }

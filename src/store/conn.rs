@@ -434,7 +434,7 @@ mod tests {
     #[test]
     fn routing_keys() {
         let mut f = redis::cmd("FCALL");
-        f.arg("vinpath7_fix").arg(2).arg("vp:{p3}:o:A").arg("x");
+        f.arg("vinpath8_fix").arg(2).arg("vp:{p3}:o:A").arg("x");
         assert_eq!(routing_key(&f), Some(&b"vp:{p3}:o:A"[..]));
         let mut none = redis::cmd("FCALL");
         none.arg("f").arg(0).arg("x");

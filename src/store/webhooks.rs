@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::functions::{Attempt, Enqueue, Function, Redeliver, Take};
+use super::functions::{Attempt, Enqueue, EnqueueItem, Function, Redeliver, Take};
 use super::{Result, Store, StoreError, keys};
 
 /// An endpoint, as kept (its secret included: never shown after creation).
@@ -70,18 +70,28 @@ impl Delivery {
 
     /// The delivery as `Enqueue` takes it, listed at `rank` (its change's
     /// place in time: newest first is highest first).
-    pub fn enqueue_item(&self, rank: i64) -> serde_json::Value {
-        serde_json::json!({
-            "id": self.delivery_id,
-            "line": self.line,
-            "list": keys::webhook_deliveries(self.partition, &self.webhook_id),
-            "at": rank,
-            "json": serde_json::to_string(self).unwrap_or_default(),
-        })
+    pub fn enqueue_item(&self, rank: i64) -> EnqueueItem {
+        EnqueueItem {
+            id: self.delivery_id.clone(),
+            line: self.line.clone(),
+            list: keys::webhook_deliveries(self.partition, &self.webhook_id),
+            at: rank,
+            json: serde_json::to_string(self).unwrap_or_default(),
+        }
     }
 }
 
 /// One outbox entry read: its partition, id and the live message it holds.
+/// An attempt made: the delivery as it now stands, when it is due again
+/// (`None`: delivered or failed), and the lease it was taken with.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub delivery: Delivery,
+    pub next_ms: Option<i64>,
+    pub now_ms: i64,
+    pub lease_ms: i64,
+}
+
 #[derive(Debug, Clone)]
 pub struct OutboxEntry {
     pub partition: u16,
@@ -255,30 +265,43 @@ impl Store {
             .collect()
     }
 
-    /// Records an attempt of a delivery; `next_ms` when it is tried again.
-    pub async fn record_attempt(
-        &self,
-        d: &Delivery,
-        next_ms: Option<i64>,
-        now_ms: i64,
-    ) -> Result<()> {
-        let json = serde_json::to_string(d).unwrap_or_default();
-        let mut pipe = redis::pipe();
-        Attempt {
-            partition: d.partition,
-            id: &d.delivery_id,
-            json: &json,
-            next_ms,
-            line: &d.line,
-            now_ms,
+    /// Records attempts of deliveries, in one round trip: for each,
+    /// whether it was recorded (not when its lease had run out and the
+    /// delivery was taken again since).
+    pub async fn record_attempts(&self, done: &[Finished]) -> Result<Vec<bool>> {
+        if done.is_empty() {
+            return Ok(Vec::new());
         }
-        .push(&mut pipe);
-        let _: Vec<redis::Value> = self.query_each(&mut pipe).await?;
-        Ok(())
+        let json: Vec<String> = done
+            .iter()
+            .map(|f| serde_json::to_string(&f.delivery).unwrap_or_default())
+            .collect();
+        let mut pipe = redis::pipe();
+        for (f, json) in done.iter().zip(&json) {
+            Attempt {
+                partition: f.delivery.partition,
+                id: &f.delivery.delivery_id,
+                json,
+                next_ms: f.next_ms,
+                line: &f.delivery.line,
+                now_ms: f.now_ms,
+                lease_ms: f.lease_ms,
+            }
+            .push(&mut pipe);
+        }
+        let values = self.query_each(&mut pipe).await?;
+        values
+            .into_iter()
+            .map(|v| match v {
+                redis::Value::Int(n) => Ok(n == 1),
+                redis::Value::ServerError(e) => Err(redis::RedisError::from(e).into()),
+                other => Err(StoreError::Corrupt(format!("attempt answered {other:?}"))),
+            })
+            .collect()
     }
 
     /// Sends a delivery again (at the end of its line).
-    pub async fn redeliver(&self, d: &Delivery, now_ms: i64) -> Result<()> {
+    pub async fn redeliver(&self, d: &Delivery, now_ms: i64) -> Result<bool> {
         let json = serde_json::to_string(d).unwrap_or_default();
         let mut pipe = redis::pipe();
         Redeliver {
@@ -289,8 +312,8 @@ impl Store {
             now_ms,
         }
         .push(&mut pipe);
-        let _: Vec<redis::Value> = self.query_each(&mut pipe).await?;
-        Ok(())
+        let values = self.query_each(&mut pipe).await?;
+        Ok(matches!(values.first(), Some(redis::Value::Int(1))))
     }
 
     /// An endpoint's newest deliveries, newest first.

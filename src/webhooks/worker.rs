@@ -1,7 +1,13 @@
 //! The worker every instance runs: it turns outbox entries into
-//! deliveries and sends the deliveries due. It runs on the server's main
-//! thread (its HTTP client is not `Send`); sends run side by side, bounded
-//! in all and per endpoint, so a slow endpoint delays only itself.
+//! deliveries and sends the deliveries due. It runs on a thread of its own
+//! (its HTTP client is not `Send`) at a lower priority than the server's:
+//! on a busy machine carriers' events are taken first and deliveries use
+//! what CPU is left; on an idle one they go at full speed. Sends run side
+//! by side, bounded in all and per endpoint, so a slow endpoint delays
+//! only itself. What
+//! the sends found is recorded together, a pass at a time: a pass runs
+//! every poll, and soon after a send ends (so the next change of an order
+//! goes out at once), gathering the sends that end meanwhile.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -11,13 +17,13 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 use super::{WebhookOptions, event, retry_after, sign, target};
 use crate::clock::Clock;
 use crate::domain::utc;
-use crate::store::functions::Enqueue;
-use crate::store::webhooks::{Delivery, Webhook};
+use crate::store::functions::{Enqueue, EnqueueItem};
+use crate::store::webhooks::{Delivery, Finished, Webhook};
 use crate::store::{Result, Store};
 
 /// The outboxes' consumer group: every instance reads in it.
@@ -31,8 +37,16 @@ const IDLE_DRAIN: Duration = Duration::from_secs(2);
 const ANSWER_BYTES: usize = 4096;
 /// How long an endpoint has to answer.
 const TIMEOUT: Duration = Duration::from_secs(10);
+/// After a send ends, how long the pass waits for others to end with it.
+const GATHER: Duration = Duration::from_millis(20);
+/// A pass is followed by a rest this many times as long as it took.
+const RESTING: u32 = 4;
 
-/// The running worker; `stop` ends it.
+/// How much lower the worker's thread runs than the server's (`nice`).
+const NICENESS: i32 = 10;
+
+/// The running worker; `stop` ends it (it records the attempts it made,
+/// then its thread ends).
 pub struct Worker {
     stop: watch::Sender<bool>,
 }
@@ -43,23 +57,58 @@ impl Worker {
     }
 }
 
-/// Starts the worker on the current thread's runtime.
+/// Starts the worker on a thread of its own. `store` is a handle with its
+/// own connection, first used on that thread.
 pub fn start(store: Store, clock: Clock, options: WebhookOptions, public_url: String) -> Worker {
     let (stop, stopped) = watch::channel(false);
-    let ctx = Rc::new(Ctx {
-        store,
-        clock,
-        options,
-        public_url,
-        consumer: format!("vinpath-{}", ulid::Ulid::generate()),
-        client: awc::Client::builder()
-            .disable_redirects()
-            .timeout(TIMEOUT)
-            .finish(),
-        in_flight: RefCell::default(),
-    });
-    tokio::task::spawn_local(run(ctx, stopped));
+    let started = std::thread::Builder::new()
+        .name("vinpath-webhooks".into())
+        .spawn(move || {
+            lower_priority();
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::error!(error = %e, "webhooks: no runtime; nothing is delivered");
+                    return;
+                }
+            };
+            tokio::task::LocalSet::new().block_on(&runtime, async move {
+                let ctx = Rc::new(Ctx {
+                    store,
+                    clock,
+                    options,
+                    public_url,
+                    consumer: format!("vinpath-{}", ulid::Ulid::generate()),
+                    client: awc::Client::builder()
+                        .disable_redirects()
+                        .timeout(TIMEOUT)
+                        .finish(),
+                    in_flight: RefCell::default(),
+                    finished: RefCell::default(),
+                    ended: Notify::new(),
+                });
+                run(ctx, stopped).await;
+            });
+        });
+    if let Err(e) = started {
+        tracing::error!(error = %e, "webhooks: no thread; nothing is delivered");
+    }
     Worker { stop }
+}
+
+/// Lowers this thread's priority (Linux: a thread's own nice value).
+fn lower_priority() {
+    // SAFETY: plain system calls on this thread's own id.
+    let done = unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS as _, tid as libc::id_t, NICENESS)
+    };
+    if done != 0 {
+        tracing::debug!("webhooks: the worker's priority was not lowered");
+    }
 }
 
 struct Ctx {
@@ -72,53 +121,93 @@ struct Ctx {
     client: awc::Client,
     /// Sends under way, by endpoint.
     in_flight: RefCell<HashMap<String, usize>>,
+    /// Attempts made and not recorded yet.
+    finished: RefCell<Vec<Finished>>,
+    /// Told when a send ends.
+    ended: Notify,
 }
 
 async fn run(ctx: Rc<Ctx>, mut stopped: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(ctx.options.poll);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut groups = false;
-    // Claim what a dead instance held at once at start, then every lease.
-    let mut claimed_at: Option<Instant> = None;
-    let mut drained_at: Option<Instant> = None;
+    let mut polls = Polls::default();
+    let mut rest = Duration::ZERO;
     loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = stopped.changed() => return,
-        }
-        // The endpoints, to know when idle (fan-out and sending read them
-        // again after what they judge by them).
-        let hooks = match ctx.store.webhooks().await {
-            Ok(h) => h,
-            Err(e) => {
-                tracing::debug!(error = %e, "webhooks: endpoints not read; will retry");
-                continue;
+        let polled = tokio::select! {
+            _ = tick.tick() => true,
+            _ = ctx.ended.notified() => false,
+            _ = stopped.changed() => {
+                record(&ctx).await;
+                return;
             }
         };
-        // With no endpoint, the outboxes are only let go of, now and then.
-        if hooks.is_empty() && drained_at.is_some_and(|t| t.elapsed() < IDLE_DRAIN) {
-            continue;
+        // A send ended: wait for those that end meanwhile, to record them
+        // together. And after every pass a rest in proportion to how long
+        // it took: a slow pass means a busy Redis (carriers' events come
+        // first), so the worker keeps to a share of its time; an idle
+        // Redis answers in a millisecond or two.
+        let wait = if polled { rest } else { rest.max(GATHER) };
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
         }
-        drained_at = Some(Instant::now());
-        if !groups {
-            match ctx.store.ensure_outbox_groups(GROUP).await {
-                Ok(()) => groups = true,
-                Err(e) => {
-                    tracing::debug!(error = %e, "webhooks: outbox groups not made yet");
-                    continue;
-                }
-            }
-        }
-        let claim = claimed_at.is_none_or(|t| t.elapsed() >= ctx.options.lease);
-        if claim {
-            claimed_at = Some(Instant::now());
-        }
-        if let Err(e) = fan_out(&ctx, claim).await {
-            tracing::warn!(error = %e, "webhooks: could not read the outboxes; will retry");
+        let began = Instant::now();
+        record(&ctx).await;
+        if polled {
+            poll(&ctx, &mut polls).await;
         }
         if let Err(e) = send_due(&ctx).await {
             tracing::warn!(error = %e, "webhooks: could not take deliveries; will retry");
         }
+        rest = began.elapsed() * RESTING;
+    }
+}
+
+/// What polling remembers from one poll to the next.
+#[derive(Default)]
+struct Polls {
+    /// The outboxes' consumer group is made.
+    groups: bool,
+    /// When a dead instance's entries were last claimed (at once at
+    /// start, then every lease).
+    claimed_at: Option<Instant>,
+    /// When the outboxes were last read.
+    drained_at: Option<Instant>,
+}
+
+/// Turns new outbox entries into deliveries (and claims a dead
+/// instance's, now and then).
+async fn poll(ctx: &Ctx, polls: &mut Polls) {
+    // The endpoints, to know when idle (fan-out and sending read them
+    // again after what they judge by them).
+    let hooks = match ctx.store.webhooks().await {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::debug!(error = %e, "webhooks: endpoints not read; will retry");
+            return;
+        }
+    };
+    // With no endpoint, the outboxes are only let go of, now and then.
+    if hooks.is_empty() && polls.drained_at.is_some_and(|t| t.elapsed() < IDLE_DRAIN) {
+        return;
+    }
+    polls.drained_at = Some(Instant::now());
+    if !polls.groups {
+        match ctx.store.ensure_outbox_groups(GROUP).await {
+            Ok(()) => polls.groups = true,
+            Err(e) => {
+                tracing::debug!(error = %e, "webhooks: outbox groups not made yet");
+                return;
+            }
+        }
+    }
+    let claim = polls
+        .claimed_at
+        .is_none_or(|t| t.elapsed() >= ctx.options.lease);
+    if claim {
+        polls.claimed_at = Some(Instant::now());
+    }
+    if let Err(e) = fan_out(ctx, claim).await {
+        tracing::warn!(error = %e, "webhooks: could not read the outboxes; will retry");
     }
 }
 
@@ -157,13 +246,13 @@ async fn fan_out(ctx: &Ctx, claim: bool) -> Result<()> {
     // meanwhile, and its changes would be let go undelivered).
     let hooks = &ctx.store.webhooks().await?;
     let now = ctx.clock.now();
-    let items: Vec<String> = entries
+    let items: Vec<Vec<EnqueueItem>> = entries
         .iter()
         .map(|e| {
             let Some(r) = event::reported(&e.message, &ctx.public_url) else {
-                return "[]".to_owned();
+                return Vec::new();
             };
-            let made: Vec<_> = hooks
+            hooks
                 .iter()
                 .filter(|h| !h.disabled && h.events.iter().any(|t| t == r.kind))
                 .map(|h| {
@@ -184,8 +273,7 @@ async fn fan_out(ctx: &Ctx, claim: bool) -> Result<()> {
                     };
                     d.enqueue_item(order_of(&e.id))
                 })
-                .collect();
-            serde_json::to_string(&made).unwrap_or_else(|_| "[]".into())
+                .collect()
         })
         .collect();
     let calls: Vec<Enqueue<'_>> = entries
@@ -202,6 +290,29 @@ async fn fan_out(ctx: &Ctx, claim: bool) -> Result<()> {
     ctx.store.enqueue(&calls).await
 }
 
+/// Records the attempts made since the last pass, in one round trip; kept
+/// for the next pass when Redis cannot be reached.
+async fn record(ctx: &Ctx) {
+    let done = std::mem::take(&mut *ctx.finished.borrow_mut());
+    match ctx.store.record_attempts(&done).await {
+        Ok(recorded) => {
+            let late = recorded.iter().filter(|r| !**r).count();
+            if late > 0 {
+                tracing::info!(
+                    late,
+                    "webhooks: attempts that outlived their lease were not recorded"
+                );
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "webhooks: could not record attempts; will retry");
+            let mut finished = ctx.finished.borrow_mut();
+            let newer = std::mem::replace(&mut *finished, done);
+            finished.extend(newer);
+        }
+    }
+}
+
 async fn send_due(ctx: &Rc<Ctx>) -> Result<()> {
     let busy: usize = ctx.in_flight.borrow().values().sum();
     if busy >= MOST_IN_FLIGHT {
@@ -211,8 +322,8 @@ async fn send_due(ctx: &Rc<Ctx>) -> Result<()> {
     // Held at least as long as an attempt may take, so a slow endpoint's
     // delivery is not taken again while it is still being sent.
     let lease = ctx.options.lease.max(TIMEOUT + Duration::from_secs(5));
-    let lease = chrono::Duration::from_std(lease).unwrap_or_default();
-    let due = ctx.store.take_due(ms(now), ms(now + lease), 4).await?;
+    let lease_ms = ms(now + chrono::Duration::from_std(lease).unwrap_or_default());
+    let due = ctx.store.take_due(ms(now), lease_ms, 4).await?;
     if due.is_empty() {
         return Ok(());
     }
@@ -220,6 +331,7 @@ async fn send_due(ctx: &Rc<Ctx>) -> Result<()> {
     // miss the endpoint of a delivery made meanwhile, and fail it unsent.
     let hooks = ctx.store.webhooks().await?;
     let hooks: HashMap<&str, &Webhook> = hooks.iter().map(|h| (h.webhook_id.as_str(), h)).collect();
+    let mut given_back = Vec::new();
     for d in due {
         let hook = hooks.get(d.webhook_id.as_str()).map(|h| (*h).clone());
         let full = ctx
@@ -229,8 +341,12 @@ async fn send_due(ctx: &Rc<Ctx>) -> Result<()> {
             .is_some_and(|n| *n >= MOST_PER_ENDPOINT);
         if full {
             // Its endpoint is busy: give the lease back, try a moment later.
-            let later = ms(now) + 250;
-            ctx.store.record_attempt(&d, Some(later), ms(now)).await?;
+            given_back.push(Finished {
+                delivery: d,
+                next_ms: Some(ms(now) + 250),
+                now_ms: ms(now),
+                lease_ms,
+            });
             continue;
         }
         *ctx.in_flight
@@ -240,27 +356,39 @@ async fn send_due(ctx: &Rc<Ctx>) -> Result<()> {
         let ctx = ctx.clone();
         tokio::task::spawn_local(async move {
             let id = d.webhook_id.clone();
-            if let Err(e) = send(&ctx, hook, d).await {
-                tracing::warn!(error = %e, "webhooks: could not record an attempt; it comes due again");
+            match send(&ctx, hook, d, lease_ms).await {
+                Ok(done) => ctx.finished.borrow_mut().push(done),
+                Err(e) => {
+                    tracing::warn!(error = %e, "webhooks: an endpoint not disabled; it comes due again");
+                }
             }
             if let Some(n) = ctx.in_flight.borrow_mut().get_mut(&id) {
                 *n = n.saturating_sub(1);
             }
+            ctx.ended.notify_one();
         });
     }
+    ctx.finished.borrow_mut().extend(given_back);
     Ok(())
 }
 
 /// One attempt, and what it leads to.
-async fn send(ctx: &Ctx, hook: Option<Webhook>, mut d: Delivery) -> Result<()> {
+async fn send(
+    ctx: &Ctx,
+    hook: Option<Webhook>,
+    mut d: Delivery,
+    lease_ms: i64,
+) -> Result<Finished> {
     let Some(hook) = hook.filter(|h| !h.disabled) else {
         // Deleted or disabled since: nothing more is sent to it.
         d.status = "failed".into();
         d.next_attempt_at = None;
-        return ctx
-            .store
-            .record_attempt(&d, None, ms(ctx.clock.now()))
-            .await;
+        return Ok(Finished {
+            delivery: d,
+            next_ms: None,
+            now_ms: ms(ctx.clock.now()),
+            lease_ms,
+        });
     };
     let status = attempt(ctx, &hook, &d).await;
     let now = ctx.clock.now();
@@ -289,7 +417,12 @@ async fn send(ctx: &Ctx, hook: Option<Webhook>, mut d: Delivery) -> Result<()> {
         },
     };
     d.next_attempt_at = next.map(utc);
-    ctx.store.record_attempt(&d, next.map(ms), ms(now)).await
+    Ok(Finished {
+        delivery: d,
+        next_ms: next.map(ms),
+        now_ms: ms(now),
+        lease_ms,
+    })
 }
 
 /// Sends one attempt; the status the endpoint answered, `None` for no

@@ -178,15 +178,24 @@ async fn a_failing_receiver_gets_each_change_once_signed_and_in_order() {
     assert_ne!(got[0]["id"], got[1]["id"]);
     // Each was sent under one id on every attempt: four attempts each.
     assert_eq!(rx.attempts("/fail3/a").await, 8);
-    let list = app
-        .call(
-            "GET",
-            &format!("/api/v1/webhooks/{id}/deliveries"),
-            Some(&app.admin),
-            None,
-        )
-        .await;
-    let list = list.body.as_array().unwrap().clone();
+    // Recorded a moment after the receiver answered.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let list = loop {
+        let list = app
+            .call(
+                "GET",
+                &format!("/api/v1/webhooks/{id}/deliveries"),
+                Some(&app.admin),
+                None,
+            )
+            .await;
+        let list = list.body.as_array().unwrap().clone();
+        let recorded = list.iter().all(|d| d["status"] == "delivered");
+        if recorded || Instant::now() > deadline {
+            break list;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(list.len(), 2, "{list:?}");
     assert!(
         list.iter()
@@ -542,4 +551,141 @@ async fn an_inspection_and_its_damage_alert_are_delivered() {
     let alert = of("alert");
     assert_eq!(alert["alert_kind"], "damage");
     assert_eq!(alert["state"], "raised");
+}
+
+/// The delivery functions against a real Redis, where instances meet:
+/// an outbox entry read by a second instance waits for the earlier one
+/// the first still holds; an attempt that outlived its lease is not
+/// recorded over the newer one; a retry already queued is not queued
+/// again.
+#[actix_web::test]
+async fn instances_keep_deliveries_in_order_and_late_attempts_change_nothing() {
+    use vinpath::store::functions::{Enqueue, Function};
+    use vinpath::store::webhooks::{Delivery, Finished};
+    use vinpath::store::{Store, StoreOptions};
+
+    let redis = TestRedis::start();
+    let store = Store::connect(&redis.url(), StoreOptions::default())
+        .await
+        .expect("a store");
+    let group = "webhooks";
+    store.ensure_outbox_groups(group).await.unwrap();
+    let outbox = "vp:{p0}:outbox";
+    let mut c = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let mut entries = Vec::new();
+    for step in ["released", "loaded"] {
+        let id: String = redis::cmd("XADD")
+            .arg(outbox)
+            .arg("*")
+            .arg("m")
+            .arg(step)
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        entries.push(id);
+    }
+    // Two instances each read one of them.
+    for consumer in ["a", "b"] {
+        let _: redis::Value = redis::cmd("XREADGROUP")
+            .arg("GROUP")
+            .arg(group)
+            .arg(consumer)
+            .arg("COUNT")
+            .arg(1)
+            .arg("STREAMS")
+            .arg(outbox)
+            .arg(">")
+            .query_async(&mut c)
+            .await
+            .unwrap();
+    }
+    let now = chrono::Utc::now().timestamp_millis();
+    let delivery = |n: usize| Delivery {
+        delivery_id: format!("msg_{n}"),
+        webhook_id: "wh_1".into(),
+        order_id: "WH-1".into(),
+        kind: "order.milestone".into(),
+        status: "pending".into(),
+        attempts: 0,
+        last_status: None,
+        next_attempt_at: None,
+        created_at: "2026-12-01T00:00:00Z".into(),
+        body: "{}".into(),
+        partition: 0,
+        line: Delivery::line_of(0, "wh_1", "WH-1"),
+    };
+    let enqueue = |n: usize| {
+        let items = [delivery(n).enqueue_item(n as i64)];
+        let entry = entries[n].clone();
+        let store = store.clone();
+        async move {
+            let mut pipe = redis::pipe();
+            Enqueue {
+                partition: 0,
+                group,
+                entry_id: &entry,
+                now_ms: now,
+                items: &items,
+            }
+            .push(&mut pipe);
+            store.query_each(&mut pipe).await.unwrap().pop().unwrap()
+        }
+    };
+    // The second instance is first: it waits for the first's entry.
+    assert_eq!(enqueue(1).await, redis::Value::Int(0), "waits");
+    assert!(store.take_due(now, now + 1000, 4).await.unwrap().is_empty());
+    assert_eq!(enqueue(0).await, redis::Value::Int(1));
+    assert_eq!(enqueue(1).await, redis::Value::Int(1), "then goes");
+    let taken = store.take_due(now, now + 1000, 4).await.unwrap();
+    let ids: Vec<&str> = taken.iter().map(|d| d.delivery_id.as_str()).collect();
+    assert_eq!(ids, ["msg_0"], "only the first of the line is due");
+
+    // Its lease runs out and another instance takes it again.
+    let again = store.take_due(now + 1001, now + 2000, 4).await.unwrap();
+    assert_eq!(again.len(), 1);
+    let finished = |lease_ms: i64, status: &str| {
+        let mut d = taken[0].clone();
+        d.status = status.into();
+        d.attempts = 1;
+        Finished {
+            delivery: d,
+            next_ms: None,
+            now_ms: now + 1500,
+            lease_ms,
+        }
+    };
+    let late = finished(now + 1000, "failed");
+    let current = finished(now + 2000, "delivered");
+    assert_eq!(
+        store.record_attempts(&[late, current]).await.unwrap(),
+        [false, true],
+        "the late attempt is not recorded"
+    );
+    let list = store.deliveries_of("wh_1", 10).await.unwrap();
+    let first = list.iter().find(|d| d.delivery_id == "msg_0").unwrap();
+    assert_eq!(first.status, "delivered");
+    // The next of the line came due with it.
+    let next = store.take_due(now + 1500, now + 3000, 4).await.unwrap();
+    assert_eq!(next[0].delivery_id, "msg_1");
+
+    // Sent again by hand, twice at once: queued once.
+    let mut d = first.clone();
+    d.status = "pending".into();
+    assert!(store.redeliver(&d, now + 1600).await.unwrap());
+    assert!(
+        !store.redeliver(&d, now + 1600).await.unwrap(),
+        "already queued"
+    );
+    let line: Vec<String> = redis::cmd("LRANGE")
+        .arg(&d.line)
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(line, ["msg_1", "msg_0"], "once, at the end of its line");
 }

@@ -1,4 +1,4 @@
-//! `vinpath7_correct` and `vinpath7_void_truck_fix` (`lua/correct.lua`):
+//! `vinpath8_correct` and `vinpath8_void_truck_fix` (`lua/correct.lua`):
 //! an order rewritten without a voided event.
 
 use redis::Value;

@@ -1,4 +1,4 @@
-//! `vinpath7_fix`, `vinpath7_carried_fix` and `vinpath7_truck_fix`: GPS.
+//! `vinpath8_fix`, `vinpath8_carried_fix` and `vinpath8_truck_fix`: GPS.
 
 use chrono::{DateTime, Utc};
 use redis::Value;

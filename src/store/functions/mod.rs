@@ -22,7 +22,7 @@ pub use misc::{
     Settle, Spill, TakeRecording, TellLive, Unbind, Unclaim,
 };
 pub use scan::{Cancel, PendingWork, Scan, ScanAnswer, SitePlacement};
-pub use webhooks::{Attempt, Enqueue, Redeliver, Take};
+pub use webhooks::{Attempt, Enqueue, EnqueueItem, Redeliver, Take};
 
 use super::{StoreError, keys};
 use crate::domain::EventStatus;
@@ -43,8 +43,8 @@ pub const LIBRARY: &str = concat!(
     include_str!("../lua/small.lua"),
 );
 
-/// The library's version prefix: every function is `vinpath7_<name>`.
-pub const PREFIX: &str = "vinpath7_";
+/// The library's version prefix: every function is `vinpath8_<name>`.
+pub const PREFIX: &str = "vinpath8_";
 
 /// A Redis function: its name, its keys and arguments in order.
 pub trait Function {

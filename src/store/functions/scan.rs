@@ -1,4 +1,4 @@
-//! `vinpath7_scan` and `vinpath7_cancel`: a milestone reached.
+//! `vinpath8_scan` and `vinpath8_cancel`: a milestone reached.
 
 use chrono::{DateTime, Utc};
 use redis::Value;

@@ -11,8 +11,22 @@ pub struct Enqueue<'a> {
     pub group: &'a str,
     pub entry_id: &'a str,
     pub now_ms: i64,
-    /// A JSON array of `{id, line, list, at, json}`.
-    pub items: &'a str,
+    /// Its deliveries (argv after `now_ms`, five each).
+    pub items: &'a [EnqueueItem],
+}
+
+/// One delivery an outbox entry makes.
+#[derive(Debug, Clone)]
+pub struct EnqueueItem {
+    pub id: String,
+    /// Its order's line to its endpoint.
+    pub line: String,
+    /// Its endpoint's list in the partition.
+    pub list: String,
+    /// Its rank in that list.
+    pub at: i64,
+    /// The delivery's record.
+    pub json: String,
 }
 
 impl Function for Enqueue<'_> {
@@ -23,7 +37,7 @@ impl Function for Enqueue<'_> {
     ];
     #[rustfmt::skip]
     const ARGV: &'static [&'static str] = &[
-        "group", "entry_id", "now_ms", "items",
+        "group", "entry_id", "now_ms",
     ];
 
     fn keys(&self) -> Vec<String> {
@@ -35,12 +49,21 @@ impl Function for Enqueue<'_> {
     }
 
     fn argv(&self) -> Vec<String> {
-        vec![
+        let mut argv = vec![
             self.group.to_owned(),
             self.entry_id.to_owned(),
             self.now_ms.to_string(),
-            self.items.to_owned(),
-        ]
+        ];
+        for i in self.items {
+            argv.extend([
+                i.id.clone(),
+                i.line.clone(),
+                i.list.clone(),
+                i.at.to_string(),
+                i.json.clone(),
+            ]);
+        }
+        argv
     }
 }
 
@@ -77,7 +100,8 @@ impl Function for Take {
     }
 }
 
-/// Records an attempt; `next_ms` when it is to be tried again.
+/// Records an attempt; `next_ms` when it is to be tried again. Not
+/// recorded when the delivery is no longer held with `lease_ms`.
 #[derive(Debug, Clone)]
 pub struct Attempt<'a> {
     pub partition: u16,
@@ -86,6 +110,7 @@ pub struct Attempt<'a> {
     pub next_ms: Option<i64>,
     pub line: &'a str,
     pub now_ms: i64,
+    pub lease_ms: i64,
 }
 
 impl Function for Attempt<'_> {
@@ -96,7 +121,7 @@ impl Function for Attempt<'_> {
     ];
     #[rustfmt::skip]
     const ARGV: &'static [&'static str] = &[
-        "id", "json", "next_ms", "line", "now_ms",
+        "id", "json", "next_ms", "line", "now_ms", "lease_ms",
     ];
 
     fn keys(&self) -> Vec<String> {
@@ -110,6 +135,7 @@ impl Function for Attempt<'_> {
             self.next_ms.map(|n| n.to_string()).unwrap_or_default(),
             self.line.to_owned(),
             self.now_ms.to_string(),
+            self.lease_ms.to_string(),
         ]
     }
 }

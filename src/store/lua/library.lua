@@ -1,4 +1,4 @@
-#!lua name=vinpath7
+#!lua name=vinpath8
 -- vinpath's Redis functions. Each applies one thing to one order (or one
 -- truck) atomically, so instances racing on the same order end consistent.
 -- Every function binds its arguments to named locals at the top; their
@@ -12,7 +12,7 @@
 -- The rules (which milestone may follow which, what a fix means) are
 -- decided in Rust and arrive as verdict letters and ready-made records.
 --
--- The library and its functions carry a version (vinpath7_): bump it with
+-- The library and its functions carry a version (vinpath8_): bump it with
 -- any change to a function's arguments or answers, so instances of two
 -- versions share one Redis during a rollout, each with its own functions.
 

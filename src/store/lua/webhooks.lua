@@ -4,16 +4,21 @@
 -- it, and sends them. Each order's deliveries to one endpoint wait in a
 -- line: only the first is ever due, so an endpoint hears them in order.
 
--- Turns one outbox entry into its deliveries (a JSON array of {id, line,
--- list, at, json}) and lets the entry go. A delivery made before (the
--- same entry read twice) is not made again.
+-- Turns one outbox entry into its deliveries (argv after `now_ms`, five
+-- at a time: id, line, list, at, json) and lets the entry go: 1. A delivery made before (the
+-- same entry read twice) is not made again. While an earlier entry of the
+-- outbox is still held by a reader (two instances read side by side, or
+-- one that died holding it), nothing is done: 0, and the entry is tried
+-- again, so an order's deliveries are queued in the order of its changes.
 local function enqueue(keys, argv)
   local outbox, deliveries, due = keys[1], keys[2], keys[3]
-  local group, entry_id, now_ms, items = argv[1], argv[2], argv[3], argv[4]
-  for _, d in ipairs(cjson.decode(items)) do
-    if redis.call('HSETNX', deliveries, d.id, d.json) == 1 then
-      if redis.call('RPUSH', d.line, d.id) == 1 then redis.call('ZADD', due, now_ms, d.id) end
-      redis.call('ZADD', d.list, d.at, d.id)
+  local group, entry_id, now_ms = argv[1], argv[2], argv[3]
+  if #redis.call('XPENDING', outbox, group, '-', '(' .. entry_id, 1) > 0 then return 0 end
+  for i = 4, #argv, 5 do
+    local id, line, list, at, json = unpack(argv, i, i + 4)
+    if redis.call('HSETNX', deliveries, id, json) == 1 then
+      if redis.call('RPUSH', line, id) == 1 then redis.call('ZADD', due, now_ms, id) end
+      redis.call('ZADD', list, at, id)
     end
   end
   redis.call('XACK', outbox, group, entry_id)
@@ -41,10 +46,13 @@ end
 
 -- Records an attempt (the delivery's new JSON). With `next_ms` it is due
 -- again then; without, it is done (delivered or failed) and the next of
--- its line comes due now.
+-- its line comes due now. `lease_ms` is the lease it was taken with: an
+-- attempt that outlived its lease (the delivery taken again since) is
+-- not recorded (0), so it cannot overwrite the newer one.
 local function attempt(keys, argv)
   local deliveries, due = keys[1], keys[2]
-  local id, json, next_ms, line, now_ms = argv[1], argv[2], argv[3], argv[4], argv[5]
+  local id, json, next_ms, line, now_ms, lease_ms = argv[1], argv[2], argv[3], argv[4], argv[5], argv[6]
+  if tonumber(redis.call('ZSCORE', due, id)) ~= tonumber(lease_ms) then return 0 end
   redis.call('HSET', deliveries, id, json)
   if next_ms ~= '' then
     redis.call('ZADD', due, next_ms, id)
@@ -59,10 +67,13 @@ local function attempt(keys, argv)
   return 1
 end
 
--- A failed delivery sent again by hand: back at the end of its line.
+-- A finished delivery sent again by hand: back at the end of its line.
+-- One already pending (two retries at once) is left as it is: 0.
 local function redeliver(keys, argv)
   local deliveries, due = keys[1], keys[2]
   local id, json, line, now_ms = argv[1], argv[2], argv[3], argv[4]
+  local was = redis.call('HGET', deliveries, id)
+  if not was or cjson.decode(was).status == 'pending' then return 0 end
   redis.call('HSET', deliveries, id, json)
   if redis.call('RPUSH', line, id) == 1 then redis.call('ZADD', due, now_ms, id) end
   return 1
