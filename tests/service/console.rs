@@ -7,7 +7,7 @@ use std::time::Duration;
 use fantoccini::Locator;
 use serde_json::json;
 
-use crate::pages::{Driver, js, screenshot, sign_in, until};
+use crate::pages::{Driver, click, js, screenshot, sign_in, until};
 use crate::support::*;
 
 #[actix_web::test]
@@ -159,6 +159,15 @@ async fn alerts_are_worded_from_now_and_places_are_named() {
         .await,
         "the alert clears when the truck moves"
     );
+    // None left: said so, not an empty heading.
+    assert_eq!(
+        js(
+            &c,
+            "return document.querySelector('[data-no-alerts]')?.textContent"
+        )
+        .await,
+        json!("没有未处理的告警")
+    );
     c.close().await.unwrap();
 
     // On a phone, in English: the same console, stacked.
@@ -176,4 +185,373 @@ async fn alerts_are_worded_from_now_and_places_are_named() {
     );
     screenshot(&p, "dispatcher-phone-en").await;
     p.close().await.unwrap();
+}
+
+/// Whether a vehicle's marker lies inside the visible map (truck markers
+/// are elements: their box against the map's).
+fn in_view(truck: &str) -> String {
+    format!(
+        "const m = document.querySelector('[data-truck-marker=\"sf-auto/{truck}\"]');
+         if (!m) return false;
+         const a = m.getBoundingClientRect(), b = document.getElementById('map').getBoundingClientRect();
+         return a.left >= b.left && a.right <= b.right && a.top >= b.top && a.bottom <= b.bottom"
+    )
+}
+
+/// The rows of the vehicle list, top to bottom.
+const ROWS: &str = "return [...document.querySelectorAll('#vehicles li')].map((r) => r.dataset.truckId || r.dataset.orderId)";
+
+/// The console's tools, each read from the page: a legend whose colours
+/// tell the states apart, a label on hover, the list sorted four ways,
+/// search and filters that move the map, "Fit all", alerts of one truck
+/// as one group that finds the truck, "Follow", and details that give
+/// the speed, the destination and the ETA against the promise.
+#[actix_web::test]
+async fn the_console_finds_sorts_filters_and_follows_vehicles() {
+    let redis = TestRedis::start();
+    let app = TestApp::spawn(&redis).await;
+    let key = app.carrier("sf-auto").await;
+    let dispatcher = app.dispatcher().await;
+    // T1 near Guangzhou with three cars; T2 near Wuhan with one, promised
+    // within the hour (late); T3 near Beijing with one.
+    for o in ["JD-A1", "JD-A2", "JD-A3"] {
+        app.order(o, "sf-auto").await;
+        load(&app, &key, o, "T1", -300).await;
+    }
+    let mut body = order_body("JD-B1", "sf-auto");
+    body["promised_by"] = json!(at(60));
+    let r = app
+        .call("POST", "/api/v1/orders", Some(&app.admin), Some(body))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    load(&app, &key, "JD-B1", "T2", -300).await;
+    app.order("JD-C1", "sf-auto").await;
+    load(&app, &key, "JD-C1", "T3", -300).await;
+    app.post_expect(
+        &key,
+        json!([
+            scan("b1-road", "JD-B1", "in_transit", -250),
+            truck_fix("t1-a", "T1", -240, 23.10, 113.40),
+            truck_fix("t2-a", "T2", -240, 30.60, 114.30),
+            truck_fix("t3-a", "T3", -240, 39.90, 116.40),
+        ]),
+        "accepted",
+    )
+    .await;
+
+    let driver = Driver::start();
+    let c = driver.browser(false, "en-US").await;
+    sign_in(&c, &app.base, &dispatcher).await;
+    assert!(
+        until(
+            &c,
+            "return document.getElementById('map').dataset.trucks === '3'",
+            Duration::from_secs(10)
+        )
+        .await
+    );
+    // The legend: every state a colour of its own.
+    let colours = js(
+        &c,
+        "return [...document.querySelectorAll('[data-legend] .dot:not(.ring):not(.empty)')].map((d) => getComputedStyle(d).backgroundColor)",
+    )
+    .await;
+    let colours: Vec<&str> = colours
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert!(colours.len() >= 6, "{colours:?}");
+    let mut distinct = colours.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), colours.len(), "{colours:?}");
+    // A label on hover: which truck, how many cars.
+    js(
+        &c,
+        "document.querySelector('[data-truck-marker=\"sf-auto/T1\"]').dispatchEvent(new MouseEvent('mouseover', {bubbles: true})); return true",
+    )
+    .await;
+    assert!(
+        until(
+            &c,
+            "const t = document.querySelector('.leaflet-tooltip'); return !!t && t.textContent.includes('Truck T1 · 3 cars')",
+            Duration::from_secs(3)
+        )
+        .await,
+        "the hover label names the truck"
+    );
+    // Sorted: the late car's truck first; by name, T1 T2 T3.
+    assert_eq!(js(&c, ROWS).await[0], "T2", "most late first");
+    js(
+        &c,
+        "const s = document.getElementById('sort'); s.value = 'name'; s.dispatchEvent(new Event('change')); return true",
+    )
+    .await;
+    assert_eq!(js(&c, ROWS).await, json!(["T1", "T2", "T3"]));
+    // Search: only the match is left, and the map goes to it.
+    let search = c.find(Locator::Id("search")).await.unwrap();
+    search.send_keys("JD-C1").await.unwrap();
+    assert!(
+        until(
+            &c,
+            &format!(
+                "return document.getElementById('map').dataset.trucks === '1' && ({})()",
+                wrap(&in_view("T3"))
+            ),
+            Duration::from_secs(3)
+        )
+        .await,
+        "the search leaves T3, in view"
+    );
+    assert_eq!(js(&c, ROWS).await, json!(["T3"]));
+    search.clear().await.unwrap();
+    js(
+        &c,
+        "document.getElementById('search').dispatchEvent(new Event('input')); return true",
+    )
+    .await;
+    // A filter by milestone: only T2's car is on the road.
+    js(
+        &c,
+        "const s = document.getElementById('milestone-filter'); s.value = 'in_transit'; s.dispatchEvent(new Event('change')); return true",
+    )
+    .await;
+    assert!(
+        until(
+            &c,
+            &format!(
+                "return document.getElementById('map').dataset.trucks === '1' && ({})()",
+                wrap(&in_view("T2"))
+            ),
+            Duration::from_secs(3)
+        )
+        .await,
+        "the filter leaves T2, in view"
+    );
+    js(
+        &c,
+        "const s = document.getElementById('milestone-filter'); s.value = ''; s.dispatchEvent(new Event('change')); return true",
+    )
+    .await;
+
+    // A row opens a truck close up; "Fit all" shows the whole fleet again.
+    click(&c, "[data-truck-id=\"T1\"]").await;
+    assert!(
+        until(
+            &c,
+            &format!("return !({})()", wrap(&in_view("T3"))),
+            Duration::from_secs(3)
+        )
+        .await,
+        "close up on T1, Beijing is out of view"
+    );
+    click(&c, "[data-close]").await;
+    click(&c, "[data-fit-all]").await;
+    let all = format!(
+        "return ({})() && ({})() && ({})()",
+        wrap(&in_view("T1")),
+        wrap(&in_view("T2")),
+        wrap(&in_view("T3"))
+    );
+    assert!(
+        until(&c, &all, Duration::from_secs(3)).await,
+        "every truck in view"
+    );
+
+    // T1 strays from the planned road of each of its cars: three alerts,
+    // one group, which finds the truck.
+    let route = json!({"type": "LineString", "coordinates": [[113.40, 23.10], [114.14, 30.62]]});
+    for o in ["JD-A1", "JD-A2", "JD-A3"] {
+        let r = app
+            .call(
+                "PUT",
+                &format!("/api/v1/orders/{o}/route"),
+                Some(&dispatcher),
+                Some(route.clone()),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        app.post_expect(
+            &key,
+            json!([scan(&format!("{o}-t"), o, "in_transit", -20)]),
+            "accepted",
+        )
+        .await;
+    }
+    app.post_expect(
+        &key,
+        json!([truck_fix("t1-off", "T1", -10, 23.10, 112.60)]),
+        "accepted",
+    )
+    .await;
+    let group = "document.querySelector('[data-alert-group=\"t:sf-auto/T1\"]')";
+    assert!(
+        until(
+            &c,
+            &format!("return {group}?.querySelectorAll('[data-alert-id]').length === 3"),
+            Duration::from_secs(5)
+        )
+        .await,
+        "one group of three: {}",
+        js(&c, "return document.getElementById('alerts').innerText").await
+    );
+    assert_eq!(
+        js(
+            &c,
+            "return new Set([...document.querySelectorAll('[data-alert-id*=\"JD-A\"]')].map((a) => a.closest('[data-alert-group]'))).size"
+        )
+        .await,
+        json!(1),
+        "the truck's alerts are in no other group"
+    );
+    // Away to Beijing, then the alert brings the map back to T1.
+    click(&c, "[data-truck-id=\"T3\"]").await;
+    assert!(
+        until(
+            &c,
+            &format!("return !({})()", wrap(&in_view("T1"))),
+            Duration::from_secs(3)
+        )
+        .await
+    );
+    js(
+        &c,
+        &format!("{group}.querySelector('strong').click(); return true"),
+    )
+    .await;
+    assert!(
+        until(
+            &c,
+            &format!(
+                "return ({})() && document.querySelector('#details h2')?.textContent === 'Truck T1'",
+                wrap(&in_view("T1"))
+            ),
+            Duration::from_secs(3)
+        )
+        .await,
+        "the alert found its truck"
+    );
+    screenshot(&c, "dispatcher-tools-desk-en").await;
+
+    // Following T2, close up: its truck stays in view as it drives 55 km
+    // on; unfollowed, it drives out of view.
+    click(&c, "[data-truck-id=\"T2\"]").await;
+    assert_eq!(
+        js(
+            &c,
+            "return document.querySelector('#details [data-follow]').getAttribute('aria-pressed')"
+        )
+        .await,
+        json!("true")
+    );
+    for _ in 0..2 {
+        click(&c, ".leaflet-control-zoom-in").await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    app.post_expect(
+        &key,
+        json!([truck_fix("t2-b", "T2", -120, 31.10, 114.30)]),
+        "accepted",
+    )
+    .await;
+    assert!(
+        until(
+            &c,
+            &format!(
+                "return document.getElementById('map').dataset.lastMoved === 'JD-B1' && ({})()",
+                wrap(&in_view("T2"))
+            ),
+            Duration::from_secs(3)
+        )
+        .await,
+        "followed, T2 stays in view 55 km on"
+    );
+    click(&c, "#details [data-follow]").await;
+    app.post_expect(
+        &key,
+        json!([truck_fix("t2-c", "T2", -5, 32.10, 114.30)]),
+        "accepted",
+    )
+    .await;
+    assert!(
+        until(
+            &c,
+            &format!("return !({})()", wrap(&in_view("T2"))),
+            Duration::from_secs(3)
+        )
+        .await,
+        "no longer followed, T2 drives out of view"
+    );
+    // Its car's details: the last fix with its speed, where it is going,
+    // and the ETA against the promise (late).
+    click(&c, "#details [data-order-id=\"JD-B1\"]").await;
+    assert!(
+        until(
+            &c,
+            "return document.querySelector('#details [data-destination]') !== null",
+            Duration::from_secs(5)
+        )
+        .await
+    );
+    let details = js(
+        &c,
+        "const d = document.getElementById('details'); return {
+           fix: d.querySelector('[data-last-fix]')?.textContent,
+           to: d.querySelector('[data-destination]').textContent,
+           late: d.querySelector('[data-eta]')?.dataset.late,
+           eta: d.querySelector('[data-eta]')?.textContent }",
+    )
+    .await;
+    assert!(
+        details["fix"]
+            .as_str()
+            .is_some_and(|f| f.contains("speed 70 km/h")),
+        "{details}"
+    );
+    assert!(
+        details["to"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Delivering to ") && t.len() > 14),
+        "{details}"
+    );
+    assert_eq!(details["late"], "true", "{details}");
+    assert!(
+        details["eta"]
+            .as_str()
+            .is_some_and(|e| e.contains("Promised by") && e.contains("Late")),
+        "{details}"
+    );
+    screenshot(&c, "dispatcher-order-desk-en").await;
+    c.close().await.unwrap();
+
+    // On a phone, in Chinese: the legend folded to a line, the list below.
+    let p = driver.browser(true, "zh-CN").await;
+    sign_in(&p, &app.base, &dispatcher).await;
+    assert!(
+        until(
+            &p,
+            "return document.getElementById('map').dataset.trucks === '3' && document.querySelector('[data-alert-group]') !== null",
+            Duration::from_secs(10)
+        )
+        .await
+    );
+    assert_eq!(
+        js(&p, "return document.querySelector('[data-legend]').open").await,
+        json!(false),
+        "folded on a phone"
+    );
+    assert_eq!(
+        js(&p, "return document.documentElement.scrollWidth <= 360").await,
+        json!(true),
+        "no sideways scrolling at 360 px"
+    );
+    screenshot(&p, "dispatcher-phone-zh").await;
+    p.close().await.unwrap();
+}
+
+/// A script body as a function expression, to call inside another.
+fn wrap(body: &str) -> String {
+    format!("function () {{ {body} }}")
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::pages::{Driver, js, screenshot, sign_in, until};
+use crate::pages::{Driver, click, js, screenshot, sign_in, until};
 use crate::support::*;
 
 async fn order_promised(app: &TestApp, id: &str, promised_by: String) -> String {
@@ -86,6 +86,16 @@ async fn the_customer_follows_the_whole_journey_and_is_told_when_it_runs_late() 
         assert_eq!(states["loaded"], "done", "{states}");
         assert_eq!(states["in_transit"], "current", "{states}");
         assert_eq!(states["delivered"], "todo", "{states}");
+        // Released without a produced scan before it: the gap is marked.
+        assert_eq!(
+            js(
+                &c,
+                "return document.querySelector('[data-step=\"released\"] [data-gap]') !== null"
+            )
+            .await,
+            json!(true),
+            "the gap is marked"
+        );
         assert_eq!(
             js(&c, "return document.querySelectorAll('[data-step]').length").await,
             json!(13)
@@ -94,6 +104,22 @@ async fn the_customer_follows_the_whole_journey_and_is_told_when_it_runs_late() 
         assert_eq!(
             js(&c, "return document.body.dataset.late").await,
             json!("true")
+        );
+        // The ETA in words from now: "tomorrow at about 4:10 PM, in 20 h".
+        let words = if lang == "zh-CN" {
+            r"/^(今天|明天|\d+月\d+日周.) \d{2}:\d{2}左右，约\d+(小时|天|分钟)/"
+        } else {
+            r"/^(today|tomorrow|[A-Z][a-z]{2}, [A-Z][a-z]{2} \d{1,2}) at about \d{1,2}:\d{2}\s?(AM|PM), in \d+ (h|min|days?)/"
+        };
+        assert_eq!(
+            js(
+                &c,
+                &format!("return {words}.test(document.getElementById('eta').textContent)")
+            )
+            .await,
+            json!(true),
+            "the ETA in words: {}",
+            js(&c, "return document.getElementById('eta').textContent").await
         );
         assert_eq!(
             js(&c, "return !document.getElementById('late').hidden").await,
@@ -168,6 +194,38 @@ async fn the_customer_follows_the_whole_journey_and_is_told_when_it_runs_late() 
             "the car stays in view at step {i}"
         );
     }
+    // The customer zooms in to look around: the map stops following, and
+    // the car drives out of view; "Follow my car" brings it back.
+    // (Close up: at the map's deepest zoom a few kilometres leave the view.)
+    for _ in 0..12 {
+        click(&c, ".leaflet-control-zoom-in").await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    app.post_expect(
+        &key,
+        json!([truck_fix("j1-on", "YUE-A-7", -1, 23.38, 113.52)]),
+        "accepted",
+    )
+    .await;
+    assert!(
+        until(
+            &c,
+            "const m = document.getElementById('map').dataset; return m.carLat === '23.3800' && m.carInView === 'false'",
+            Duration::from_secs(3)
+        )
+        .await,
+        "left where the customer looked"
+    );
+    click(&c, "[data-follow]").await;
+    assert!(
+        until(
+            &c,
+            "return document.getElementById('map').dataset.carInView === 'true'",
+            Duration::from_secs(3)
+        )
+        .await,
+        "followed again"
+    );
     c.close().await.unwrap();
 
     // A notice sent before the page was opened is shown when it opens.

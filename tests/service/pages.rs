@@ -71,6 +71,16 @@ pub async fn sign_in(c: &Client, base: &str, token: &str) {
     form.submit().await.unwrap();
 }
 
+/// Clicks the element `css` finds (as a user does: WebDriver's click).
+pub async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css} is on the page: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("{css} takes a click: {e}"));
+}
+
 pub async fn js(c: &Client, script: &str) -> Value {
     c.execute(script, vec![]).await.expect("the script runs")
 }

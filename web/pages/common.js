@@ -17,7 +17,7 @@ const VP = (() => {
       arriving: "Your car is arriving soon", token: "Dispatcher token", open: "Open", alerts: "Alerts",
       all: "All", search: "Order or VIN", stationary: "Standing still", off_route: "Off route", late: "Late",
       no_signal: "No signal", emergency: "Emergency alarm", vehicles: "vehicles", with_alerts: "With alerts", carrier: "Carrier",
-      close: "Close", history: "History", truck: "Truck",
+      close: "Close", history: "History", truck: "Truck", milestone: "Milestone", legend: "Legend", no_alerts: "No open alerts", follow_vehicle: "Follow", speed: "speed",
       voided: "Voided", fix: "GPS fix", order: "Order", to: "Delivering to", support: "Questions? Contact us:",
       inspections: "Condition checks", check_pickup: "At pickup", check_gate_in: "Into the warehouse",
       check_gate_out: "Out of the warehouse", check_delivery: "At delivery", new_damage: "New", no_damage: "No damage found",
@@ -25,7 +25,7 @@ const VP = (() => {
       view_odometer: "Odometer", view_vin: "VIN plate", view_keys: "Keys", view_damage: "Damage",
       damage: "New damage", stage_pickup: "pickup", stage_gate_in: "the warehouse gate (in)",
       stage_gate_out: "the warehouse gate (out)", stage_delivery: "delivery",
-      follow: "Follow my car", delivered_to: "Delivered to", eta_pending: "being worked out again",
+      follow: "Follow my car", delivered_to: "Delivered to", delivered_on: "Delivered on", eta_pending: "being worked out again",
       empty_truck_legend: "empty truck", today: "Today", tomorrow: "Tomorrow", days: "days",
       ack: "Acknowledge", acked: "Seen to", ack_note: "What did you do? (optional)",
       search_all: "Order, VIN or truck", vehicles_list: "Vehicles", car: "car", cars: "cars", trucks: "trucks", truck_one: "truck", lone_cars: "cars on their own",
@@ -60,7 +60,7 @@ const VP = (() => {
       view_odometer: "里程表", view_vin: "车架号", view_keys: "钥匙", view_damage: "损伤",
       damage: "新增损伤", stage_pickup: "提车检查", stage_gate_in: "入库检查", stage_gate_out: "出库检查",
       stage_delivery: "交付检查",
-      follow: "跟随我的车", delivered_to: "已送至", eta_pending: "正在重新估算",
+      follow: "跟随我的车", delivered_to: "已送至", delivered_on: "送达时间", eta_pending: "正在重新估算",
       empty_truck_legend: "空板车", today: "今天", tomorrow: "明天", days: "天",
       ack: "确认处理", acked: "已处理", ack_note: "处理说明（可选）",
       search_all: "订单号、车架号或板车", vehicles_list: "车辆", car: "辆车", cars: "辆车", trucks: "辆板车", truck_one: "辆板车", lone_cars: "辆单独车辆", lone_car: "辆单独车辆", order_one: "个订单",
@@ -72,7 +72,7 @@ const VP = (() => {
       inspection: "检查", handover: "交付", arriving: "您的爱车即将到达", token: "调度员令牌", open: "打开",
       alerts: "告警", all: "全部", search: "订单号或车架号", stationary: "长时间停留", off_route: "偏离路线",
       late: "可能延误", no_signal: "无信号", emergency: "紧急报警", vehicles: "辆车", with_alerts: "有告警", carrier: "承运商",
-      close: "关闭", history: "历史", truck: "板车",
+      close: "关闭", history: "历史", truck: "板车", milestone: "节点", legend: "图例", no_alerts: "没有未处理的告警", follow_vehicle: "跟随", speed: "车速",
       hand_title: "您的爱车已送到门口", hand_intro: "请与司机一起查看车辆：以下是司机刚刚拍摄的照片。确认后签名收车。",
       hand_accept: "确认收车", hand_accept_exc: "收车，但有异议",
       hand_exceptions: "请写下问题", hand_name: "您的姓名", hand_sign: "请用手指在此签名",
@@ -91,7 +91,7 @@ const VP = (() => {
   const t = (k) => T[lang][k] || T.en[k] || k;
 
   const when = (iso) => iso ? new Date(iso).toLocaleString(zh ? "zh-CN" : undefined,
-    { month: "short", day: "numeric", weekday: "short", hour: "2-digit", minute: "2-digit" }) : "—";
+    { month: "short", day: "numeric", weekday: "short", hour: zh ? "2-digit" : "numeric", minute: "2-digit" }) : "—";
 
   const ago = (iso) => {
     if (!iso) return "—";
@@ -259,14 +259,14 @@ const VP = (() => {
   const el = (tag, attrs = {}, ...children) => {
     const e = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs)) {
-      if (k === "text") e.textContent = v; else if (k.startsWith("data-")) e.setAttribute(k, v); else e[k] = v;
+      if (k === "text") e.textContent = v; else if (k.startsWith("data-") || k.startsWith("aria-")) e.setAttribute(k, v); else e[k] = v;
     }
     for (const c of children) if (c) e.append(c);
     return e;
   };
 
   const colors = {
-    ordered: "#9aa5b1", produced: "#9aa5b1", released: "#7b8794", loaded: "#3e7cb1", in_transit: "#2f80ed",
+    ordered: "#9aa5b1", produced: "#9aa5b1", released: "#7b8794", loaded: "#0f9d9a", in_transit: "#2f80ed",
     arrived: "#9b51e0", unloaded: "#bb6bd9", gated_in: "#f2994a", in_storage: "#f2c94c", pdi: "#e2b93b",
     in_repair: "#eb5757", ready_for_delivery: "#6fcf97", out_for_delivery: "#27ae60", on_hold: "#eb5757",
   };

@@ -182,8 +182,8 @@
         const attrs = v.kind === "truck" ? { "data-truck-id": v.label, "data-cars": String(v.orders.length) } : { "data-order-id": v.label };
         return el("li", { ...attrs, className: v.key === selected ? "selected" : "", onclick: () => select(v.key) },
           el("span", { className: "dot", style: `background:${colorOf(v)}` }),
-          el("strong", { text: v.kind === "truck" ? `${v.label} · ${carsWord(v.orders.length)}` : v.label }),
-          el("span", { className: "muted", text: ` ${v.orders.length ? t(v.orders[0].milestone) : t("empty_truck")}` }),
+          el("strong", { text: v.kind === "truck" && v.orders.length ? `${v.label} · ${carsWord(v.orders.length)}` : v.label }),
+          el("span", { className: "muted", text: ` ${v.orders.length ? t(v.orders[0].milestone) : `· ${t("empty_truck")}`}` }),
           el("div", { className: "muted small", text: [
             v.position.at ? fixAgo(v.position.at) : "",
             late > 0 ? `${t("late")} ${dur(late)}` : "",
@@ -227,6 +227,10 @@
         groups.get(key).push(a);
       }
       const sorted = [...groups.entries()].sort((x, y) => (x[1][0].since || "").localeCompare(y[1][0].since || ""));
+      if (!sorted.length) {
+        $("alerts").replaceChildren(el("li", { className: "none", "data-no-alerts": "", text: t("no_alerts") }));
+        return;
+      }
       $("alerts").replaceChildren(...sorted.map(([key, list]) => {
         const name = key.startsWith("t:") ? `${t("truck")} ${key.slice(2).split("/").slice(1).join("/")}` : key.slice(2);
         const kinds = [...new Set(list.map((a) => t(a.kind)))].join(", ");
@@ -266,7 +270,7 @@
     const Controls = L.Control.extend({
       onAdd: () => {
         const box = el("div", { className: "map-tools" },
-          el("button", { type: "button", text: t("fit_all"), "data-fit-all": "", onclick: () => { following = false; fitAll(); } }));
+          el("button", { type: "button", text: t("fit_all"), "data-fit-all": "", onclick: () => { setFollowing(false); fitAll(); } }));
         L.DomEvent.disableClickPropagation(box);
         return box;
       },
@@ -276,23 +280,33 @@
       onAdd: () => {
         const rows = ["in_transit", "loaded", "arrived", "in_storage", "out_for_delivery", "on_hold"]
           .map((s) => el("div", {}, el("span", { className: "dot", style: `background:${VP.colors[s]}` }), el("span", { text: t(s) })));
-        return el("div", { className: "legend", "data-legend": "" },
+        // Folded to one line on a phone (and whenever the dispatcher folds
+        // it): the map is what matters.
+        const box = el("details", { className: "legend", "data-legend": "" },
+          el("summary", { text: t("legend") }),
           el("div", {}, el("span", { className: "truck-sample", text: "3" }), el("span", { text: t("legend_truck") })),
           el("div", {}, el("span", { className: "dot ring" }), el("span", { text: t("legend_alert") })), ...rows,
           el("div", {}, el("span", { className: "dot empty" }), el("span", { text: t("empty_truck_legend") })));
+        box.open = window.matchMedia("(min-width: 900px)").matches;
+        L.DomEvent.disableClickPropagation(box);
+        return box;
       },
     });
     new Legend({ position: "bottomleft" }).addTo(m.map);
-    m.map.on("dragstart", () => { following = false; });
+    const setFollowing = (on) => {
+      following = on;
+      document.querySelector("#details [data-follow]")?.setAttribute("aria-pressed", String(on));
+    };
+    m.map.on("dragstart", () => setFollowing(false));
 
     const filters = () => {
       const ms = ["", "ordered", "produced", "released", "loaded", "in_transit", "arrived", "unloaded", "gated_in", "in_storage",
         "pdi", "in_repair", "ready_for_delivery", "out_for_delivery", "on_hold"];
-      $("milestone-filter").replaceChildren(...ms.map((v) => el("option", { value: v, text: v ? t(v) : `${t("all")}` })));
+      $("milestone-filter").replaceChildren(...ms.map((v) => el("option", { value: v, text: v ? t(v) : `${t("milestone")}: ${t("all")}` })));
       const carriers = ["", ...new Set([...cars.values()].map((o) => o.carrier_id))];
       $("carrier-filter").replaceChildren(...carriers.map((v) => el("option", { value: v, text: v || `${t("carrier")}: ${t("all")}` })));
       // Filters and search move the map to what they leave.
-      const refit = () => { redraw(); following = false; fitAll(); };
+      const refit = () => { redraw(); setFollowing(false); fitAll(); };
       for (const id of ["milestone-filter", "carrier-filter", "alert-filter"]) $(id).onchange = refit;
       $("search").oninput = () => { redraw(); if ($("search").value.trim()) fitAll(); };
     };
@@ -423,7 +437,7 @@
     const select = (key) => {
       const v = drawnByKey.get(key);
       selected = key;
-      if (v) { following = true; m.map.setView(m.at(v.position.lat, v.position.lon), Math.max(m.map.getZoom(), 9), { animate: false }); }
+      if (v) { setFollowing(true); m.map.setView(m.at(v.position.lat, v.position.lon), Math.max(m.map.getZoom(), 9), { animate: false }); }
       drawList();
       showSelected(true);
     };
@@ -439,11 +453,20 @@
       return events;
     };
 
-    const closeDetails = () => { selected = null; following = false; $("details").hidden = true; drawList(); };
+    const closeDetails = () => { selected = null; setFollowing(false); $("details").hidden = true; $("app").classList.remove("detailed"); drawList(); };
+    // "Follow": the map keeps the open vehicle in its middle as it moves,
+    // until the dispatcher drags the map or presses it again.
+    const followButton = () => el("button", { type: "button", className: "close follow", text: t("follow_vehicle"),
+      "data-follow": "", "aria-pressed": String(following), onclick: () => {
+        setFollowing(!following);
+        const v = following && drawnByKey.get(selected);
+        if (v) m.map.panTo(m.at(v.position.lat, v.position.lon), { animate: false });
+      } });
     const header = (title) => el("div", { className: "details-head" }, el("h2", { text: title }),
-      el("button", { type: "button", className: "close", text: t("close"), "data-close": "", onclick: closeDetails }));
+      el("div", {}, followButton(),
+        el("button", { type: "button", className: "close", text: t("close"), "data-close": "", onclick: closeDetails })));
     const fixLine = (p) => p && p.at ? el("div", { "data-last-fix": "",
-      text: `${fixAgo(p.at)}${p.speed_kmh != null ? ` · ${Math.round(p.speed_kmh)} km/h` : ""}` }) : null;
+      text: `${fixAgo(p.at)}${p.speed_kmh != null ? ` · ${t("speed")} ${Math.round(p.speed_kmh)} km/h` : ""}` }) : null;
     // Where it is, in words: "12 km from Shaoguan".
     const placeLine = (p) => {
       if (!p || p.lat == null) return null;
@@ -453,7 +476,7 @@
     };
     const etaLine = (o) => {
       const late = lateBy(o);
-      return el("div", { className: late > 0 ? "error" : "muted",
+      return el("div", { className: late > 0 ? "error" : "muted", "data-eta": o.eta || "", "data-late": String(late > 0),
         text: `${t("eta")} ${when(o.eta)} · ${t("promised")} ${when(o.promised_by)}${late > 0 ? ` · ${t("late")} ${dur(late)}` : ""}` });
     };
 
@@ -486,6 +509,7 @@
       if (!key) return;
       const box = $("details");
       box.hidden = false;
+      $("app").classList.add("detailed");
       // Live numbers refresh in place; the history is read only when a
       // vehicle is opened.
       // An order opened from a truck's list stays open.
@@ -552,18 +576,23 @@
     const openOrder = async (id) => {
       const box = $("details");
       box.hidden = false;
+      $("app").classList.add("detailed");
       shownKey = `o:${id}`;
       box.replaceChildren(header(id));
       try {
         const [o, events] = await Promise.all([api(`/api/v1/orders/${encodeURIComponent(id)}`), history(id)]);
         if (shownKey !== `o:${id}`) return;
+        // The fleet's socket carries no ETA changes: what was just read
+        // words the list and the alerts too.
+        const known = cars.get(id);
+        if (known && known.eta !== o.eta) { known.eta = o.eta; drawAlerts(); drawList(); }
         const steps = events.filter((e) => e.status === "accepted" && !e.void && e.milestone && (e.kind === "scan" || e.kind === "geofence" || e.kind === "cancel"));
         const voided = events.filter((e) => e.void && (e.kind === "scan" || e.kind === "gps" || e.kind === "geofence"));
         const to = o.destination ? (o.destination.address || o.destination.name || `${o.destination.lat}, ${o.destination.lon}`) : "—";
         // (append would write a missing line as the text "null")
         box.append(...[el("div", { text: [t(o.milestone), o.model, o.vin].filter(Boolean).join(" · ") }),
           fixLine(o.position), placeLine(o.position), etaLine(o),
-          el("div", { className: "muted", text: `${t("to")} ${to}` }),
+          el("div", { className: "muted", "data-destination": "", text: `${t("to")} ${to}` }),
           o.truck_id ? el("div", { text: `${t("truck")}: ${o.truck_id}` }) : null,
           el("ol", {}, ...steps.map((e) => el("li", { "data-milestone": e.milestone, text: `${t(e.milestone)} · ${when(e.occurred_at)}${e.gap ? " · " + t("gap") : ""}` }))),
           ...voided.map((e) => el("div", { className: "muted", "data-voided": e.event_id, text: `${t("voided")}: ${e.milestone ? t(e.milestone) : t("fix")} · ${when(e.occurred_at)} · ${e.void.reason}` }))].filter(Boolean));

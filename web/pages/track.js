@@ -92,17 +92,21 @@
     const d = new Date(iso), now = new Date();
     const day = (x) => new Date(x.getFullYear(), x.getMonth(), x.getDate()).getTime();
     const days = Math.round((day(d) - day(now)) / 86400000);
-    const time = d.toLocaleTimeString(zh ? "zh-CN" : undefined, { hour: "2-digit", minute: "2-digit" });
+    const time = d.toLocaleTimeString(zh ? "zh-CN" : undefined, { hour: zh ? "2-digit" : "numeric", minute: "2-digit" });
+    // In English the day sits mid-sentence: "Expected tomorrow at about 4:10 PM".
     const date = days === 0 ? t("today") : days === 1 ? t("tomorrow")
       : d.toLocaleDateString(zh ? "zh-CN" : undefined, { weekday: "short", month: "short", day: "numeric" });
+    const onDay = zh || days > 1 ? date : date.toLowerCase();
     const mins = Math.round((d - now) / 60000);
     if (mins <= 0) {
-      // Only a car out for delivery arrives "any moment"; a time passed
-      // anywhere else (it waited in a warehouse) is being worked out anew.
-      if (order.milestone === "out_for_delivery" && mins > -60) return zh ? `${date} ${time}左右，随时到达` : `${date} about ${time}, any moment now`;
+      // Only a car out for delivery, or one told it is arriving soon,
+      // arrives "any moment"; a time passed anywhere else (it waited in a
+      // warehouse) is being worked out anew.
+      const arriving = order.milestone === "out_for_delivery" || (order.notices || []).some((n) => n.kind === "arriving");
+      if (arriving && mins > -60) return zh ? "随时到达" : "any moment now";
       return t("eta_pending");
     }
-    return zh ? `${date} ${time}左右，约${span(mins)}后` : `${date} about ${time}, in ${span(mins)}`;
+    return zh ? `${date} ${time}左右，约${span(mins)}后` : `${onDay} at about ${time}, in ${span(mins)}`;
   };
 
   // A standing notice in words, from the time now.
@@ -121,7 +125,7 @@
     $("order-id").textContent = order.order_id;
     $("vin").textContent = order.vin_masked || "";
     $("milestone").textContent = t(order.milestone);
-    $("eta-label").textContent = delivered() ? t("delivered") : t("eta");
+    $("eta-label").textContent = delivered() ? t("delivered_on") : t("eta");
     $("eta").textContent = delivered() ? when(order.milestone_at) : order.eta ? etaWords(order.eta) : "—";
     $("promised").textContent = when(order.promised_by);
     const late = !done && order.eta && order.promised_by && new Date(order.eta) > new Date(order.promised_by);
@@ -168,7 +172,7 @@
       const li = el("li", { "data-step": step, "data-state": state, className: `${state}${state === "done" && !e ? " passed" : ""}` },
         el("span", { className: "name", text: t(step) }),
         e && state !== "todo" ? el("span", { className: "at", text: when(e.at) }) : null,
-        e && e.gap && state !== "todo" ? el("span", { className: "gap", text: t("gap") }) : null);
+        e && e.gap && state !== "todo" ? el("span", { className: "gap", "data-gap": "", text: t("gap") }) : null);
       return li;
     };
     const rows = STEPS.map((s, i) => {
