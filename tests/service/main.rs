@@ -9,6 +9,7 @@ mod cluster;
 mod console;
 mod corrections;
 mod credentials;
+mod demo;
 mod devices;
 mod events;
 mod functions;
