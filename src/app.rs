@@ -188,6 +188,8 @@ impl Application {
             Keeping {
                 clips: chrono::Duration::days(settings.clip_retention_days),
                 archive_after: chrono::Duration::days(settings.archive_after_days),
+                deliveries: chrono::Duration::from_std(settings.webhooks.keep)
+                    .unwrap_or(chrono::Duration::days(7)),
             },
             Schedule {
                 sweep_every: settings.sweep_every,
@@ -425,7 +427,12 @@ pub async fn sweep_once(settings: &Settings) -> Result<usize, StartError> {
         .await?
         + crate::jobs::archive_due(&store, &clips, now, days(settings.archive_after_days)).await?
         + crate::jobs::spill_long_histories(&store, &clips).await?
-        + crate::jobs::archive_audit(&store, &clips).await?;
+        + crate::jobs::archive_audit(&store, &clips).await?
+        + store
+            .forget_deliveries(
+                now - chrono::Duration::from_std(settings.webhooks.keep).unwrap_or(days(7)),
+            )
+            .await?;
     if let Some(e) = embedded {
         store.shutdown_server().await;
         e.wait().await;

@@ -133,6 +133,10 @@ pub struct ServeArgs {
     /// Allow webhook URLs on loopback or private addresses.
     #[arg(long, env = "VINPATH_WEBHOOK_ALLOW_PRIVATE", default_value_t = false)]
     pub webhook_allow_private: bool,
+    /// Days a finished webhook delivery (delivered or failed) stays
+    /// listed; the retry schedule spans a little over three.
+    #[arg(long, env = "VINPATH_WEBHOOK_KEEP_DAYS", default_value_t = 7)]
+    pub webhook_keep_days: u64,
     /// Seconds a delivery (or outbox entry) an instance took stays its own;
     /// after that another instance takes it over (the first may have died).
     #[arg(long, env = "VINPATH_WEBHOOK_LEASE_SECS", default_value_t = 30)]
@@ -190,6 +194,7 @@ impl From<ServeArgs> for Settings {
                 retry_scale: a.webhook_retry_scale,
                 allow_private: a.webhook_allow_private,
                 lease: std::time::Duration::from_secs(a.webhook_lease_secs.max(1)),
+                keep: std::time::Duration::from_secs(a.webhook_keep_days.max(1) * 86_400),
                 ..WebhookOptions::default()
             },
             ..Settings::default()

@@ -57,6 +57,8 @@ struct Inner {
 pub struct Keeping {
     pub clips: chrono::Duration,
     pub archive_after: chrono::Duration,
+    /// Finished webhook deliveries.
+    pub deliveries: chrono::Duration,
 }
 
 /// The running jobs; dropping it does not stop them, `shutdown` does.
@@ -106,7 +108,8 @@ impl Jobs {
         let archived = archive_due(&i.store, &i.clips, now, i.keep.archive_after).await?;
         let spilled = spill_long_histories(&i.store, &i.clips).await?;
         let audit = archive_audit(&i.store, &i.clips).await?;
-        Ok(expired + live + unfinished + archived + spilled + audit)
+        let deliveries = i.store.forget_deliveries(now - i.keep.deliveries).await?;
+        Ok(expired + live + unfinished + archived + spilled + audit + deliveries)
     }
 
     /// Raises `no_signal` for trackers gone quiet now; returns how many.

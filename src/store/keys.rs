@@ -286,6 +286,10 @@ pub const DEVICE_CODES: &str = "vp:{dev}:codes";
 /// Webhook endpoints: webhook id to its JSON (secret included).
 pub const WEBHOOKS: &str = "vp:{wh}:hooks";
 
+/// Endpoints deleted whose finished deliveries are still listed (the
+/// sweep forgets them, then the endpoint).
+pub const WEBHOOKS_GONE: &str = "vp:{wh}:gone";
+
 /// The partition's outbox: the changes webhooks report, written by the
 /// functions beside the live message (the Lua derives it from the
 /// channel's name: keep the two in step).

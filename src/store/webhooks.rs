@@ -7,7 +7,9 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::functions::{Attempt, Enqueue, EnqueueItem, Function, Redeliver, Take};
+use super::functions::{
+    Attempt, Enqueue, EnqueueItem, ForgetDeliveries, Function, Redeliver, Take,
+};
 use super::{Result, Store, StoreError, keys};
 
 /// An endpoint, as kept (its secret included: never shown after creation).
@@ -136,7 +138,80 @@ impl Store {
         let mut pipe = redis::pipe();
         pipe.cmd("HDEL").arg(keys::WEBHOOKS).arg(id);
         let (n,): (i64,) = self.query(&pipe).await?;
+        if n == 1 {
+            // Its deliveries are forgotten by the sweep, as they finish.
+            let mut pipe = redis::pipe();
+            pipe.cmd("SADD").arg(keys::WEBHOOKS_GONE).arg(id).ignore();
+            self.query::<()>(&pipe).await?;
+        }
         Ok(n == 1)
+    }
+
+    /// Forgets finished deliveries (delivered or failed) made before
+    /// `before`, of every endpoint and of endpoints deleted; an endpoint
+    /// deleted is forgotten once none of its deliveries is left. Answers
+    /// how many deliveries it forgot.
+    pub async fn forget_deliveries(&self, before: chrono::DateTime<chrono::Utc>) -> Result<usize> {
+        const MOST: usize = 1000;
+        let mut pipe = redis::pipe();
+        pipe.cmd("SMEMBERS").arg(keys::WEBHOOKS_GONE);
+        let (gone,): (Vec<String>,) = self.query(&pipe).await?;
+        let live: Vec<String> = self
+            .webhooks()
+            .await?
+            .into_iter()
+            .map(|w| w.webhook_id)
+            .collect();
+        // A list's rank is its outbox entry's id as one number (ms * 1000 + seq).
+        let rank = before.timestamp_millis().saturating_mul(1000);
+        let mut forgot = 0;
+        for webhook in live.iter().chain(&gone) {
+            loop {
+                let mut pipe = redis::pipe();
+                for partition in keys::partitions() {
+                    ForgetDeliveries {
+                        partition,
+                        webhook,
+                        before: rank,
+                        most: MOST,
+                    }
+                    .push(&mut pipe);
+                }
+                let answers = self
+                    .query_each(&mut pipe)
+                    .await?
+                    .into_iter()
+                    .map(|v| match v {
+                        redis::Value::ServerError(e) => Err(redis::RedisError::from(e).into()),
+                        v => redis::from_redis_value::<(usize, usize)>(v)
+                            .map_err(|e| StoreError::Corrupt(format!("forget_deliveries: {e}"))),
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let round: usize = answers.iter().map(|a| a.0).sum();
+                forgot += round;
+                // Again only where a part was full and gave way.
+                if round == 0 || answers.iter().all(|a| a.1 < MOST) {
+                    break;
+                }
+            }
+        }
+        for webhook in &gone {
+            let mut pipe = redis::pipe();
+            for partition in keys::partitions() {
+                pipe.cmd("EXISTS")
+                    .arg(keys::webhook_deliveries(partition, webhook));
+            }
+            let left: Vec<i64> = self.query(&pipe).await?;
+            if left.iter().all(|n| *n == 0) {
+                let mut pipe = redis::pipe();
+                pipe.cmd("SREM")
+                    .arg(keys::WEBHOOKS_GONE)
+                    .arg(webhook)
+                    .ignore();
+                self.query::<()>(&pipe).await?;
+            }
+        }
+        Ok(forgot)
     }
 
     /// Marks an endpoint disabled (it answered 410).

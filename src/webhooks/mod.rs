@@ -30,6 +30,8 @@ pub struct WebhookOptions {
     pub lease: Duration,
     /// How often the worker looks for work.
     pub poll: Duration,
+    /// How long finished deliveries (delivered or failed) stay listed.
+    pub keep: Duration,
 }
 
 impl Default for WebhookOptions {
@@ -39,6 +41,7 @@ impl Default for WebhookOptions {
             allow_private: false,
             lease: Duration::from_secs(30),
             poll: Duration::from_millis(250),
+            keep: Duration::from_secs(7 * 86_400),
         }
     }
 }

@@ -120,6 +120,7 @@ pub fn scaled_settings(redis: &TestRedis, scale: f64) -> vinpath::app::Settings 
             allow_private: true,
             lease: Duration::from_secs(2),
             poll: Duration::from_millis(50),
+            ..WebhookOptions::default()
         },
         ..settings(redis)
     }
@@ -688,4 +689,66 @@ async fn instances_keep_deliveries_in_order_and_late_attempts_change_nothing() {
         .await
         .unwrap();
     assert_eq!(line, ["msg_1", "msg_0"], "once, at the end of its line");
+
+    // Kept a while, then forgotten by the sweep once finished; a deleted
+    // endpoint's too, and then the endpoint.
+    let _: () = redis::cmd("SADD")
+        .arg("vp:{wh}:gone")
+        .arg("wh_1")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    let epoch = chrono::DateTime::UNIX_EPOCH;
+    assert_eq!(store.forget_deliveries(epoch).await.unwrap(), 0, "too new");
+    let later = chrono::Utc::now() + chrono::Duration::days(30);
+    // msg_0 is queued again and msg_1 is being sent: both stay.
+    assert_eq!(store.forget_deliveries(later).await.unwrap(), 0, "pending");
+    let mut done = store.deliveries_of("wh_1", 10).await.unwrap();
+    for d in &mut done {
+        d.status = "failed".into();
+    }
+    let by_hand = done
+        .iter()
+        .find(|d| d.delivery_id == "msg_0")
+        .unwrap()
+        .clone();
+    let sent = done
+        .iter()
+        .find(|d| d.delivery_id == "msg_1")
+        .unwrap()
+        .clone();
+    let recorded = store
+        .record_attempts(&[Finished {
+            delivery: sent,
+            next_ms: None,
+            now_ms: now + 1700,
+            lease_ms: now + 3000,
+        }])
+        .await
+        .unwrap();
+    assert_eq!(recorded, [true]);
+    assert_eq!(store.forget_deliveries(later).await.unwrap(), 1, "msg_1");
+    let again = store.take_due(now + 1800, now + 4000, 4).await.unwrap();
+    assert_eq!(again[0].delivery_id, "msg_0");
+    store
+        .record_attempts(&[Finished {
+            delivery: by_hand,
+            next_ms: None,
+            now_ms: now + 1900,
+            lease_ms: now + 4000,
+        }])
+        .await
+        .unwrap();
+    assert_eq!(store.forget_deliveries(later).await.unwrap(), 1, "msg_0");
+    assert!(store.deliveries_of("wh_1", 10).await.unwrap().is_empty());
+    let gone: bool = redis::cmd("SISMEMBER")
+        .arg("vp:{wh}:gone")
+        .arg("wh_1")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert!(
+        !gone,
+        "the deleted endpoint is forgotten with its last delivery"
+    );
 }

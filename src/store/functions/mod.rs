@@ -22,7 +22,7 @@ pub use misc::{
     Settle, Spill, TakeRecording, TellLive, Unbind, Unclaim,
 };
 pub use scan::{Cancel, PendingWork, Scan, ScanAnswer, SitePlacement};
-pub use webhooks::{Attempt, Enqueue, EnqueueItem, Redeliver, Take};
+pub use webhooks::{Attempt, Enqueue, EnqueueItem, ForgetDeliveries, Redeliver, Take};
 
 use super::{StoreError, keys};
 use crate::domain::EventStatus;

@@ -92,6 +92,7 @@ fn every_function_binds_the_names_its_rust_type_lists() {
     agree::<Take>("take");
     agree::<Attempt>("attempt");
     agree::<Redeliver>("redeliver");
+    agree::<ForgetDeliveries>("forget_deliveries");
 }
 
 #[test]

@@ -140,6 +140,39 @@ impl Function for Attempt<'_> {
     }
 }
 
+/// Forgets an endpoint's finished deliveries in a partition made before
+/// `before` (a rank of its list), up to `most`.
+#[derive(Debug, Clone)]
+pub struct ForgetDeliveries<'a> {
+    pub partition: u16,
+    pub webhook: &'a str,
+    pub before: i64,
+    pub most: usize,
+}
+
+impl Function for ForgetDeliveries<'_> {
+    const NAME: &'static str = "forget_deliveries";
+    #[rustfmt::skip]
+    const KEYS: &'static [&'static str] = &[
+        "list", "deliveries",
+    ];
+    #[rustfmt::skip]
+    const ARGV: &'static [&'static str] = &[
+        "before", "most",
+    ];
+
+    fn keys(&self) -> Vec<String> {
+        vec![
+            keys::webhook_deliveries(self.partition, self.webhook),
+            keys::deliveries(self.partition),
+        ]
+    }
+
+    fn argv(&self) -> Vec<String> {
+        vec![self.before.to_string(), self.most.to_string()]
+    }
+}
+
 /// Puts a failed delivery back at the end of its line.
 #[derive(Debug, Clone)]
 pub struct Redeliver<'a> {

@@ -67,6 +67,25 @@ local function attempt(keys, argv)
   return 1
 end
 
+-- Forgets an endpoint's finished deliveries made before `before` (a rank
+-- of its list), up to `most`; a delivery still pending stays. Answers how
+-- many it forgot and how many it looked at.
+local function forget_deliveries(keys, argv)
+  local list, deliveries = keys[1], keys[2]
+  local before, most = argv[1], argv[2]
+  local ids = redis.call('ZRANGEBYSCORE', list, '-inf', '(' .. before, 'LIMIT', 0, most)
+  local forgot = 0
+  for _, id in ipairs(ids) do
+    local d = redis.call('HGET', deliveries, id)
+    if not d or cjson.decode(d).status ~= 'pending' then
+      redis.call('HDEL', deliveries, id)
+      redis.call('ZREM', list, id)
+      forgot = forgot + 1
+    end
+  end
+  return {forgot, #ids}
+end
+
 -- A finished delivery sent again by hand: back at the end of its line.
 -- One already pending (two retries at once) is left as it is: 0.
 local function redeliver(keys, argv)
