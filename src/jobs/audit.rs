@@ -11,8 +11,21 @@ use crate::store::{Store, StoreError};
 /// Entries per part.
 const PART: usize = 10_000;
 
-/// Moves what is over the limit; returns how many parts it wrote.
+/// Moves what is over the limit; returns how many parts it wrote. One
+/// instance at a time: another sweeping meanwhile leaves it be.
 pub async fn archive_audit(store: &Store, clips: &ClipStore) -> Result<usize, StoreError> {
+    if !store.take_audit_for_work(HOLD).await? {
+        return Ok(0);
+    }
+    let moved = move_parts(store, clips).await;
+    store.release_audit().await?;
+    moved
+}
+
+/// How long one sweep may hold the audit log.
+const HOLD: std::time::Duration = std::time::Duration::from_secs(600);
+
+async fn move_parts(store: &Store, clips: &ClipStore) -> Result<usize, StoreError> {
     let mut parts = 0;
     loop {
         let raw = store.audit_overflow(PART).await?;

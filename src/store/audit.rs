@@ -93,6 +93,27 @@ impl Store {
         Ok(raw)
     }
 
+    /// Takes the audit log for moving its oldest entries, for at most
+    /// `hold`; false when another instance has it (two moving at once
+    /// would record the same part twice).
+    pub async fn take_audit_for_work(&self, hold: std::time::Duration) -> Result<bool> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("SET")
+            .arg(keys::AUDIT_BUSY)
+            .arg("1")
+            .arg("NX")
+            .arg("PX")
+            .arg(hold.as_millis() as u64);
+        let (taken,): (Option<String>,) = self.query(&pipe).await?;
+        Ok(taken.is_some())
+    }
+
+    pub async fn release_audit(&self) -> Result<()> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("DEL").arg(keys::AUDIT_BUSY).ignore();
+        self.query(&pipe).await
+    }
+
     /// Records a part written to the clip store and lets its entries go
     /// from Redis, together.
     pub async fn audit_moved(&self, part: &SpilledPart) -> Result<()> {

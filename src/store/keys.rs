@@ -187,6 +187,8 @@ pub const AUDIT: &str = "vp:audit";
 /// The audit log's parts moved to the clip store, oldest first (in the
 /// slot of [`AUDIT`]: its hash tag is that key's whole name).
 pub const AUDIT_PARTS: &str = "{vp:audit}:parts";
+/// Held by the one instance moving the audit log's oldest entries.
+pub const AUDIT_BUSY: &str = "{vp:audit}:busy";
 /// When each credential was last used (ms), by token hash.
 pub const CREDENTIALS_USED: &str = "vp:creds:used";
 

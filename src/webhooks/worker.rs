@@ -332,7 +332,18 @@ async fn send_due(ctx: &Rc<Ctx>) -> Result<()> {
     let hooks = ctx.store.webhooks().await?;
     let hooks: HashMap<&str, &Webhook> = hooks.iter().map(|h| (h.webhook_id.as_str(), h)).collect();
     let mut given_back = Vec::new();
+    // Each partition gives up to 4: what is over the cap goes back at once.
+    let mut room = MOST_IN_FLIGHT - busy;
     for d in due {
+        if room == 0 {
+            given_back.push(Finished {
+                delivery: d,
+                next_ms: Some(ms(now)),
+                now_ms: ms(now),
+                lease_ms,
+            });
+            continue;
+        }
         let hook = hooks.get(d.webhook_id.as_str()).map(|h| (*h).clone());
         let full = ctx
             .in_flight
@@ -349,6 +360,7 @@ async fn send_due(ctx: &Rc<Ctx>) -> Result<()> {
             });
             continue;
         }
+        room -= 1;
         *ctx.in_flight
             .borrow_mut()
             .entry(d.webhook_id.clone())

@@ -339,6 +339,32 @@ async fn the_audit_log_moves_its_oldest_entries_to_the_clip_store() {
     };
     let before = read_all(100).await;
     assert_eq!(before.len(), 12);
+    // Another instance moving it meanwhile: this sweep leaves it be.
+    let mut c = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("{vp:audit}:busy")
+        .arg("1")
+        .arg("PX")
+        .arg(60_000)
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    app.jobs.sweep_now().await.unwrap();
+    assert!(
+        !walk(clips.path())
+            .iter()
+            .any(|p| p.contains("archive/audit/")),
+        "nothing moved while another instance holds it"
+    );
+    let _: () = redis::cmd("DEL")
+        .arg("{vp:audit}:busy")
+        .query_async(&mut c)
+        .await
+        .unwrap();
     let moved = app.jobs.sweep_now().await.unwrap();
     assert!(moved >= 1, "a part was written");
     let parts: Vec<_> = walk(clips.path())
