@@ -56,6 +56,8 @@ pub struct OrderSnapshot {
     pub inspections: Vec<InspectionRecord>,
     /// The handover at the door, once signed or proved.
     pub handover: Option<HandoverRecord>,
+    /// Its planned route, `[lon, lat]` (as set), if a dispatcher set one.
+    pub route: Vec<[f64; 2]>,
 }
 
 impl OrderSnapshot {
@@ -105,6 +107,7 @@ impl OrderSnapshot {
             .map(|(n, r)| r.public_view(&photo_url, n == 0))
             .collect();
         v["handover"] = self.handover_view(&photo_url);
+        v["route"] = serde_json::json!(road_ahead(&self.route));
         if let (Some(since), Some(notices)) = (&self.stopped_since, v["notices"].as_array_mut())
             && !self.state.milestone.is_final()
         {
@@ -231,7 +234,9 @@ impl Store {
             .arg(keys::order_inspections(id))
             .cmd("HMGET")
             .arg(keys::order_handover(id))
-            .arg(&super::handover::VIEW_FIELDS);
+            .arg(&super::handover::VIEW_FIELDS)
+            .cmd("GET")
+            .arg(keys::order_route(id));
         type Fields = HashMap<String, String>;
         type Latest = Vec<(String, Fields)>;
         type Read = (
@@ -243,8 +248,9 @@ impl Store {
             Option<String>,
             Vec<String>,
             Vec<Option<String>>,
+            Option<String>,
         );
-        let (h, tl, clips, latest, track, stopped, inspections, handover): Read =
+        let (h, tl, clips, latest, track, stopped, inspections, handover, route): Read =
             self.query(&pipe).await?;
         let mut inspections: Vec<InspectionRecord> = inspections
             .iter()
@@ -277,6 +283,9 @@ impl Store {
                 .map(|a| a.since),
             inspections,
             handover,
+            route: route
+                .and_then(|r| serde_json::from_str(&r).ok())
+                .unwrap_or_default(),
         }))
     }
 
@@ -318,4 +327,19 @@ impl Store {
             _ => parse_state(&h)?.ok_or(PatchError::NotFound),
         }
     }
+}
+
+/// The planned route as the customer's map draws it, `[lat, lon]`: at most
+/// a few hundred points (a long route is simplified to within about 200 m,
+/// which a phone's map cannot tell apart).
+fn road_ahead(route: &[[f64; 2]]) -> Vec<[f64; 2]> {
+    use geo::Simplify;
+    const MOST: usize = 400;
+    let line = geo::LineString::from(route.iter().map(|p| (p[0], p[1])).collect::<Vec<_>>());
+    let line = if route.len() > MOST {
+        line.simplify(0.002)
+    } else {
+        line
+    };
+    line.points().map(|p| [p.y(), p.x()]).collect()
 }

@@ -33,6 +33,18 @@ async fn the_customer_follows_the_whole_journey_and_is_told_when_it_runs_late() 
     // Promised within the hour, 2000 km away: late.
     let late = order_promised(&app, "JD-J1", at(60)).await;
     load(&app, &key, "JD-J1", "YUE-A-7", -60).await;
+    // Its planned road north by way of Wuhan.
+    let road = json!({"type": "LineString",
+        "coordinates": [[113.50, 23.10], [113.52, 23.60], [114.30, 30.60], [116.46, 39.95]]});
+    let r = app
+        .call(
+            "PUT",
+            "/api/v1/orders/JD-J1/route",
+            Some(&app.admin),
+            Some(road),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
     app.post_expect(
         &key,
         json!([
@@ -99,6 +111,21 @@ async fn the_customer_follows_the_whole_journey_and_is_told_when_it_runs_late() 
         assert_eq!(
             js(&c, "return document.querySelectorAll('[data-step]').length").await,
             json!(13)
+        );
+        // The road ahead follows the planned route (not a straight line).
+        assert!(
+            until(
+                &c,
+                "return Number(document.getElementById('map').dataset.roadAhead) >= 4",
+                Duration::from_secs(5)
+            )
+            .await,
+            "the road ahead: {}",
+            js(
+                &c,
+                "return document.getElementById('map').dataset.roadAhead"
+            )
+            .await
         );
         // Late, said as such, in the viewer's language.
         assert_eq!(

@@ -65,11 +65,27 @@
   });
   new Follow({ position: "topright" }).addTo(m.map);
 
+  // The road ahead: the planned route from where the car is along it
+  // (its nearest point, then on), or a straight line without one.
+  const roadAhead = (c, d) => {
+    const route = order.route || [];
+    if (route.length < 2) return [c, [d.lat, d.lon]];
+    const k = Math.cos(c[0] * Math.PI / 180);
+    let best = 0, bestD = Infinity;
+    route.forEach(([lat, lon], i) => {
+      const dist = Math.hypot(lat - c[0], (lon - c[1]) * k);
+      if (dist < bestD) { best = i; bestD = dist; }
+    });
+    return [c, ...route.slice(best + 1), [d.lat, d.lon]];
+  };
+
   const drawMap = () => {
     const c = carAt(), d = order.destination;
     if (d) home.setLatLng(m.at(d.lat, d.lon)).addTo(m.map);
     travelled.setLatLngs(track.map(([lat, lon]) => m.at(lat, lon)));
-    ahead.setLatLngs(c && d && !delivered() ? [m.at(...c), m.at(d.lat, d.lon)] : []);
+    const road = c && d && !delivered() ? roadAhead(c, d) : [];
+    ahead.setLatLngs(road.map((p) => m.at(...p)));
+    $("map").dataset.roadAhead = String(road.length);
     if (c) car.setLatLng(m.at(...c)).addTo(m.map);
     if (following) frame();
     inView();

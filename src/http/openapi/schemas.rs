@@ -193,6 +193,9 @@ pub struct TrackView {
     timeline: Vec<Value>,
     #[schema(value_type = Vec<Object>)]
     clips: Vec<Value>,
+    /// The planned route a dispatcher set, `[lat, lon]` points (simplified
+    /// to a few hundred); empty without one.
+    route: Vec<[f64; 2]>,
 }
 
 #[derive(ToSchema)]
