@@ -311,6 +311,9 @@ impl Binary {
             .args(["--redis-url", redis_url])
             .env("VINPATH_ADMIN_TOKEN", "test-admin-token")
             .env("VINPATH_LOG", "warn")
+            // Device ports of their own would meet any other vinpath here.
+            .env("VINPATH_JT808_LISTEN", "off")
+            .env("VINPATH_OSMAND_LISTEN", "off")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
