@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use fantoccini::Locator;
+use fantoccini::actions::{InputSource, MouseActions, PointerAction};
 use serde_json::json;
 
 use crate::pages::{Driver, click, js, screenshot, sign_in, until};
@@ -187,15 +188,10 @@ async fn alerts_are_worded_from_now_and_places_are_named() {
     p.close().await.unwrap();
 }
 
-/// Whether a vehicle's marker lies inside the visible map (truck markers
-/// are elements: their box against the map's).
+/// Whether a truck's marker lies inside the visible map (as the page
+/// draws it on its canvas).
 fn in_view(truck: &str) -> String {
-    format!(
-        "const m = document.querySelector('[data-truck-marker=\"sf-auto/{truck}\"]');
-         if (!m) return false;
-         const a = m.getBoundingClientRect(), b = document.getElementById('map').getBoundingClientRect();
-         return a.left >= b.left && a.right <= b.right && a.top >= b.top && a.bottom <= b.bottom"
-    )
+    format!("return document.getElementById('map').vpTruck('sf-auto/{truck}')?.inView === true")
 }
 
 /// The rows of the vehicle list, top to bottom.
@@ -268,11 +264,20 @@ async fn the_console_finds_sorts_filters_and_follows_vehicles() {
     distinct.dedup();
     assert_eq!(distinct.len(), colours.len(), "{colours:?}");
     // A label on hover: which truck, how many cars.
-    js(
+    let at = js(
         &c,
-        "document.querySelector('[data-truck-marker=\"sf-auto/T1\"]').dispatchEvent(new MouseEvent('mouseover', {bubbles: true})); return true",
+        "const m = document.getElementById('map'), t = m.vpTruck('sf-auto/T1'), s = m.getBoundingClientRect();
+         return [t.x - s.width / 2, t.y - s.height / 2]",
     )
     .await;
+    let map = c.find(Locator::Id("map")).await.unwrap();
+    let hover = MouseActions::new("mouse".into()).then(PointerAction::MoveToElement {
+        element: map,
+        duration: None,
+        x: at[0].as_f64().unwrap(),
+        y: at[1].as_f64().unwrap(),
+    });
+    c.perform_actions(hover).await.unwrap();
     assert!(
         until(
             &c,

@@ -441,10 +441,10 @@ async fn the_dispatcher_map_shows_moves_and_alerts() {
     assert_eq!(
         js(
             &c,
-            "return document.querySelector('[data-truck-marker=\"sf-auto/T5\"]').textContent"
+            "return document.getElementById('map').vpTruck('sf-auto/T5').count"
         )
         .await,
-        json!("3")
+        json!(3)
     );
     // A row finds its truck: the details list the cars aboard, and close.
     c.find(Locator::Css("[data-truck-id=\"T5\"]"))
