@@ -191,7 +191,7 @@ async fn alerts_are_worded_from_now_and_places_are_named() {
 /// Whether a truck's marker lies inside the visible map (as the page
 /// draws it on its canvas).
 fn in_view(truck: &str) -> String {
-    format!("return document.getElementById('map').vpTruck('sf-auto/{truck}')?.inView === true")
+    format!("return document.getElementById('map').vpTruck?.('sf-auto/{truck}')?.inView === true")
 }
 
 /// The rows of the vehicle list, top to bottom.

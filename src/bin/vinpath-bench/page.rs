@@ -139,7 +139,7 @@ async fn measure(
         .map_err(|e| e.to_string())?;
     form.submit().await.map_err(|e| e.to_string())?;
     // This figure's trucks (earlier figures' may be on the map too).
-    let drawn = format!("return document.getElementById('map').vpTrucks('bench/PT-') === {n}");
+    let drawn = format!("return document.getElementById('map').vpTrucks?.('bench/PT-') === {n}");
     let deadline = Instant::now() + Duration::from_secs(120);
     while js(c, &drawn).await? != Value::Bool(true) {
         if Instant::now() > deadline {
@@ -194,7 +194,7 @@ async fn measure(
         c,
         "return { work: window.vpBench.work, paint: window.vpBench.paint,
                   heap: performance.memory ? performance.memory.usedJSHeapSize : 0,
-                  trucks: document.getElementById('map').vpTrucks('bench/PT-') }",
+                  trucks: document.getElementById('map').vpTrucks?.('bench/PT-') }",
     )
     .await?;
     let samples = |k: &str| {
