@@ -411,6 +411,19 @@ async fn the_console_finds_sorts_filters_and_follows_vehicles() {
         json!(1),
         "the truck's alerts are in no other group"
     );
+    // One note acknowledges the truck's three.
+    click(&c, "[data-ack-all=\"t:sf-auto/T1\"]").await;
+    c.send_alert_text("driver resting, called").await.unwrap();
+    c.accept_alert().await.unwrap();
+    assert!(
+        until(
+            &c,
+            &format!("return [...{group}.querySelectorAll('[data-alert-id]')].every((a) => a.dataset.acked === 'true')"),
+            Duration::from_secs(5)
+        )
+        .await,
+        "all three acknowledged"
+    );
     // Away to Beijing, then the alert brings the map back to T1.
     click(&c, "[data-truck-id=\"T3\"]").await;
     assert!(
@@ -446,10 +459,10 @@ async fn the_console_finds_sorts_filters_and_follows_vehicles() {
     assert_eq!(
         js(
             &c,
-            "return document.querySelector('#details [data-follow]').getAttribute('aria-pressed')"
+            "const b = document.querySelector('#details [data-follow]'); return [b.getAttribute('aria-pressed'), b.textContent]"
         )
         .await,
-        json!("true")
+        json!(["true", "Following"])
     );
     for _ in 0..2 {
         click(&c, ".leaflet-control-zoom-in").await;
@@ -553,6 +566,19 @@ async fn the_console_finds_sorts_filters_and_follows_vehicles() {
         "no sideways scrolling at 360 px"
     );
     screenshot(&p, "dispatcher-phone-zh").await;
+    // A row opens its truck's details where the dispatcher can see them.
+    click(&p, "[data-truck-id=\"T2\"]").await;
+    assert!(
+        until(
+            &p,
+            "const d = document.getElementById('details'); const r = d.getBoundingClientRect();
+             return !d.hidden && r.top >= 0 && r.top < window.innerHeight - 40",
+            Duration::from_secs(3)
+        )
+        .await,
+        "the details come into view"
+    );
+    screenshot(&p, "dispatcher-phone-details-zh").await;
     p.close().await.unwrap();
 }
 

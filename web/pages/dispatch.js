@@ -262,15 +262,18 @@
       $("alerts").replaceChildren(...sorted.map(([key, list]) => {
         const name = key.startsWith("t:") ? `${t("truck")} ${key.slice(2).split("/").slice(1).join("/")}` : key.slice(2);
         const kinds = [...new Set(list.map((a) => t(a.kind)))].join(", ");
+        const open = list.filter((a) => !a.ack);
         return el("li", { className: `group${list.every((a) => a.ack) ? " acked" : ""}`, "data-alert-group": key, onclick: () => select(key) },
           el("strong", { text: `${name} · ${kinds}` }),
+          open.length > 1 ? el("button", { type: "button", className: "ack", text: t("ack_all"), "data-ack-all": key,
+            onclick: (ev) => { ev.stopPropagation(); acknowledge(open.map((a) => a.alert_id)); } }) : null,
           el("ul", {}, ...list.map((a) => {
             const acked = !!a.ack;
             return el("li", { "data-alert-id": a.alert_id, "data-acked": String(acked), className: acked ? "acked" : "" },
               el("span", { text: `${a.order_id}: ${alertText(a)}` }),
               acked ? el("div", { className: "ack-note", text: `${t("acked")} ${when(a.ack.at)}${a.ack.note ? ` · ${a.ack.note}` : ""}` })
                 : el("button", { type: "button", className: "ack", text: t("ack"), "data-ack": a.alert_id,
-                  onclick: (ev) => { ev.stopPropagation(); acknowledge(a.alert_id); } }));
+                  onclick: (ev) => { ev.stopPropagation(); acknowledge([a.alert_id]); } }));
           })));
       }));
     };
@@ -283,12 +286,16 @@
     document.addEventListener("visibilitychange", () => { if (!document.hidden) reword(); });
 
     // Seen to by a dispatcher: every dispatcher's page hears it.
-    const acknowledge = async (id) => {
+    // One note for them all (a truck's alerts, one per car aboard).
+    const acknowledge = async (ids) => {
       const note = window.prompt(t("ack_note"), "");
       if (note === null) return;
-      const r = await fetch(`/api/v1/alerts/${encodeURIComponent(id)}/ack`, {
-        method: "POST", headers: { ...auth, "Content-Type": "application/json" }, body: JSON.stringify({ note }) });
-      if (r.ok) { const a = await r.json(); alerts.set(a.alert_id, a); drawAlerts(); }
+      for (const id of ids) {
+        const r = await fetch(`/api/v1/alerts/${encodeURIComponent(id)}/ack`, {
+          method: "POST", headers: { ...auth, "Content-Type": "application/json" }, body: JSON.stringify({ note }) });
+        if (r.ok) { const a = await r.json(); alerts.set(a.alert_id, a); }
+      }
+      drawAlerts();
     };
 
     const fitAll = () => {
@@ -323,7 +330,8 @@
     new Legend({ position: "bottomleft" }).addTo(m.map);
     const setFollowing = (on) => {
       following = on;
-      document.querySelector("#details [data-follow]")?.setAttribute("aria-pressed", String(on));
+      const b = document.querySelector("#details [data-follow]");
+      if (b) { b.setAttribute("aria-pressed", String(on)); b.textContent = t(on ? "following" : "follow_vehicle"); }
     };
     m.map.on("dragstart", () => setFollowing(false));
 
@@ -468,6 +476,8 @@
       if (v) { setFollowing(true); m.map.setView(m.at(v.position.lat, v.position.lon), Math.max(m.map.getZoom(), 9), { animate: false }); }
       drawList();
       showSelected(true);
+      // On a phone the details sit in the list's panel: bring them up.
+      if (!window.matchMedia("(min-width: 900px)").matches) $("details").scrollIntoView({ block: "start" });
     };
 
     const history = async (id) => {
@@ -484,7 +494,7 @@
     const closeDetails = () => { selected = null; setFollowing(false); $("details").hidden = true; $("app").classList.remove("detailed"); drawList(); };
     // "Follow": the map keeps the open vehicle in its middle as it moves,
     // until the dispatcher drags the map or presses it again.
-    const followButton = () => el("button", { type: "button", className: "close follow", text: t("follow_vehicle"),
+    const followButton = () => el("button", { type: "button", className: "close follow", text: t(following ? "following" : "follow_vehicle"),
       "data-follow": "", "aria-pressed": String(following), onclick: () => {
         setFollowing(!following);
         const v = following && drawnByKey.get(selected);
