@@ -586,3 +586,46 @@ async fn the_console_finds_sorts_filters_and_follows_vehicles() {
 fn wrap(body: &str) -> String {
     format!("function () {{ {body} }}")
 }
+
+/// Cars standing at one place on their own (a warehouse's yard) say how
+/// many are there, on the map and in their label.
+#[actix_web::test]
+async fn cars_standing_together_say_how_many() {
+    let redis = TestRedis::start();
+    let app = TestApp::spawn(&redis).await;
+    let key = app.carrier("sf-auto").await;
+    let dispatcher = app.dispatcher().await;
+    for (i, o) in ["JD-Y1", "JD-Y2", "JD-Y3"].iter().enumerate() {
+        app.order(o, "sf-auto").await;
+        app.post_expect(
+            &key,
+            json!([scan(&format!("y{i}-r"), o, "released", -30)]),
+            "accepted",
+        )
+        .await;
+    }
+    app.post_expect(
+        &key,
+        json!([
+            order_fix("y1-g", "JD-Y1", -20, 30.62, 114.14),
+            order_fix("y2-g", "JD-Y2", -20, 30.62, 114.14),
+            order_fix("y3-g", "JD-Y3", -20, 31.20, 121.40),
+        ]),
+        "accepted",
+    )
+    .await;
+    let driver = Driver::start();
+    let c = driver.browser(false, "en-US").await;
+    sign_in(&c, &app.base, &dispatcher).await;
+    assert!(
+        until(
+            &c,
+            "const m = document.getElementById('map'); return m.vpCar?.('JD-Y1')?.together === 2 && m.vpCar('JD-Y3')?.together === 1",
+            Duration::from_secs(10)
+        )
+        .await,
+        "two together, one alone: {}",
+        js(&c, "const m = document.getElementById('map'); return [m.vpCar?.('JD-Y1'), m.vpCar?.('JD-Y3')]").await
+    );
+    c.close().await.unwrap();
+}

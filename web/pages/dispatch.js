@@ -66,6 +66,7 @@
     const vehicles = () => {
       const out = [];
       const byTruck = new Map();
+      const places = new Map(); // a place → the lone cars standing there
       const f = filterState();
       for (const o of cars.values()) {
         if (!matches(o, f)) continue;
@@ -75,8 +76,11 @@
           byTruck.get(k).push(o);
         } else if (o.position) {
           out.push({ key: `o:${o.order_id}`, kind: "car", orders: [o], position: o.position, label: o.order_id });
+          const at = `${o.position.lat.toFixed(4)},${o.position.lon.toFixed(4)}`;
+          places.set(at, [...(places.get(at) || []), out[out.length - 1]]);
         }
       }
+      for (const here of places.values()) for (const v of here) v.together = here.length;
       const filtering = f.ms || f.carrier || f.alerted || f.q;
       for (const [k, tr] of trucks) if (!byTruck.has(k) && !filtering && tr.position) byTruck.set(k, []);
       for (const [k, orders] of byTruck) {
@@ -98,7 +102,8 @@
 
     const tooltip = (v) => {
       const n = v.orders.length;
-      const what = v.kind === "truck" ? `${t("truck")} ${v.label} · ${carsWord(n)}` : `${v.label} · ${v.orders[0].model || ""}`;
+      const here = v.together > 1 ? ` · ${carsWord(v.together)}` : "";
+      const what = v.kind === "truck" ? `${t("truck")} ${v.label} · ${carsWord(n)}` : `${v.label} · ${v.orders[0].model || ""}${here}`;
       const state = n ? t(v.orders[0].milestone) : t("empty_truck");
       const fix = v.position.at ? ` · ${fixAgo(v.position.at)}` : "";
       return `${what} · ${state}${fix}`;
@@ -129,6 +134,21 @@
       },
     });
 
+    // A car on its own: a dot; cars standing at one place (a warehouse's
+    // yard) each keep their own, the dot on top saying how many are there.
+    const CarMark = L.CircleMarker.extend({
+      _updatePath() {
+        L.CircleMarker.prototype._updatePath.call(this);
+        const r = this._renderer, o = this.options;
+        if (!r._drawing || this._empty() || !(o.together > 1)) return;
+        const ctx = r._ctx, p = this._point;
+        ctx.fillStyle = "#fff";
+        ctx.font = "700 11px system-ui, sans-serif";
+        ctx.textAlign = "center"; ctx.textBaseline = "middle";
+        ctx.fillText(String(o.together), p.x, p.y + 1);
+      },
+    });
+
     // For tests and the benchmark: a truck's marker as drawn ("carrier/
     // plate"), and how many are drawn whose key starts with `prefix`.
     $("map").vpTruck = (key) => {
@@ -137,6 +157,10 @@
       const p = m.map.latLngToContainerPoint(mk.getLatLng()), size = m.map.getSize();
       return { x: p.x, y: p.y, count: mk.options.count, alarmed: mk.options.alarmed,
         inView: p.x >= 13 && p.y >= 13 && p.x <= size.x - 13 && p.y <= size.y - 13 };
+    };
+    $("map").vpCar = (id) => {
+      const mk = markers.get(`o:${id}`);
+      return mk ? { together: mk.options.together } : null;
     };
     $("map").vpTrucks = (prefix) => [...markers.entries()].filter(([k, mk]) => k.startsWith(`t:${prefix}`) && !mk._vpEmpty).length;
 
@@ -165,11 +189,15 @@
           mk.setLatLng(at);
           if (mk.options.fillColor !== color || mk.options.alarmed !== alarmed || mk.options.count !== look.count) mk.setStyle(look);
         }
-      } else if (!mk) {
-        mk = L.circleMarker(at, { renderer, radius: 6, weight: alarmed ? 3 : 1, color: alarmed ? "#c53030" : "#fff", fillColor: color, fillOpacity: .95 })
-          .on("click", () => select(v.key)).addTo(m.map);
       } else {
-        mk.setLatLng(at).setStyle({ fillColor: color, weight: alarmed ? 3 : 1, color: alarmed ? "#c53030" : "#fff" });
+        const together = v.together || 1;
+        const look = { fillColor: color, weight: alarmed ? 3 : 1, color: alarmed ? "#c53030" : "#fff", together };
+        if (!mk) {
+          mk = new CarMark(at, { renderer, radius: together > 1 ? 10 : 6, fillOpacity: .95, ...look })
+            .on("click", () => select(v.key)).addTo(m.map);
+        } else {
+          mk.setLatLng(at).setStyle(look).setRadius(together > 1 ? 10 : 6);
+        }
       }
       // The label is worded when it opens, from the vehicle as it is then.
       if (!mk._vp) mk.bindTooltip(() => tooltip(mk._vp), { direction: "top" });
