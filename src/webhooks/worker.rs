@@ -152,10 +152,11 @@ async fn run(ctx: Rc<Ctx>, mut stopped: watch::Receiver<bool>) {
         }
         let began = Instant::now();
         record(&ctx).await;
-        if polled {
-            poll(&ctx, &mut polls).await;
-        }
-        if let Err(e) = send_due(&ctx).await {
+        // With no endpoint, sending too waits for the polls that let the
+        // outboxes go, now and then (a deleted endpoint's deliveries fail).
+        if (!polled || poll(&ctx, &mut polls).await)
+            && let Err(e) = send_due(&ctx).await
+        {
             tracing::warn!(error = %e, "webhooks: could not take deliveries; will retry");
         }
         rest = began.elapsed() * RESTING;
@@ -175,20 +176,21 @@ struct Polls {
 }
 
 /// Turns new outbox entries into deliveries (and claims a dead
-/// instance's, now and then).
-async fn poll(ctx: &Ctx, polls: &mut Polls) {
+/// instance's, now and then); false when it did nothing (no endpoint, and
+/// the outboxes were let go of a moment ago), and nothing is to be sent.
+async fn poll(ctx: &Ctx, polls: &mut Polls) -> bool {
     // The endpoints, to know when idle (fan-out and sending read them
     // again after what they judge by them).
     let hooks = match ctx.store.webhooks().await {
         Ok(h) => h,
         Err(e) => {
             tracing::debug!(error = %e, "webhooks: endpoints not read; will retry");
-            return;
+            return false;
         }
     };
     // With no endpoint, the outboxes are only let go of, now and then.
     if hooks.is_empty() && polls.drained_at.is_some_and(|t| t.elapsed() < IDLE_DRAIN) {
-        return;
+        return false;
     }
     polls.drained_at = Some(Instant::now());
     if !polls.groups {
@@ -196,7 +198,7 @@ async fn poll(ctx: &Ctx, polls: &mut Polls) {
             Ok(()) => polls.groups = true,
             Err(e) => {
                 tracing::debug!(error = %e, "webhooks: outbox groups not made yet");
-                return;
+                return true;
             }
         }
     }
@@ -209,6 +211,7 @@ async fn poll(ctx: &Ctx, polls: &mut Polls) {
     if let Err(e) = fan_out(ctx, claim).await {
         tracing::warn!(error = %e, "webhooks: could not read the outboxes; will retry");
     }
+    true
 }
 
 /// A delivery's id: the same for the same change and endpoint, however
