@@ -129,6 +129,21 @@ pub(crate) fn closest_on_segment(a: Point<f64>, b: Point<f64>, p: Point<f64>) ->
     }
 }
 
+/// A planned route (`[lon, lat]`, as set) as a customer's map draws it,
+/// `[lat, lon]`: a long one simplified to within about 200 m, which a
+/// phone's map cannot tell apart; a short one as it is.
+pub fn for_a_map(route: &[[f64; 2]]) -> Vec<[f64; 2]> {
+    use ::geo::{LineString, Simplify};
+    const LONG: usize = 400;
+    let line = LineString::from(route.iter().map(|p| (p[0], p[1])).collect::<Vec<_>>());
+    let line = if route.len() > LONG {
+        line.simplify(0.002)
+    } else {
+        line
+    };
+    line.points().map(|p| [p.y(), p.x()]).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,5 +231,31 @@ mod tests {
         assert!(Route::new(vec![(30.0, 114.0)]).is_none());
         assert!(Route::new(vec![(30.0, 114.0), (f64::NAN, 114.0)]).is_none());
         assert!(Route::new(vec![(30.0, 114.0), (91.0, 114.0)]).is_none());
+    }
+
+    #[test]
+    fn a_long_route_is_drawn_with_fewer_points_a_short_one_as_it_is() {
+        // 2,000 points along a road north, each a metre or two off a line.
+        let long: Vec<[f64; 2]> = (0..2000)
+            .map(|i| {
+                [
+                    113.5 + 0.00001 * f64::from(i % 2),
+                    23.1 + 0.004 * f64::from(i),
+                ]
+            })
+            .collect();
+        let drawn = for_a_map(&long);
+        assert!(drawn.len() < 50, "{}", drawn.len());
+        assert_eq!(drawn[0], [23.1, 113.5], "[lat, lon], from its start");
+        assert_eq!(
+            *drawn.last().unwrap(),
+            [long[1999][1], long[1999][0]],
+            "to its end"
+        );
+        let short = [[113.5, 23.1], [114.3, 30.6], [116.46, 39.95]];
+        assert_eq!(
+            for_a_map(&short),
+            [[23.1, 113.5], [30.6, 114.3], [39.95, 116.46]]
+        );
     }
 }

@@ -107,7 +107,7 @@ impl OrderSnapshot {
             .map(|(n, r)| r.public_view(&photo_url, n == 0))
             .collect();
         v["handover"] = self.handover_view(&photo_url);
-        v["route"] = serde_json::json!(road_ahead(&self.route));
+        v["route"] = serde_json::json!(crate::geo::route::for_a_map(&self.route));
         if let (Some(since), Some(notices)) = (&self.stopped_since, v["notices"].as_array_mut())
             && !self.state.milestone.is_final()
         {
@@ -327,19 +327,4 @@ impl Store {
             _ => parse_state(&h)?.ok_or(PatchError::NotFound),
         }
     }
-}
-
-/// The planned route as the customer's map draws it, `[lat, lon]`: at most
-/// a few hundred points (a long route is simplified to within about 200 m,
-/// which a phone's map cannot tell apart).
-fn road_ahead(route: &[[f64; 2]]) -> Vec<[f64; 2]> {
-    use geo::Simplify;
-    const MOST: usize = 400;
-    let line = geo::LineString::from(route.iter().map(|p| (p[0], p[1])).collect::<Vec<_>>());
-    let line = if route.len() > MOST {
-        line.simplify(0.002)
-    } else {
-        line
-    };
-    line.points().map(|p| [p.y(), p.x()]).collect()
 }

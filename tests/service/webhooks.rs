@@ -126,6 +126,38 @@ pub fn scaled_settings(redis: &TestRedis, scale: f64) -> vinpath::app::Settings 
     }
 }
 
+/// An endpoint's deliveries as the API lists them, newest first.
+async fn deliveries(app: &TestApp, webhook: &str) -> Vec<Value> {
+    let r = app
+        .call(
+            "GET",
+            &format!("/api/v1/webhooks/{webhook}/deliveries"),
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body.as_array().expect("a list").clone()
+}
+
+/// The deliveries once `done` holds of them (an attempt is recorded a
+/// moment after the endpoint answers), or as they stand at `within`.
+async fn deliveries_until(
+    app: &TestApp,
+    webhook: &str,
+    within: Duration,
+    done: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    let deadline = Instant::now() + within;
+    loop {
+        let list = deliveries(app, webhook).await;
+        if done(&list) || Instant::now() > deadline {
+            return list;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Registers an endpoint at the receiver's `path`; returns its id.
 pub async fn subscribe(app: &TestApp, rx: &Receiver, path: &str, events: &[&str]) -> String {
     let r = app
@@ -153,18 +185,7 @@ async fn a_failing_receiver_gets_each_change_once_signed_and_in_order() {
     let id = subscribe(&app, &rx, "/fail3/a", &["order.milestone"]).await;
     load(&app, &key, "WH-1", "YUE-A-1", -30).await;
     let got = rx.wait_for("/fail3/a", 2, Duration::from_secs(20)).await;
-    if got.len() != 2 {
-        let d = app
-            .call(
-                "GET",
-                &format!("/api/v1/webhooks/{id}/deliveries"),
-                Some(&app.admin),
-                None,
-            )
-            .await;
-        eprintln!("DELIVERIES {}", d.body);
-    }
-    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got.len(), 2, "{got:?} {:?}", deliveries(&app, &id).await);
     for d in &got {
         assert_eq!(d["verified"], true, "{d}");
         assert_eq!(d["attempt"], 4, "failed three times, then accepted: {d}");
@@ -180,23 +201,10 @@ async fn a_failing_receiver_gets_each_change_once_signed_and_in_order() {
     // Each was sent under one id on every attempt: four attempts each.
     assert_eq!(rx.attempts("/fail3/a").await, 8);
     // Recorded a moment after the receiver answered.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let list = loop {
-        let list = app
-            .call(
-                "GET",
-                &format!("/api/v1/webhooks/{id}/deliveries"),
-                Some(&app.admin),
-                None,
-            )
-            .await;
-        let list = list.body.as_array().unwrap().clone();
-        let recorded = list.iter().all(|d| d["status"] == "delivered");
-        if recorded || Instant::now() > deadline {
-            break list;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let list = deliveries_until(&app, &id, Duration::from_secs(5), |l| {
+        l.iter().all(|d| d["status"] == "delivered")
+    })
+    .await;
     assert_eq!(list.len(), 2, "{list:?}");
     assert!(
         list.iter()
@@ -255,18 +263,9 @@ async fn gone_disables_the_endpoint_and_a_failed_delivery_can_be_sent_again() {
         1,
         "nothing more is sent to it"
     );
-    let list = app
-        .call(
-            "GET",
-            &format!("/api/v1/webhooks/{gone}/deliveries"),
-            Some(&app.admin),
-            None,
-        )
-        .await;
+    let gone_410 = |l: &[Value]| l.iter().any(|d| d["last_status"] == 410);
+    let list = deliveries_until(&app, &gone, Duration::from_secs(5), gone_410).await;
     let first = list
-        .body
-        .as_array()
-        .unwrap()
         .iter()
         .find(|d| d["last_status"] == 410)
         .cloned()
@@ -281,32 +280,13 @@ async fn gone_disables_the_endpoint_and_a_failed_delivery_can_be_sent_again() {
         "accepted",
     )
     .await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let failed = loop {
-        let list = app
-            .call(
-                "GET",
-                &format!("/api/v1/webhooks/{switch}/deliveries"),
-                Some(&app.admin),
-                None,
-            )
-            .await;
-        if let Some(d) = list
-            .body
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|d| d["status"] == "failed")
-        {
-            break d.clone();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "every retry of the schedule fails: {}",
-            list.body
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let failed_one = |l: &[Value]| l.iter().any(|d| d["status"] == "failed");
+    let list = deliveries_until(&app, &switch, Duration::from_secs(20), failed_one).await;
+    let failed = list
+        .iter()
+        .find(|d| d["status"] == "failed")
+        .cloned()
+        .unwrap_or_else(|| panic!("every retry of the schedule fails: {list:?}"));
     assert_eq!(failed["attempts"], 10, "the first try and nine retries");
     rx.set_mode("/switch/c", "ok").await;
     let retry = app
